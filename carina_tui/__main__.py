@@ -1,0 +1,3 @@
+from carina_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""Our own error types. Every one carries a sentence a person can act on.
+
+Gateways turn library errors (docker-py, requests, py-consul) into these;
+screens show ``str(error)`` and nothing else, so no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+
+class CarinaError(Exception):
+    """Base: ``str(err)`` is a complete sentence saying what failed and what to do."""
+
+    title = "Error"
+
+    def __init__(self, sentence: str) -> None:
+        super().__init__(sentence)
+        self.sentence = sentence
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.sentence
+
+
+class EngineUnreachable(CarinaError):
+    title = "Engine unreachable"
+
+
+class TLSProblem(EngineUnreachable):
+    title = "TLS problem"
+
+
+class NotFound(CarinaError):
+    title = "Not found"
+
+
+class Conflict(CarinaError):
+    title = "Conflict"
+
+
+class EngineRefused(CarinaError):
+    """The engine answered but refused the request (4xx/5xx with its own message)."""
+
+    title = "The engine refused"
+
+
+class ValidationError(CarinaError):
+    """Input rejected before any engine call. ``field`` names the form field."""
+
+    title = "Check the form"
+
+    def __init__(self, sentence: str, field: str | None = None) -> None:
+        super().__init__(sentence)
+        self.field = field
+
+
+class Refused(CarinaError):
+    """The protection guard refused a mutation. ``rule`` names what matched."""
+
+    title = "Refused by the guard"
+
+    def __init__(self, sentence: str, rule: str | None = None) -> None:
+        super().__init__(sentence)
+        self.rule = rule
+
+
+class GuardBypass(CarinaError):
+    """A mutating gateway call arrived without a permit from the guard: a programming error."""
+
+    title = "Internal error"
+
+
+class ConfigError(CarinaError):
+    title = "Configuration problem"
+
+
+class ConsulProblem(CarinaError):
+    title = "Consul problem"

@@ -1,0 +1,244 @@
+"""Frozen dataclasses for everything the console shows.
+
+Gateways build these from library objects; nothing above the gateways ever
+sees a docker-py or py-consul object. Mappings are stored as sorted tuples of
+pairs so every model is hashable and comparable (row diffs rely on ``==``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+Pairs = tuple[tuple[str, str], ...]
+
+
+def pairs(mapping: dict | None) -> Pairs:
+    """A dict (or None) as a sorted tuple of string pairs."""
+    if not mapping:
+        return ()
+    return tuple(sorted((str(k), "" if v is None else str(v)) for k, v in mapping.items()))
+
+
+def short_id(full_id: str) -> str:
+    return full_id.split(":", 1)[-1][:12]
+
+
+def age(created: float, now: float | None = None) -> str:
+    """Human age of an epoch timestamp: 45s, 12m, 3h, 9d."""
+    seconds = max(0, int((now if now is not None else time.time()) - created))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@dataclass(frozen=True, slots=True)
+class PortBinding:
+    container_port: int
+    protocol: str = "tcp"
+    host_ip: str = ""
+    host_port: int | None = None
+
+    def __str__(self) -> str:
+        inner = f"{self.container_port}/{self.protocol}"
+        if self.host_port is None:
+            return inner
+        return f"{self.host_port}->{inner}"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkAttachment:
+    network: str
+    network_id: str = ""
+    ipv4: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerInfo:
+    id: str
+    name: str
+    state: str
+    image: str
+    endpoint: str = ""
+    node: str = ""
+    status: str = ""
+    image_id: str = ""
+    command: str = ""
+    created: float = 0.0
+    labels: Pairs = ()
+    networks: tuple[NetworkAttachment, ...] = ()
+    ports: tuple[PortBinding, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Row key, unique across the engines of a cluster."""
+        return f"{self.endpoint}|{self.id}"
+
+    @property
+    def short_id(self) -> str:
+        return short_id(self.id)
+
+    @property
+    def qualified_name(self) -> str:
+        """``node/name`` as classic Swarm and Carina's ``docker ps`` showed it."""
+        return f"{self.node}/{self.name}" if self.node else self.name
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return dict(self.labels)
+
+    @property
+    def stopped(self) -> bool:
+        return self.state in STOPPED_STATES
+
+    @property
+    def ports_text(self) -> str:
+        return ", ".join(sorted({str(p) for p in self.ports if p.host_port is not None}))
+
+    @property
+    def networks_text(self) -> str:
+        return ", ".join(n.network for n in self.networks)
+
+
+STOPPED_STATES = frozenset({"exited", "created", "dead"})
+
+
+@dataclass(frozen=True, slots=True)
+class IPAMConfig:
+    subnet: str = ""
+    gateway: str = ""
+    ip_range: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkInfo:
+    id: str
+    name: str
+    driver: str
+    scope: str
+    endpoint: str = ""
+    node: str = ""
+    ipam: tuple[IPAMConfig, ...] = ()
+    attachable: bool = False
+    internal: bool = False
+    ipv6: bool = False
+    labels: Pairs = ()
+    options: Pairs = ()
+    created: str = ""
+
+    @property
+    def key(self) -> str:
+        # Swarm-scoped networks share one id on every node: show them once.
+        if self.scope == "swarm":
+            return f"swarm|{self.id}"
+        return f"{self.endpoint}|{self.id}"
+
+    @property
+    def short_id(self) -> str:
+        return short_id(self.id)
+
+    @property
+    def subnets_text(self) -> str:
+        return ", ".join(c.subnet for c in self.ipam if c.subnet)
+
+    @property
+    def predefined(self) -> bool:
+        return self.name in PREDEFINED_NETWORKS
+
+
+PREDEFINED_NETWORKS = frozenset({"bridge", "host", "none", "docker_gwbridge", "ingress"})
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkMember:
+    """A container attached to a network, as network inspect reports it."""
+
+    container_id: str
+    name: str
+    ipv4: str = ""
+    ipv6: str = ""
+    mac: str = ""
+    aliases: tuple[str, ...] = ()
+    node: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkDetail:
+    network: NetworkInfo
+    members: tuple[NetworkMember, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerDetail:
+    """A container as inspect reports it: the summary plus the raw document as JSON text."""
+
+    container: ContainerInfo
+    started_at: str = ""
+    finished_at: str = ""
+    exit_code: int | None = None
+    restart_policy: str = ""
+    env: tuple[str, ...] = ()
+    raw_json: str = "{}"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    id: str
+    tags: tuple[str, ...]
+    size: int = 0
+    created: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class EngineInfo:
+    """What one engine says about itself (``docker info`` + ``docker version``)."""
+
+    endpoint: str
+    name: str
+    engine_id: str = ""
+    version: str = ""
+    api_version: str = ""
+    os: str = ""
+    swarm_state: str = "inactive"  # inactive | active | pending | error | locked
+    swarm_role: str = ""  # manager | worker | ""
+    swarm_node_id: str = ""
+    swarm_nodes: int = 0
+    swarm_managers: int = 0
+    containers: int = 0
+    running: int = 0
+    stopped: int = 0
+    drivers: tuple[str, ...] = ()
+
+    @property
+    def is_manager(self) -> bool:
+        return self.swarm_state == "active" and self.swarm_role == "manager"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """A swarm node as a manager's node list reports it."""
+
+    id: str
+    hostname: str
+    role: str
+    availability: str
+    status: str
+    addr: str = ""
+    manager_reachability: str = ""
+    leader: bool = False
+    engine_version: str = ""
+    labels: Pairs = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EngineEvent:
+    """One event from an engine's stream, reduced to what the console reacts to."""
+
+    endpoint: str
+    type: str  # container | network | ...
+    action: str
+    id: str
+    name: str = ""
+    time: float = field(default=0.0, compare=False)
