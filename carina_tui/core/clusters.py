@@ -33,6 +33,7 @@ class ClusterSpec:
     discover_nodes: bool = False
     node_port: int = 2376
     origin: str = ""  # file or context the entry was read from, for the user
+    problem: str = ""  # why this entry cannot be used (a bad bundle, say), as a sentence; "" when fine
 
     @property
     def tls_on(self) -> bool:
