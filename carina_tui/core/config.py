@@ -1,0 +1,346 @@
+"""The config file, ``clusters.toml``: clusters and protection rules, read with tomllib.
+
+Shape (keys may grow; these stay)::
+
+    read_only = false                 # every cluster read-only
+
+    [[protect]]                       # global rules, added to the defaults
+    name = "my-agent"                 # exactly one of: name, name_pattern, image, label
+    [[protect]]
+    label = "com.example.keep=true"   # label as "key=value"
+
+    [clusters.prod]
+    endpoints = ["tcp://203.0.113.10:2376", "tcp://203.0.113.11:2376"]  # one per node
+    tls_ca = "~/certs/prod/ca.pem"    # ~ is expanded; a relative path is taken from
+    tls_cert = "~/certs/prod/cert.pem"  # the config file's folder
+    tls_key = "~/certs/prod/key.pem"
+    tls_verify = true                 # default; false keeps TLS but skips verification
+    tls = true                        # TLS with the system's CAs, when no tls_* file is given
+    consul = "http://203.0.113.10:8500"
+    consul_token = "..."
+    colour = "red"
+    read_only = true
+    insecure = false                  # true allows a remote tcp:// endpoint without TLS
+    discover_nodes = false            # fill in the other nodes from a swarm manager's node list
+    node_port = 2376                  # ... reached on this port with the same TLS files
+    protect = [{ name = "x" }, { image = "example/agent" }]
+
+The default rules (``DEFAULT_RULES``) always apply: the file can add rules, never
+remove them. A missing file is an empty config. Anything wrong in the file is a
+``ConfigError`` whose sentence names the file and the key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from carina_tui.core import paths
+from carina_tui.core.clusters import ClusterSpec, TLSFiles
+from carina_tui.core.endpoints import BadEndpoint, parse_endpoint
+from carina_tui.core.errors import ConfigError
+from carina_tui.core.rules import DEFAULT_RULES, RULE_KINDS, Rule
+
+TOP_LEVEL_KEYS = ("clusters", "protect", "read_only")
+CLUSTER_KEYS = (
+    "endpoints",
+    "tls_ca",
+    "tls_cert",
+    "tls_key",
+    "tls_verify",
+    "tls",
+    "consul",
+    "consul_token",
+    "colour",
+    "read_only",
+    "insecure",
+    "discover_nodes",
+    "node_port",
+    "protect",
+)
+_CLUSTER_NAME = re.compile(r"^[^\s/]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    clusters: tuple[ClusterSpec, ...] = ()
+    rules: tuple[Rule, ...] = DEFAULT_RULES  # defaults first, then the file's global rules
+    read_only: bool = False
+    path: str = ""  # the file read ("" when built in memory)
+    exists: bool = False  # False when the file was missing and this is the empty config
+
+    def cluster(self, name: str) -> ClusterSpec | None:
+        return next((c for c in self.clusters if c.name == name), None)
+
+    def rules_for(self, spec: ClusterSpec | None) -> tuple[Rule, ...]:
+        """Every rule that protects containers of ``spec``: defaults, global, then the cluster's own."""
+        own = spec.rules if spec is not None else ()
+        return _merge_rules(self.rules, own)
+
+    def read_only_for(self, spec: ClusterSpec | None) -> bool:
+        return self.read_only or (spec is not None and spec.read_only)
+
+
+def _merge_rules(first: tuple[Rule, ...], more: tuple[Rule, ...]) -> tuple[Rule, ...]:
+    """``first`` then the rules of ``more`` that protect something new (same kind and value = same rule)."""
+    seen = {(r.kind, r.value) for r in first}
+    added = []
+    for rule in more:
+        if (rule.kind, rule.value) not in seen:
+            seen.add((rule.kind, rule.value))
+            added.append(rule)
+    return tuple(first) + tuple(added)
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, must_exist: bool | None = None) -> Config:
+    """Read the config file (``path``, else ``paths.config_file()``).
+
+    A missing file gives the empty config, unless the user named the file
+    (``--config`` or ``$CARINA_TUI_CONFIG``; or ``must_exist=True``): then it is a ConfigError.
+    """
+    file = paths.config_file(path)
+    if must_exist is None:
+        must_exist = paths.config_file_is_explicit(path)
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        if must_exist:
+            raise ConfigError(
+                f"The config file {file} does not exist: check the path given with --config, "
+                "or create the file (an empty file is a valid config)."
+            ) from None
+        return Config(path=str(file), exists=False)
+    except IsADirectoryError:
+        raise ConfigError(f"The config file {file} is a folder, not a file: point --config at the TOML file.") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"The config file {file} cannot be read ({exc.strerror or exc}): check its permissions."
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"The config file {file} is not UTF-8 text (bad byte at offset {exc.start}): save it as UTF-8."
+        ) from None
+    return parse_config(text, file)
+
+
+def parse_config(text: str, path: str | os.PathLike[str] = "clusters.toml") -> Config:
+    """Parse config text; relative TLS paths are taken from ``path``'s folder."""
+    file = Path(path)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(_syntax_sentence(file, text, exc)) from None
+    return _Reader(file).config(doc)
+
+
+def _syntax_sentence(file: Path, text: str, exc: tomllib.TOMLDecodeError) -> str:
+    message = str(exc)
+    where = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message).strip().rstrip(".")
+    if where:
+        number = int(where.group(1))
+        lines = text.splitlines()
+        shown = lines[number - 1].strip() if 0 < number <= len(lines) else ""
+        quote = f' ("{shown[:80]}")' if shown else ""
+        return (
+            f"The config file {file} is not valid TOML: line {number}, column {where.group(2)}{quote}: "
+            f"{reason}. Fix that line."
+        )
+    return f"The config file {file} is not valid TOML: {reason} (at the end of the file). Fix the file's end."
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return str(value)
+
+
+class _Reader:
+    def __init__(self, file: Path) -> None:
+        self.file = file
+
+    # -- sentences
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        end = "" if problem.endswith(("?", ".")) else "."
+        return ConfigError(f"In the config file {self.file}, {key} {problem}{end}")
+
+    def unknown_keys(self, table: dict, allowed: tuple[str, ...], where: str) -> None:
+        for key in table:
+            if key in allowed:
+                continue
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f'did you mean "{close[0]}"?' if close else "the keys allowed here are " + ", ".join(allowed)
+            name = f"{where}.{key}" if where else key
+            raise self.fail(name, f"is not a key carina-tui knows; {hint}")
+
+    # -- typed values
+
+    def boolean(self, table: dict, key: str, where: str, default: bool = False) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(f"{where}{key}", f"must be true or false, not {_show(value)}")
+        return value
+
+    def text(self, table: dict, key: str, where: str, default: str = "", *, allow_empty: bool = False) -> str:
+        if key not in table:
+            return default
+        value = table[key]
+        if not isinstance(value, str):
+            raise self.fail(f"{where}{key}", f"must be a string in quotes, not {_show(value)}")
+        if not value.strip() and not allow_empty:
+            raise self.fail(f"{where}{key}", "is empty; give a value or leave the key out")
+        return value.strip()
+
+    def port(self, table: dict, key: str, where: str, default: int) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"{where}{key}", f"must be a port number such as 2376, not {_show(value)}")
+        if not 0 < value < 65536:
+            raise self.fail(f"{where}{key}", f"is {value}, which is not a port number between 1 and 65535")
+        return value
+
+    def file_path(self, table: dict, key: str, where: str) -> str:
+        value = self.text(table, key, where)
+        if not value:
+            return ""
+        expanded = Path(os.path.expanduser(value))
+        if not expanded.is_absolute():
+            expanded = self.file.parent / expanded
+        return str(expanded)
+
+    # -- parts
+
+    def config(self, doc: dict) -> Config:
+        self.unknown_keys(doc, TOP_LEVEL_KEYS, "")
+        read_only = self.boolean(doc, "read_only", "")
+        rules = self.rules(doc.get("protect", []), "protect", "config")
+        clusters_table = doc.get("clusters", {})
+        if not isinstance(clusters_table, dict):
+            raise self.fail("clusters", "must be tables written as [clusters.NAME], not " + _show(clusters_table))
+        clusters = tuple(self.cluster(name, body) for name, body in clusters_table.items())
+        return Config(
+            clusters=clusters,
+            rules=_merge_rules(DEFAULT_RULES, rules),
+            read_only=read_only,
+            path=str(self.file),
+            exists=True,
+        )
+
+    def rules(self, value: Any, where: str, source: str) -> tuple[Rule, ...]:
+        if isinstance(value, dict):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.fail(where, f'must be a list of rules such as [{{ name = "carina-svcd" }}], not {_show(value)}')
+        found: list[Rule] = []
+        for index, entry in enumerate(value):
+            key = f"{where}[{index}]"
+            if not isinstance(entry, dict):
+                raise self.fail(key, f'must be a table such as {{ name = "carina-svcd" }}, not {_show(entry)}')
+            self.unknown_keys(entry, RULE_KINDS, key)
+            kinds = [k for k in RULE_KINDS if k in entry]
+            if len(kinds) != 1:
+                named = " and ".join(kinds) if kinds else "none of them"
+                raise self.fail(key, f"must have exactly one of name, name_pattern, image or label; it has {named}")
+            kind = kinds[0]
+            text = self.text(entry, kind, f"{key}.")
+            if kind == "label":
+                label_key, eq, _ = text.partition("=")
+                if not eq or not label_key.strip():
+                    raise self.fail(f"{key}.label", f'is "{text}"; write it as "key=value", e.g. "carina.protected=true"')
+                text = f"{label_key.strip()}={text.partition('=')[2].strip()}"
+            rule = Rule(kind, text, source=source)  # type: ignore[arg-type]
+            if rule not in found:
+                found.append(rule)
+        return tuple(found)
+
+    def cluster(self, name: str, body: Any) -> ClusterSpec:
+        where = f"clusters.{name}"
+        if not _CLUSTER_NAME.match(name):
+            raise self.fail(where, "has a name with a space or a slash; use a name such as prod or eu-west-1")
+        if not isinstance(body, dict):
+            raise self.fail(where, f"must be a table written as [clusters.{name}], not {_show(body)}")
+        self.unknown_keys(body, CLUSTER_KEYS, where)
+        prefix = where + "."
+        endpoints = self.endpoints(body, where)
+        ca = self.file_path(body, "tls_ca", prefix)
+        cert = self.file_path(body, "tls_cert", prefix)
+        key = self.file_path(body, "tls_key", prefix)
+        verify = self.boolean(body, "tls_verify", prefix, default=True)
+        if bool(cert) != bool(key):
+            missing = "tls_key" if cert else "tls_cert"
+            raise self.fail(where, f"has {'tls_cert' if cert else 'tls_key'} without {missing}; give both or neither")
+        tls_flag = body.get("tls")
+        if tls_flag is not None:
+            tls_flag = self.boolean(body, "tls", prefix)
+        has_files = bool(ca or cert)
+        if tls_flag is False and (has_files or "tls_verify" in body):
+            raise self.fail(f"{prefix}tls", "is false while TLS files or tls_verify are given; remove one or the other")
+        tls_on = has_files or tls_flag is True or ("tls_verify" in body)
+        tls = TLSFiles(ca=ca, cert=cert, key=key, verify=verify) if tls_on else None
+        consul = self.text(body, "consul", prefix)
+        if consul:
+            self.check_consul(consul, f"{prefix}consul")
+        return ClusterSpec(
+            name=name,
+            source="config",
+            endpoints=endpoints,
+            tls=tls,
+            insecure=self.boolean(body, "insecure", prefix),
+            colour=self.text(body, "colour", prefix),
+            read_only=self.boolean(body, "read_only", prefix),
+            rules=self.rules(body.get("protect", []), f"{prefix}protect", f"cluster:{name}"),
+            consul=consul,
+            consul_token=self.text(body, "consul_token", prefix),
+            discover_nodes=self.boolean(body, "discover_nodes", prefix),
+            node_port=self.port(body, "node_port", prefix, 2376),
+            origin=str(self.file),
+        )
+
+    def endpoints(self, body: dict, where: str) -> tuple[str, ...]:
+        key = f"{where}.endpoints"
+        value = body.get("endpoints")
+        if value is None:
+            raise self.fail(where, 'has no endpoints; add endpoints = ["tcp://HOST:2376"], one per node')
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.fail(key, f'must be a list of addresses such as ["tcp://203.0.113.10:2376"], not {_show(value)}')
+        if not value:
+            raise self.fail(key, 'is empty; give at least one address such as "tcp://203.0.113.10:2376"')
+        found: list[str] = []
+        for index, url in enumerate(value):
+            item = f"{key}[{index}]"
+            if not isinstance(url, str):
+                raise self.fail(item, f"must be an address in quotes, not {_show(url)}")
+            try:
+                parse_endpoint(url)
+            except BadEndpoint as exc:
+                raise self.fail(f'{item} ("{url}")', str(exc)) from None
+            if url.strip() in found:
+                raise self.fail(item, f'repeats "{url.strip()}"; give each node once')
+            found.append(url.strip())
+        return tuple(found)
+
+    def check_consul(self, url: str, key: str) -> None:
+        try:
+            parts = urlsplit(url)
+            parts.port
+        except ValueError as exc:
+            raise self.fail(f'{key} ("{url}")', f"is not a valid address ({exc})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise self.fail(f'{key} ("{url}")', "must be an address such as http://203.0.113.10:8500")
