@@ -1,0 +1,98 @@
+"""Shared fixtures. The engine machinery lives in ``harness.py``; read its docstring.
+
+Engine fixtures:
+
+* ``docker_host`` (session): the ``unix://`` (or ``tcp://``) URL of a real engine:
+  ``CARINA_TEST_DOCKER_HOST`` if set, else a private dockerd in a network
+  namespace of its own, with the busybox images, stopped at the end of the run.
+  When no engine can be had, every test that needs one FAILS with the reason.
+* ``test_engine`` (session): the same engine as a ``harness.TestEngine``
+  (``.docker(...)``, ``.ids(...)``, ``.kill()`` / ``.restart()`` for a private one).
+* ``scratch`` (function): ``harness.Scratch``: containers and networks with names
+  unique to the test, removed when the test ends.
+* ``unique_name`` (function): a name no other test uses, e.g. ``t1a2b3c``.
+* ``docker_env`` (function): ``DOCKER_HOST`` set to the test engine, for code that
+  finds its engine the way the docker CLI does.
+
+Isolation (autouse): ``isolated_environment`` points the XDG folders, ``HOME``,
+``CARINA_HOME`` and ``DOCKER_CONFIG`` into the test's tmp dir and clears the
+variables that choose an engine or a token, so no test reads or writes the
+machine's own settings. ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` stay as the
+machine has them: the product must cope with them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import pytest
+
+import harness
+from carina_tui.core.errors import CarinaError
+
+
+def pytest_report_header(config):
+    given = os.environ.get("CARINA_TEST_DOCKER_HOST")
+    if given:
+        return f"docker engine: {given} (CARINA_TEST_DOCKER_HOST)"
+    return "docker engine: a private dockerd in a network namespace, started on first use"
+
+
+@pytest.fixture(scope="session")
+def test_engine():
+    try:
+        found = harness.engine_for_session()
+    except CarinaError as err:
+        pytest.fail(f"The tests need a Docker engine and none could be had: {err}", pytrace=False)
+    yield found
+    left = harness.stop_session_engine(found)
+    if left:
+        pytest.fail(f"The private test engine left things behind: {'; '.join(left)}.", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def docker_host(test_engine: harness.TestEngine) -> str:
+    return test_engine.url
+
+
+@pytest.fixture
+def scratch(test_engine: harness.TestEngine):
+    box = harness.Scratch(test_engine)
+    yield box
+    box.cleanup()
+
+
+@pytest.fixture
+def unique_name() -> str:
+    return f"t{secrets.token_hex(3)}"
+
+
+@pytest.fixture
+def docker_env(docker_host: str, monkeypatch) -> str:
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    return docker_host
+
+
+_CLEARED = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT", "CONSUL_HTTP_TOKEN",
+            "CONSUL_HTTP_ADDR", "CARINA_CLUSTER", "CARINA_CLUSTER_NAME")
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path_factory, monkeypatch):
+    home = tmp_path_factory.mktemp("home")
+    for var, sub in (
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_CACHE_HOME", "cache"),
+        ("DOCKER_CONFIG", "docker"),
+        ("CARINA_HOME", "carina"),
+    ):
+        path = home / sub
+        path.mkdir()
+        monkeypatch.setenv(var, str(path))
+    monkeypatch.setenv("HOME", str(home))
+    for var in _CLEARED:
+        monkeypatch.delenv(var, raising=False)
+    yield home
