@@ -1,0 +1,105 @@
+"""Command line: the console by default, and headless commands for scripts and cron.
+
+    carina-tui [--host URL | --cluster NAME] [--read-only] [--config PATH]
+    carina-tui cleanup [--host URL] [--until DURATION] [--label K=V] [--dry-run] [--yes] [--json]
+    carina-tui clusters [--json]
+    carina-tui status [--cluster NAME] [--json]
+    carina-tui sandbox up|status|down
+
+Errors end as one sentence on stderr and exit status 1 (2 for bad usage), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from carina_tui import __version__
+from carina_tui.core.errors import CarinaError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    target = common.add_argument_group("where")
+    target.add_argument("-H", "--host", metavar="URL", help="engine address, like docker -H (unix://, tcp://, ssh://)")
+    target.add_argument("--cluster", metavar="NAME", help="a cluster by name (see `carina-tui clusters`)")
+    target.add_argument("--config", metavar="PATH", help="config file (default: clusters.toml in the config dir)")
+    target.add_argument("--read-only", action="store_true", help="refuse every change")
+
+    parser = argparse.ArgumentParser(
+        prog="carina-tui",
+        description="A keyboard-driven terminal console for Docker clusters.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"carina-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    cleanup = sub.add_parser("cleanup", parents=[common], help="remove exited containers, never protected ones")
+    cleanup.add_argument("--until", metavar="DURATION", help="only containers created before this long ago (10m, 2h, 7d)")
+    cleanup.add_argument("--label", metavar="K=V", action="append", default=[], help="only containers with this label")
+    cleanup.add_argument("--dry-run", action="store_true", help="show the plan, remove nothing")
+    cleanup.add_argument("--yes", action="store_true", help="do not ask")
+    cleanup.add_argument("--volumes", action="store_true", help="also remove anonymous volumes")
+    cleanup.add_argument("--json", action="store_true", help="print one JSON object")
+
+    clusters = sub.add_parser("clusters", parents=[common], help="list every cluster carina-tui knows")
+    clusters.add_argument("--json", action="store_true")
+
+    status = sub.add_parser("status", parents=[common], help="nodes, containers, networks, protected containers")
+    status.add_argument("--json", action="store_true")
+
+    try:
+        from carina_tui.sandbox.cli import register
+    except ImportError:  # pragma: no cover - the sandbox is Linux-only and optional
+        pass
+    else:
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            return run_console(args)
+        if args.command == "cleanup":
+            from carina_tui.commands import cleanup_command
+
+            return cleanup_command(args)
+        if args.command == "clusters":
+            from carina_tui.commands import clusters_command
+
+            return clusters_command(args)
+        if args.command == "status":
+            from carina_tui.commands import status_command
+
+            return status_command(args)
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            return int(handler(args) or 0)
+        parser.print_help()
+        return 2
+    except CarinaError as err:
+        print(f"carina-tui: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("carina-tui: interrupted; nothing more was done.", file=sys.stderr)
+        return 130
+
+
+def run_console(args: argparse.Namespace) -> int:
+    from carina_tui.targets import open_session
+
+    session = open_session(args)
+    from carina_tui.ui.app import CarinaApp
+
+    app = CarinaApp(session)
+    app.run()
+    session.close()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,655 @@
+"""The one module that owns docker-py.
+
+``DockerGateway`` talks to one engine (one endpoint). It returns our frozen
+dataclasses (``carina_tui.core.models``) and raises our errors
+(``carina_tui.core.errors``) with a sentence; no docker-py object or exception
+leaves this module.
+
+Reads are plain methods. Mutating methods take a ``Permit`` as their first
+argument, which only the guard issues (``carina_tui.guard``). Lists use the
+low-level API: one ``GET /containers/json`` instead of docker-py's
+``containers.list()``, which inspects every container one by one.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from carina_tui.core.clusters import TLSFiles
+from carina_tui.core.errors import (
+    CarinaError,
+    Conflict,
+    EngineRefused,
+    EngineUnreachable,
+    NotFound,
+)
+from carina_tui.core.models import (
+    ContainerDetail,
+    ContainerInfo,
+    EngineEvent,
+    EngineInfo,
+    ImageInfo,
+    IPAMConfig,
+    NetworkAttachment,
+    NetworkDetail,
+    NetworkInfo,
+    NetworkMember,
+    NodeInfo,
+    PortBinding,
+    pairs,
+)
+from carina_tui.core.permit import Permit, require
+from carina_tui.core.specs import NetworkSpec, RunSpec
+
+DEFAULT_TIMEOUT = 20
+
+
+def _tls_module():
+    # Imported lazily: TLS is only needed for tcp:// endpoints.
+    from carina_tui.gateways import tls
+
+    return tls
+
+
+class DockerGateway:
+    """One engine. Thread-safe for concurrent calls (requests' pool is)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        key: str | None = None,
+        tls: TLSFiles | None = None,
+        timeout: int = DEFAULT_TIMEOUT,
+        node: str = "",
+    ) -> None:
+        self.url = url
+        self.key = key or url
+        self.tls = tls
+        self.timeout = timeout
+        self.node = node  # the engine's name once known (``docker info`` Name)
+        self._api: docker.APIClient | None = None
+        self._lock = threading.Lock()
+
+    # -- connection -----------------------------------------------------------------
+
+    @property
+    def api(self) -> docker.APIClient:
+        with self._lock:
+            if self._api is None:
+                self._api = self._connect()
+            return self._api
+
+    def _connect(self) -> docker.APIClient:
+        tls_config: Any = False
+        if self.tls is not None:
+            tls = _tls_module()
+            tls.preflight(self.tls)
+            tls_config = tls.docker_tls_config(self.tls, self.url)
+        try:
+            api = docker.APIClient(
+                base_url=self.url, version="auto", timeout=self.timeout, tls=tls_config
+            )
+        except docker.errors.DockerException as exc:
+            raise self._explain_connect(exc) from None
+        if self.tls is not None:
+            _tls_module().pin_ca(api, self.tls)
+        return api
+
+    def _explain_connect(self, exc: BaseException) -> CarinaError:
+        if self.tls is not None:
+            problem = _tls_module().explain(exc, self.url, self.tls)
+            if problem is not None:
+                return problem
+        text = str(exc)
+        if "Invalid bind address" in text or "Invalid" in text and "URL" in text:
+            return EngineUnreachable(
+                f"{self.url} is not an engine address docker understands; use unix:///path, "
+                "tcp://host:port or ssh://user@host."
+            )
+        if "Permission denied" in text:
+            return EngineUnreachable(
+                f"Permission to open {self.url} was denied; run as a user in the docker group "
+                "or point --host at an engine you may use."
+            )
+        return EngineUnreachable(
+            f"No Docker engine answers at {self.url}; start dockerd there, or choose another "
+            "engine with --host, DOCKER_HOST or a Docker context."
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._api is not None:
+                try:
+                    self._api.close()
+                finally:
+                    self._api = None
+
+    @contextmanager
+    def _call(self, what: str) -> Iterator[None]:
+        """Turn every docker-py / requests failure into one of our errors with a sentence."""
+        try:
+            yield
+        except CarinaError:
+            raise
+        except docker.errors.NotFound as exc:
+            raise NotFound(f"Could not {what}: {_engine_message(exc)}.") from None
+        except docker.errors.APIError as exc:
+            message = _engine_message(exc)
+            if exc.status_code == 409:
+                raise Conflict(f"Could not {what}: {message}.") from None
+            raise EngineRefused(f"Could not {what}: the engine said {message!r}.") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            self._drop_connection()
+            if self.tls is not None:
+                problem = _tls_module().explain(exc, self.url, self.tls)
+                if problem is not None:
+                    raise problem from None
+            raise EngineUnreachable(
+                f"Could not {what}: the engine at {self.url} did not answer; "
+                "check that it is running and reachable."
+            ) from None
+        except docker.errors.DockerException as exc:
+            self._drop_connection()
+            raise self._explain_connect(exc) from None
+        except requests.exceptions.RequestException as exc:
+            raise EngineUnreachable(
+                f"Could not {what}: talking to {self.url} failed ({type(exc).__name__})."
+            ) from None
+
+    def _drop_connection(self) -> None:
+        # Next call reconnects (and re-negotiates the API version).
+        with self._lock:
+            api, self._api = self._api, None
+        if api is not None:
+            try:
+                api.close()
+            except Exception:  # noqa: BLE001 - closing a dead pool must not mask the real error
+                pass
+
+    # -- reads ----------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        with self._call("reach the engine"):
+            return bool(self.api.ping())
+
+    def info(self) -> EngineInfo:
+        with self._call("read the engine's info"):
+            info = self.api.info()
+            version = self.api.version()
+        swarm = info.get("Swarm") or {}
+        state = swarm.get("LocalNodeState") or "inactive"
+        control = swarm.get("ControlAvailable")
+        role = ("manager" if control else "worker") if state == "active" else ""
+        plugins = (info.get("Plugins") or {}).get("Network") or ()
+        self.node = info.get("Name") or self.node
+        return EngineInfo(
+            endpoint=self.key,
+            name=info.get("Name") or "",
+            engine_id=info.get("ID") or "",
+            version=version.get("Version") or info.get("ServerVersion") or "",
+            api_version=version.get("ApiVersion") or "",
+            os=info.get("OperatingSystem") or "",
+            swarm_state=state,
+            swarm_role=role,
+            swarm_node_id=swarm.get("NodeID") or "",
+            swarm_nodes=int(swarm.get("Nodes") or 0),
+            swarm_managers=int(swarm.get("Managers") or 0),
+            containers=int(info.get("Containers") or 0),
+            running=int(info.get("ContainersRunning") or 0),
+            stopped=int(info.get("ContainersStopped") or 0),
+            drivers=tuple(sorted(set(plugins) | ({"overlay"} if state == "active" else set()))),
+        )
+
+    def containers(self, ids: Iterable[str] | None = None) -> list[ContainerInfo]:
+        """All containers (one list call), or just those with the given ids."""
+        filters = None
+        if ids is not None:
+            ids = list(ids)
+            if not ids:
+                return []
+            filters = {"id": ids}
+        with self._call("list containers"):
+            raw = self.api.containers(all=True, filters=filters)
+        return [self._container(c) for c in raw]
+
+    def container(self, container_id: str) -> ContainerInfo:
+        """A fresh look at one container (inspect), as the guard needs before acting."""
+        return self.inspect_container(container_id).container
+
+    def inspect_container(self, container_id: str) -> ContainerDetail:
+        with self._call(f"inspect container {container_id[:12]}"):
+            doc = self.api.inspect_container(container_id)
+        return self._container_detail(doc)
+
+    def networks(self) -> list[NetworkInfo]:
+        with self._call("list networks"):
+            raw = self.api.networks()
+        return [self._network(n) for n in raw]
+
+    def network(self, network_id: str) -> NetworkDetail:
+        with self._call(f"inspect network {network_id[:12]}"):
+            doc = self.api.inspect_network(network_id, verbose=False)
+        members = []
+        for cid, ep in sorted((doc.get("Containers") or {}).items()):
+            if cid.startswith("lb-") or cid.startswith("ep-"):
+                continue
+            members.append(
+                NetworkMember(
+                    container_id=cid,
+                    name=ep.get("Name") or "",
+                    ipv4=(ep.get("IPv4Address") or "").split("/")[0],
+                    ipv6=(ep.get("IPv6Address") or "").split("/")[0],
+                    mac=ep.get("MacAddress") or "",
+                    node=self.node,
+                )
+            )
+        return NetworkDetail(self._network(doc), tuple(members))
+
+    def images(self) -> list[ImageInfo]:
+        with self._call("list images"):
+            raw = self.api.images()
+        out = [
+            ImageInfo(
+                id=i.get("Id") or "",
+                tags=tuple(t for t in (i.get("RepoTags") or ()) if t != "<none>:<none>"),
+                size=int(i.get("Size") or 0),
+                created=float(i.get("Created") or 0),
+            )
+            for i in raw
+        ]
+        return sorted(out, key=lambda i: i.tags[:1] or ("~",))
+
+    def nodes(self) -> list[NodeInfo]:
+        with self._call("list the swarm's nodes"):
+            raw = self.api.nodes()
+        out = []
+        for n in raw:
+            spec, desc = n.get("Spec") or {}, n.get("Description") or {}
+            status, mgr = n.get("Status") or {}, n.get("ManagerStatus") or {}
+            out.append(
+                NodeInfo(
+                    id=n.get("ID") or "",
+                    hostname=desc.get("Hostname") or "",
+                    role=spec.get("Role") or "",
+                    availability=spec.get("Availability") or "",
+                    status=status.get("State") or "",
+                    addr=status.get("Addr") or "",
+                    manager_reachability=mgr.get("Reachability") or "",
+                    leader=bool(mgr.get("Leader")),
+                    engine_version=(desc.get("Engine") or {}).get("EngineVersion") or "",
+                    labels=pairs(spec.get("Labels")),
+                )
+            )
+        return sorted(out, key=lambda n: n.hostname)
+
+    def events(self, on_stream: Callable[[Any], None] | None = None) -> Iterator[EngineEvent]:
+        """Follow the engine's event stream (containers and networks) until it ends.
+
+        ``on_stream`` receives the open stream, so another thread can ``close()`` it to
+        stop the follower. Errors become ``EngineUnreachable``.
+        """
+        filters = {"type": ["container", "network"]}
+        with self._call("follow the engine's events"):
+            stream = self.api.events(decode=True, filters=filters)
+            if on_stream is not None:
+                on_stream(stream)
+            try:
+                for raw in stream:
+                    actor = raw.get("Actor") or {}
+                    attrs = actor.get("Attributes") or {}
+                    etype = raw.get("Type") or ""
+                    target = actor.get("ID") or raw.get("id") or ""
+                    if etype == "network" and "container" in attrs:
+                        # connect/disconnect changes the container's row too
+                        yield EngineEvent(self.key, "container", raw.get("Action") or "", attrs["container"])
+                    yield EngineEvent(
+                        endpoint=self.key,
+                        type=etype,
+                        action=(raw.get("Action") or raw.get("status") or "").split(":")[0],
+                        id=target,
+                        name=attrs.get("name") or "",
+                        time=float(raw.get("timeNano") or 0) / 1e9,
+                    )
+            except AttributeError:
+                # closing the stream from another thread ends the read with this
+                return
+
+    def logs(self, container_id: str, *, tail: int = 500, follow: bool = True, on_stream=None) -> Iterator[str]:
+        """The last ``tail`` lines, then (``follow``) new lines as they come."""
+        with self._call(f"read the logs of {container_id[:12]}"):
+            stream = self.api.logs(container_id, stream=True, follow=follow, tail=tail)
+            if on_stream is not None:
+                on_stream(stream)
+            pending = b""
+            try:
+                for chunk in stream:
+                    pending += chunk
+                    *lines, pending = pending.split(b"\n")
+                    for line in lines:
+                        yield line.decode("utf-8", "replace")
+            except AttributeError:
+                return
+            if pending:
+                yield pending.decode("utf-8", "replace")
+
+    def ports(self, container_id: str) -> list[PortBinding]:
+        """What ``docker port`` shows."""
+        with self._call(f"read the ports of {container_id[:12]}"):
+            doc = self.api.inspect_container(container_id)
+        return list(_ports_from_inspect(doc))
+
+    # -- mutations (permit required; only the guard holds permits) -------------------
+
+    def start_container(self, permit: Permit, container_id: str) -> None:
+        require(permit, "container.start", container_id)
+        with self._call(f"start container {container_id[:12]}"):
+            self.api.start(container_id)
+
+    def stop_container(self, permit: Permit, container_id: str, timeout: int = 10) -> None:
+        require(permit, "container.stop", container_id)
+        with self._call(f"stop container {container_id[:12]}"):
+            self.api.stop(container_id, timeout=timeout)
+
+    def restart_container(self, permit: Permit, container_id: str, timeout: int = 10) -> None:
+        require(permit, "container.restart", container_id)
+        with self._call(f"restart container {container_id[:12]}"):
+            self.api.restart(container_id, timeout=timeout)
+
+    def kill_container(self, permit: Permit, container_id: str, signal: str = "KILL") -> None:
+        require(permit, "container.kill", container_id)
+        with self._call(f"kill container {container_id[:12]}"):
+            self.api.kill(container_id, signal=signal)
+
+    def pause_container(self, permit: Permit, container_id: str) -> None:
+        require(permit, "container.pause", container_id)
+        with self._call(f"pause container {container_id[:12]}"):
+            self.api.pause(container_id)
+
+    def unpause_container(self, permit: Permit, container_id: str) -> None:
+        require(permit, "container.unpause", container_id)
+        with self._call(f"unpause container {container_id[:12]}"):
+            self.api.unpause(container_id)
+
+    def rename_container(self, permit: Permit, container_id: str, name: str) -> None:
+        require(permit, "container.rename", container_id)
+        with self._call(f"rename container {container_id[:12]}"):
+            self.api.rename(container_id, name)
+
+    def update_container(self, permit: Permit, container_id: str, **changes: Any) -> None:
+        require(permit, "container.update", container_id)
+        with self._call(f"update container {container_id[:12]}"):
+            self.api.update_container(container_id, **changes)
+
+    def remove_container(
+        self, permit: Permit, container_id: str, *, force: bool = False, volumes: bool = False
+    ) -> None:
+        require(permit, "container.remove", container_id)
+        with self._call(f"remove container {container_id[:12]}"):
+            self.api.remove_container(container_id, v=volumes, force=force)
+
+    def exec_run(self, permit: Permit, container_id: str, cmd: list[str]) -> tuple[int, str]:
+        require(permit, "container.exec", container_id)
+        with self._call(f"run a command in {container_id[:12]}"):
+            exec_id = self.api.exec_create(container_id, cmd)["Id"]
+            output = self.api.exec_start(exec_id)
+            code = self.api.exec_inspect(exec_id).get("ExitCode")
+        return (int(code) if code is not None else -1), output.decode("utf-8", "replace")
+
+    def run_container(self, permit: Permit, name: str, spec: RunSpec) -> str:
+        """Create and start a container; returns its id. On a failed start the half-made
+        container is removed, so nothing is left half-done."""
+        require(permit, "container.run", name)
+        api = self.api
+        with self._call(f"create container {name or spec.image}"):
+            port_bindings = {f"{p.container_port}/{p.protocol}": (p.host_ip or "", p.host_port)
+                             if p.host_port is not None else None for p in spec.ports}
+            host_config = api.create_host_config(
+                port_bindings={k: v for k, v in port_bindings.items() if v is not None} or None,
+                restart_policy={"Name": spec.restart} if spec.restart and spec.restart != "no" else None,
+                network_mode=spec.networks[0] if spec.networks else None,
+            )
+            networking = None
+            if spec.networks:
+                networking = api.create_networking_config(
+                    {spec.networks[0]: api.create_endpoint_config(aliases=list(spec.aliases) or None)}
+                )
+            created = api.create_container(
+                spec.image,
+                command=list(spec.command) or None,
+                name=name or None,
+                environment=list(spec.env) or None,
+                labels=dict(spec.labels) or None,
+                ports=[(p.container_port, p.protocol) for p in spec.ports] or None,
+                host_config=host_config,
+                networking_config=networking,
+                detach=True,
+            )
+        cid = created["Id"]
+        try:
+            with self._call(f"attach {name or cid[:12]} to its networks"):
+                for extra in spec.networks[1:]:
+                    api.connect_container_to_network(cid, extra)
+            with self._call(f"start container {name or cid[:12]}"):
+                api.start(cid)
+        except CarinaError:
+            try:
+                api.remove_container(cid, force=True)
+            except Exception:  # noqa: BLE001 - the start error is the one to report
+                pass
+            raise
+        return cid
+
+    def create_network(self, permit: Permit, spec: NetworkSpec) -> str:
+        require(permit, "network.create", spec.name)
+        ipam = None
+        if spec.subnet:
+            pool = docker.types.IPAMPool(
+                subnet=spec.subnet, gateway=spec.gateway or None, iprange=spec.ip_range or None
+            )
+            ipam = docker.types.IPAMConfig(pool_configs=[pool])
+        with self._call(f"create network {spec.name}"):
+            created = self.api.create_network(
+                spec.name,
+                driver=spec.driver or None,
+                options=dict(spec.options) or None,
+                ipam=ipam,
+                internal=spec.internal,
+                labels=dict(spec.labels) or None,
+                enable_ipv6=spec.ipv6,
+                attachable=spec.attachable or None,
+            )
+        return created["Id"]
+
+    def remove_network(self, permit: Permit, network_id: str) -> None:
+        require(permit, "network.remove", network_id)
+        with self._call(f"remove network {network_id[:12]}"):
+            self.api.remove_network(network_id)
+
+    def connect_network(
+        self,
+        permit: Permit,
+        network_id: str,
+        container_id: str,
+        *,
+        aliases: tuple[str, ...] = (),
+        ipv4: str = "",
+    ) -> None:
+        require(permit, "network.connect", container_id)
+        with self._call(f"connect {container_id[:12]} to network {network_id[:12]}"):
+            self.api.connect_container_to_network(
+                container_id, network_id, aliases=list(aliases) or None, ipv4_address=ipv4 or None
+            )
+
+    def disconnect_network(
+        self, permit: Permit, network_id: str, container_id: str, *, force: bool = False
+    ) -> None:
+        require(permit, "network.disconnect", container_id)
+        with self._call(f"disconnect {container_id[:12]} from network {network_id[:12]}"):
+            self.api.disconnect_container_from_network(container_id, network_id, force=force)
+
+    # -- conversions ----------------------------------------------------------------
+
+    def _container(self, c: dict) -> ContainerInfo:
+        names = c.get("Names") or []
+        name = _primary_name(names)
+        nets = ((c.get("NetworkSettings") or {}).get("Networks")) or {}
+        return ContainerInfo(
+            id=c.get("Id") or "",
+            name=name,
+            state=(c.get("State") or "").lower(),
+            image=c.get("Image") or "",
+            endpoint=self.key,
+            node=self.node,
+            status=c.get("Status") or "",
+            image_id=c.get("ImageID") or "",
+            command=c.get("Command") or "",
+            created=float(c.get("Created") or 0),
+            labels=pairs(c.get("Labels")),
+            networks=tuple(
+                NetworkAttachment(
+                    network=net_name,
+                    network_id=(n or {}).get("NetworkID") or "",
+                    ipv4=(n or {}).get("IPAddress") or "",
+                    aliases=tuple((n or {}).get("Aliases") or ()),
+                )
+                for net_name, n in sorted(nets.items())
+            ),
+            ports=tuple(
+                sorted(
+                    {
+                        PortBinding(
+                            container_port=int(p.get("PrivatePort") or 0),
+                            protocol=p.get("Type") or "tcp",
+                            host_ip=p.get("IP") or "",
+                            host_port=int(p["PublicPort"]) if p.get("PublicPort") else None,
+                        )
+                        for p in (c.get("Ports") or ())
+                    },
+                    key=lambda p: (p.container_port, p.protocol, p.host_port or 0, p.host_ip),
+                )
+            ),
+        )
+
+    def _container_detail(self, doc: dict) -> ContainerDetail:
+        state = doc.get("State") or {}
+        config = doc.get("Config") or {}
+        host = doc.get("HostConfig") or {}
+        nets = ((doc.get("NetworkSettings") or {}).get("Networks")) or {}
+        created = doc.get("Created") or ""
+        info = ContainerInfo(
+            id=doc.get("Id") or "",
+            name=(doc.get("Name") or "").lstrip("/"),
+            state=(state.get("Status") or "").lower(),
+            image=config.get("Image") or "",
+            endpoint=self.key,
+            node=self.node,
+            status=state.get("Status") or "",
+            image_id=doc.get("Image") or "",
+            command=" ".join((config.get("Entrypoint") or []) + (config.get("Cmd") or [])),
+            created=_parse_time(created),
+            labels=pairs(config.get("Labels")),
+            networks=tuple(
+                NetworkAttachment(
+                    network=net_name,
+                    network_id=(n or {}).get("NetworkID") or "",
+                    ipv4=(n or {}).get("IPAddress") or "",
+                    aliases=tuple((n or {}).get("Aliases") or ()),
+                )
+                for net_name, n in sorted(nets.items())
+            ),
+            ports=tuple(_ports_from_inspect(doc)),
+        )
+        return ContainerDetail(
+            container=info,
+            started_at=state.get("StartedAt") or "",
+            finished_at=state.get("FinishedAt") or "",
+            exit_code=state.get("ExitCode"),
+            restart_policy=(host.get("RestartPolicy") or {}).get("Name") or "",
+            env=tuple(config.get("Env") or ()),
+            raw_json=json.dumps(doc, indent=2, sort_keys=True),
+        )
+
+    def _network(self, n: dict) -> NetworkInfo:
+        ipam = n.get("IPAM") or {}
+        return NetworkInfo(
+            id=n.get("Id") or "",
+            name=n.get("Name") or "",
+            driver=n.get("Driver") or "",
+            scope=n.get("Scope") or "",
+            endpoint=self.key,
+            node=self.node,
+            ipam=tuple(
+                IPAMConfig(
+                    subnet=cfg.get("Subnet") or "",
+                    gateway=cfg.get("Gateway") or "",
+                    ip_range=cfg.get("IPRange") or "",
+                )
+                for cfg in (ipam.get("Config") or ())
+            ),
+            attachable=bool(n.get("Attachable")),
+            internal=bool(n.get("Internal")),
+            ipv6=bool(n.get("EnableIPv6")),
+            labels=pairs(n.get("Labels")),
+            options=pairs(n.get("Options")),
+            created=n.get("Created") or "",
+        )
+
+
+def _primary_name(names: list[str]) -> str:
+    """The container's own name among its (legacy link) names: the one with one slash."""
+    for n in names:
+        if n.count("/") == 1:
+            return n.lstrip("/")
+    return names[0].lstrip("/") if names else ""
+
+
+def _ports_from_inspect(doc: dict) -> Iterator[PortBinding]:
+    ports = ((doc.get("NetworkSettings") or {}).get("Ports")) or {}
+    seen = set()
+    for key, bindings in sorted(ports.items()):
+        port, _, proto = key.partition("/")
+        if not bindings:
+            b = PortBinding(int(port), proto or "tcp")
+            if b not in seen:
+                seen.add(b)
+                yield b
+            continue
+        for bnd in bindings:
+            b = PortBinding(
+                int(port),
+                proto or "tcp",
+                host_ip=bnd.get("HostIp") or "",
+                host_port=int(bnd["HostPort"]) if bnd.get("HostPort") else None,
+            )
+            if b not in seen:
+                seen.add(b)
+                yield b
+
+
+def _parse_time(text: str) -> float:
+    from datetime import datetime
+
+    if not text:
+        return 0.0
+    try:
+        head = text.split(".")[0].rstrip("Z")
+        return datetime.fromisoformat(head + "+00:00").timestamp()
+    except ValueError:
+        return 0.0
+
+
+def _engine_message(exc: docker.errors.APIError) -> str:
+    explanation = exc.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode("utf-8", "replace")
+    text = (explanation or str(exc)).strip()
+    return text.rstrip(".")
+

@@ -1,0 +1,301 @@
+"""The protection guard: the one door every mutating docker call goes through.
+
+It decides, and nothing else does:
+- read-only mode refuses every mutation;
+- a container matched by a protection rule may be started (and unpaused), never
+  removed, stopped, killed, paused, restarted, renamed, updated, exec'd into or
+  disconnected from a network;
+- the predefined networks are never removed.
+
+Each decision is made on a fresh inspect of the target, not on what a screen
+showed a moment ago. Every attempt, refused or done, is written to the audit log.
+Only this module issues the permits that the gateway's mutating methods demand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping, TypeVar
+
+from carina_tui.core.audit import AuditEntry, AuditLog
+from carina_tui.core.errors import CarinaError, NotFound, Refused
+from carina_tui.core.models import ContainerInfo, NetworkInfo
+from carina_tui.core.permit import issue
+from carina_tui.core.rules import DEFAULT_RULES, Rule, matching_rule
+from carina_tui.core.specs import NetworkSpec, RunSpec
+from carina_tui.gateways.docker_gateway import DockerGateway
+
+T = TypeVar("T")
+
+# Container actions the guard allows on a protected container.
+ALLOWED_ON_PROTECTED = frozenset({"container.start", "container.unpause", "container.run", "network.connect"})
+
+CONTAINER_ACTIONS = {
+    "container.start": ("start", DockerGateway.start_container),
+    "container.stop": ("stop", DockerGateway.stop_container),
+    "container.restart": ("restart", DockerGateway.restart_container),
+    "container.kill": ("kill", DockerGateway.kill_container),
+    "container.pause": ("pause", DockerGateway.pause_container),
+    "container.unpause": ("unpause", DockerGateway.unpause_container),
+    "container.rename": ("rename", DockerGateway.rename_container),
+    "container.update": ("update", DockerGateway.update_container),
+    "container.remove": ("remove", DockerGateway.remove_container),
+    "container.exec": ("run a command in", DockerGateway.exec_run),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one item of a bulk action (cleanup, prune)."""
+
+    id: str
+    name: str
+    result: str  # removed | skipped | failed
+    reason: str = ""
+    node: str = ""
+
+
+class Guard:
+    def __init__(
+        self,
+        gateways: Mapping[str, DockerGateway],
+        *,
+        rules: Iterable[Rule] = DEFAULT_RULES,
+        read_only: bool = False,
+        audit: AuditLog | None = None,
+        cluster: str = "",
+    ) -> None:
+        self._gateways = gateways
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self.read_only = read_only
+        self.audit = audit if audit is not None else AuditLog()
+        self.cluster = cluster
+
+    # -- classification (pure, used by every pane) ----------------------------------
+
+    def classify(self, container: ContainerInfo) -> Rule | None:
+        """The rule protecting ``container``, or None."""
+        return matching_rule(container, self.rules)
+
+    def is_protected(self, container: ContainerInfo) -> bool:
+        return self.classify(container) is not None
+
+    def would_refuse(self, action: str, container: ContainerInfo | None = None) -> str | None:
+        """Why ``action`` would be refused (a sentence), judged on what we know now."""
+        if self.read_only:
+            return self._read_only_sentence(action)
+        if container is not None and action not in ALLOWED_ON_PROTECTED:
+            rule = self.classify(container)
+            if rule is not None:
+                return self._protected_sentence(action, container, rule)
+        return None
+
+    # -- container actions ------------------------------------------------------------
+
+    def container_action(self, action: str, target: ContainerInfo, *args, **kwargs):
+        """Run one container action (``container.stop`` ...) after a fresh check."""
+        verb, method = CONTAINER_ACTIONS[action]
+        gateway = self._gateway(target.endpoint)
+        fresh = self._fresh(gateway, action, target)
+        self._check(action, fresh)
+        return self._run(action, fresh, lambda: method(gateway, issue(action, fresh.id), fresh.id, *args, **kwargs))
+
+    def start(self, c: ContainerInfo) -> None:
+        self.container_action("container.start", c)
+
+    def stop(self, c: ContainerInfo) -> None:
+        self.container_action("container.stop", c)
+
+    def restart(self, c: ContainerInfo) -> None:
+        self.container_action("container.restart", c)
+
+    def remove(self, c: ContainerInfo, *, force: bool = False, volumes: bool = False) -> None:
+        self.container_action("container.remove", c, force=force, volumes=volumes)
+
+    def exec_run(self, c: ContainerInfo, cmd: list[str]) -> tuple[int, str]:
+        return self.container_action("container.exec", c, cmd)
+
+    def run_container(self, endpoint: str, spec: RunSpec) -> str:
+        action = "container.run"
+        probe = ContainerInfo(id="", name=spec.name, state="created", image=spec.image,
+                              endpoint=endpoint, labels=spec.labels)
+        self._check(action, probe)
+        gateway = self._gateway(endpoint)
+        return self._run(action, probe, lambda: gateway.run_container(issue(action, spec.name), spec.name, spec))
+
+    def remove_if_still_stopped(self, c: ContainerInfo, *, volumes: bool = False) -> Outcome:
+        """Cleanup's execution step for one planned container, re-checked first.
+
+        Skipped (with the reason) when it no longer exists, is no longer stopped,
+        now matches a protection rule, or the guard is read-only.
+        """
+        action = "container.remove"
+        name = c.qualified_name
+        try:
+            gateway = self._gateway(c.endpoint)
+            fresh = gateway.container(c.id)
+        except NotFound:
+            return self._skip(action, c, "it no longer exists")
+        except CarinaError as err:
+            self._audit(action, c, "failed", error=str(err))
+            return Outcome(c.id, name, "failed", str(err), c.node)
+        if fresh.id != c.id:
+            return self._skip(action, c, "it is a different container now")
+        if not fresh.stopped:
+            return self._skip(action, fresh, f"it is {fresh.state} now")
+        if self.read_only:
+            return self._skip(action, fresh, self._read_only_sentence(action))
+        rule = self.classify(fresh)
+        if rule is not None:
+            self._audit(action, fresh, "refused", rule=rule.describe())
+            return Outcome(c.id, fresh.qualified_name, "skipped",
+                           f"it is protected now by {rule.describe()}", c.node)
+        try:
+            # force=False: if it started after this check, the engine refuses instead of killing it.
+            gateway.remove_container(issue(action, fresh.id), fresh.id, force=False, volumes=volumes)
+        except NotFound:
+            return self._skip(action, fresh, "it no longer exists")
+        except CarinaError as err:
+            self._audit(action, fresh, "failed", error=str(err))
+            return Outcome(c.id, fresh.qualified_name, "failed", str(err), c.node)
+        self._audit(action, fresh, "done")
+        return Outcome(c.id, fresh.qualified_name, "removed", "", c.node)
+
+    # -- network actions --------------------------------------------------------------
+
+    def create_network(self, endpoint: str, spec: NetworkSpec) -> str:
+        action = "network.create"
+        target = NetworkInfo(id="", name=spec.name, driver=spec.driver, scope="", endpoint=endpoint)
+        self._check_network(action, target)
+        gateway = self._gateway(endpoint)
+        return self._run(action, target, lambda: gateway.create_network(issue(action, spec.name), spec))
+
+    def remove_network(self, network: NetworkInfo) -> None:
+        action = "network.remove"
+        gateway = self._gateway(network.endpoint)
+        fresh = self._fresh_network(gateway, action, network)
+        self._check_network(action, fresh.network)
+        if fresh.members:
+            names = ", ".join(m.name for m in fresh.members)
+            sentence = (f"Network {network.name} still has containers attached ({names}); "
+                        "disconnect them first.")
+            self._audit(action, network, "refused", error=sentence)
+            raise Refused(sentence)
+        self._run(action, network, lambda: gateway.remove_network(issue(action, network.id), network.id))
+
+    def prune_networks(self, planned: Iterable[NetworkInfo]) -> list[Outcome]:
+        """Remove exactly the networks that were previewed, each re-checked first."""
+        out = []
+        for net in planned:
+            try:
+                self.remove_network(net)
+            except Refused as err:
+                out.append(Outcome(net.id, net.name, "skipped", str(err), net.node))
+            except NotFound:
+                out.append(Outcome(net.id, net.name, "skipped", "it no longer exists", net.node))
+            except CarinaError as err:
+                out.append(Outcome(net.id, net.name, "failed", str(err), net.node))
+            else:
+                out.append(Outcome(net.id, net.name, "removed", "", net.node))
+        return out
+
+    def connect(self, network: NetworkInfo, c: ContainerInfo, *, aliases=(), ipv4: str = "") -> None:
+        action = "network.connect"
+        gateway = self._gateway(c.endpoint)
+        fresh = self._fresh(gateway, action, c)
+        self._check(action, fresh)
+        self._run(action, fresh, lambda: gateway.connect_network(
+            issue(action, fresh.id), network.id or network.name, fresh.id, aliases=tuple(aliases), ipv4=ipv4))
+
+    def disconnect(self, network: NetworkInfo, c: ContainerInfo, *, force: bool = False) -> None:
+        action = "network.disconnect"
+        gateway = self._gateway(c.endpoint)
+        fresh = self._fresh(gateway, action, c)
+        self._check(action, fresh)
+        self._run(action, fresh, lambda: gateway.disconnect_network(
+            issue(action, fresh.id), network.id or network.name, fresh.id, force=force))
+
+    # -- the machinery ----------------------------------------------------------------
+
+    def _gateway(self, endpoint: str) -> DockerGateway:
+        try:
+            return self._gateways[endpoint]
+        except KeyError:
+            raise NotFound(f"No engine {endpoint!r} is part of this cluster any more; refresh with r.") from None
+
+    def _fresh(self, gateway: DockerGateway, action: str, target: ContainerInfo) -> ContainerInfo:
+        try:
+            return gateway.container(target.id)
+        except CarinaError as err:
+            self._audit(action, target, "failed", error=str(err))
+            raise
+
+    def _fresh_network(self, gateway: DockerGateway, action: str, target: NetworkInfo):
+        try:
+            return gateway.network(target.id)
+        except CarinaError as err:
+            self._audit(action, target, "failed", error=str(err))
+            raise
+
+    def _check(self, action: str, target: ContainerInfo) -> None:
+        if self.read_only:
+            sentence = self._read_only_sentence(action)
+            self._audit(action, target, "refused", rule="read-only")
+            raise Refused(sentence, rule="read-only")
+        if action in ALLOWED_ON_PROTECTED:
+            return
+        rule = self.classify(target)
+        if rule is not None:
+            self._audit(action, target, "refused", rule=rule.describe())
+            raise Refused(self._protected_sentence(action, target, rule), rule=rule.describe())
+
+    def _check_network(self, action: str, target: NetworkInfo) -> None:
+        if self.read_only:
+            self._audit(action, target, "refused", rule="read-only")
+            raise Refused(self._read_only_sentence(action), rule="read-only")
+        if action == "network.remove" and target.predefined:
+            sentence = (f"Network {target.name} is predefined by Docker and cannot be removed; "
+                        "the engine and swarm need it.")
+            self._audit(action, target, "refused", rule="predefined network")
+            raise Refused(sentence, rule="predefined network")
+
+    def _run(self, action: str, target, call: Callable[[], T]) -> T:
+        try:
+            result = call()
+        except CarinaError as err:
+            self._audit(action, target, "failed", error=str(err))
+            raise
+        self._audit(action, target, "done")
+        return result
+
+    def _skip(self, action: str, target: ContainerInfo, reason: str) -> Outcome:
+        self._audit(action, target, "skipped", error=reason)
+        return Outcome(target.id, target.qualified_name, "skipped", reason, target.node)
+
+    def _audit(self, action: str, target, outcome: str, *, rule: str = "", error: str = "") -> None:
+        gateway = self._gateways.get(getattr(target, "endpoint", ""))
+        self.audit.write(
+            AuditEntry(
+                action=action,
+                target_id=target.id,
+                target_name=getattr(target, "qualified_name", None) or target.name,
+                outcome=outcome,
+                cluster=self.cluster,
+                endpoint=gateway.url if gateway is not None else getattr(target, "endpoint", ""),
+                rule=rule,
+                error=error,
+            )
+        )
+
+    @staticmethod
+    def _verb(action: str) -> str:
+        return action.split(".", 1)[1].replace("exec", "run a command in")
+
+    def _read_only_sentence(self, action: str) -> str:
+        return (f"The console is read-only{f' for cluster {self.cluster}' if self.cluster else ''}: "
+                f"{self._verb(action)} was not done. Start without --read-only to change things.")
+
+    def _protected_sentence(self, action: str, c: ContainerInfo, rule: Rule) -> str:
+        return (f"{c.qualified_name} is protected by the rule {rule.describe()}: "
+                f"{self._verb(action)} is refused. It holds the cluster's network state; "
+                "only starting it is allowed.")

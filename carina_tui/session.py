@@ -1,0 +1,253 @@
+"""A session: one cluster, its engines (one gateway per endpoint) and the guard.
+
+Shared by the console and the headless commands. No Textual here: the console
+calls these methods from thread workers.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from carina_tui.core.audit import AuditLog
+from carina_tui.core.clusters import ClusterSpec
+from carina_tui.core.errors import CarinaError, EngineUnreachable
+from carina_tui.core.models import ContainerInfo, EngineEvent, EngineInfo, NetworkInfo, NodeInfo
+from carina_tui.core.rules import DEFAULT_RULES, Rule
+from carina_tui.gateways.docker_gateway import DockerGateway
+from carina_tui.guard import Guard
+
+
+@dataclass(frozen=True)
+class EngineState:
+    """One endpoint of the cluster: what it said about itself, or why it did not answer."""
+
+    key: str
+    url: str
+    info: EngineInfo | None = None
+    error: str = ""
+
+    @property
+    def reachable(self) -> bool:
+        return self.info is not None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    engines: tuple[EngineState, ...]
+    containers: tuple[ContainerInfo, ...] = ()
+    networks: tuple[NetworkInfo, ...] = ()
+    nodes: tuple[NodeInfo, ...] = ()
+    errors: tuple[str, ...] = field(default=())
+
+
+class Session:
+    def __init__(
+        self,
+        spec: ClusterSpec,
+        *,
+        rules: tuple[Rule, ...] = DEFAULT_RULES,
+        read_only: bool = False,
+        audit: AuditLog | None = None,
+    ) -> None:
+        self.spec = spec
+        self.read_only = read_only or spec.read_only
+        self.gateways: dict[str, DockerGateway] = {
+            url: DockerGateway(url, key=url, tls=spec.tls) for url in spec.endpoints
+        }
+        self.guard = Guard(
+            self.gateways,
+            rules=tuple(rules) + tuple(r for r in spec.rules if r not in rules),
+            read_only=self.read_only,
+            audit=audit,
+            cluster=spec.name,
+        )
+
+    @property
+    def multi_node(self) -> bool:
+        return len(self.gateways) > 1
+
+    def _each(self, fn: Callable[[DockerGateway], object]) -> dict[str, object]:
+        """Run ``fn`` on every engine at once (a slow node must not hold up the others)."""
+        if len(self.gateways) == 1:
+            key, gw = next(iter(self.gateways.items()))
+            return {key: _capture(fn, gw)}
+        with ThreadPoolExecutor(max_workers=min(8, len(self.gateways))) as pool:
+            futures = {key: pool.submit(_capture, fn, gw) for key, gw in self.gateways.items()}
+            return {key: f.result() for key, f in futures.items()}
+
+    def engine_states(self) -> tuple[EngineState, ...]:
+        results = self._each(lambda gw: gw.info())
+        return tuple(self._state(key, r) for key, r in results.items())
+
+    def _state(self, key: str, result: object) -> EngineState:
+        url = self.gateways[key].url
+        if isinstance(result, CarinaError):
+            return EngineState(key, url, error=str(result))
+        return EngineState(key, url, info=result)  # type: ignore[arg-type]
+
+    def snapshot(self) -> Snapshot:
+        """Everything the panes show, from every engine, in one round per engine."""
+
+        def load(gw: DockerGateway):
+            info = gw.info()  # first: it names the node that the rows carry
+            containers = gw.containers()
+            networks = gw.networks()
+            nodes = gw.nodes() if info.is_manager else []
+            return info, containers, networks, nodes
+
+        results = self._each(load)
+        engines, containers, networks, nodes, errors = [], [], {}, {}, []
+        for key, result in results.items():
+            if isinstance(result, CarinaError):
+                engines.append(self._state(key, result))
+                errors.append(str(result))
+                continue
+            info, cs, ns, nd = result  # type: ignore[misc]
+            engines.append(EngineState(key, self.gateways[key].url, info=info))
+            containers.extend(cs)
+            for n in ns:
+                networks.setdefault(n.key, n)
+            for node in nd:
+                nodes.setdefault(node.id, node)
+        return Snapshot(
+            engines=tuple(engines),
+            containers=tuple(containers),
+            networks=tuple(networks.values()),
+            nodes=tuple(sorted(nodes.values(), key=lambda n: n.hostname)),
+            errors=tuple(errors),
+        )
+
+    def containers_on(self, key: str, ids: list[str]) -> tuple[list[ContainerInfo], set[str]]:
+        """Fresh rows for ``ids`` on one engine, and the ids that are gone."""
+        found = self.gateways[key].containers(ids)
+        return found, set(ids) - {c.id for c in found}
+
+    def first_reachable(self) -> DockerGateway:
+        for gw in self.gateways.values():
+            try:
+                gw.ping()
+                return gw
+            except CarinaError:
+                continue
+        raise EngineUnreachable(f"No engine of cluster {self.spec.name} answers.")
+
+    def close(self) -> None:
+        for gw in self.gateways.values():
+            gw.close()
+
+
+def _capture(fn, gw):
+    try:
+        return fn(gw)
+    except CarinaError as err:
+        return err
+
+
+class EventFollower:
+    """Follows one engine's events and hands coalesced batches to ``deliver``.
+
+    Two loops, each meant to run in its own thread worker: ``follow`` reads the
+    stream (and, while the engine is away, waits for it to come back), ``sync``
+    wakes on events, waits ``window`` seconds to gather more, then fetches only
+    what changed. ``stop()`` ends both.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        key: str,
+        *,
+        on_containers: Callable[[str, list[ContainerInfo], set[str]], None],
+        on_networks: Callable[[str], None],
+        on_down: Callable[[str, str], None],
+        on_up: Callable[[str], None],
+        window: float = 0.25,
+        retry: float = 1.0,
+    ) -> None:
+        self.session = session
+        self.key = key
+        self.gateway = session.gateways[key]
+        self.on_containers = on_containers
+        self.on_networks = on_networks
+        self.on_down = on_down
+        self.on_up = on_up
+        self.window = window
+        self.retry = retry
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._containers: set[str] = set()
+        self._networks = False
+        self._stream = None
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        stream = self._stream
+        if stream is not None:
+            try:
+                stream.close()
+            except Exception:  # noqa: BLE001 - closing from another thread may race the reader
+                pass
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def _remember(self, stream) -> None:
+        self._stream = stream
+        if self._stop.is_set():
+            stream.close()
+
+    def _note(self, event: EngineEvent) -> None:
+        with self._lock:
+            if event.type == "container":
+                self._containers.add(event.id)
+            elif event.type == "network":
+                self._networks = True
+        self._wake.set()
+
+    def follow(self) -> None:
+        down = False
+        while not self._stop.is_set():
+            try:
+                if down:
+                    self.gateway.ping()
+                    down = False
+                    self.on_up(self.key)
+                for event in self.gateway.events(on_stream=self._remember):
+                    self._note(event)
+                    if self._stop.is_set():
+                        return
+                if self._stop.is_set():
+                    return
+                raise EngineUnreachable(f"The event stream of {self.gateway.url} ended.")
+            except CarinaError as err:
+                if self._stop.is_set():
+                    return
+                if not down:
+                    down = True
+                    self.on_down(self.key, str(err))
+                self._stop.wait(self.retry)
+
+    def sync(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            if self._stop.wait(self.window):
+                return
+            self._wake.clear()
+            with self._lock:
+                ids, self._containers = self._containers, set()
+                networks, self._networks = self._networks, False
+            try:
+                if ids:
+                    found, gone = self.session.containers_on(self.key, sorted(ids))
+                    self.on_containers(self.key, found, gone)
+                if networks:
+                    self.on_networks(self.key)
+            except CarinaError:
+                # The follower notices the engine going away and reports it.
+                continue

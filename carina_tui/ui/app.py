@@ -1,0 +1,401 @@
+"""The console: one screen, four live panes, every engine call in a named thread worker.
+
+How a docker event becomes a row: ``EventFollower.follow`` (thread worker
+``events:<endpoint>``) reads the engine's stream and notes the ids;
+``EventFollower.sync`` (thread worker ``sync:<endpoint>``) wakes, waits 250 ms
+to gather more, lists just those ids in one call and posts ``ContainersChanged``;
+the handler here, on the main thread, hands the rows to the panes, which apply
+them as row diffs inside ``batch_update``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from carina_tui import __version__
+from carina_tui.core.errors import CarinaError
+from carina_tui.core.models import ContainerInfo, NetworkInfo
+from carina_tui.session import EngineState, EventFollower, Session, Snapshot
+from carina_tui.ui.panes import ClusterRow, ClustersPane, ContainersPane, NetworksPane, ProtectedRow, SystemPane
+from carina_tui.ui.screens import HelpScreen, TextScreen
+from carina_tui.ui.tables import TablePane
+
+
+# -- messages from workers (posted from threads; handled on the main thread) -------------
+
+
+@dataclass
+class Loaded(Message):
+    snapshot: Snapshot
+
+
+@dataclass
+class ContainersChanged(Message):
+    endpoint: str
+    found: list[ContainerInfo]
+    gone: set[str]
+
+
+@dataclass
+class NetworksChanged(Message):
+    endpoint: str
+    networks: list[NetworkInfo]
+
+
+@dataclass
+class EngineDown(Message):
+    endpoint: str
+    sentence: str
+
+
+@dataclass
+class EngineUp(Message):
+    endpoint: str
+
+
+class CarinaApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "carina-tui"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("1", "focus_pane('clusters')", "Clusters", id="app.focus_clusters"),
+        Binding("2", "focus_pane('networks')", "Networks", id="app.focus_networks"),
+        Binding("3", "focus_pane('containers')", "Containers", id="app.focus_containers"),
+        Binding("4", "focus_pane('system')", "System", id="app.focus_system"),
+        Binding("r", "refresh", "Refresh", id="app.refresh"),
+        Binding("question_mark", "help", "Keys", id="app.help"),
+        Binding("z", "zoom", "Zoom", show=False, id="app.zoom"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, session: Session, *, connect: Callable[[], Session] | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.followers: dict[str, EventFollower] = {}
+        self.engines: dict[str, EngineState] = {}
+        self.nodes = ()
+        self._loaded_once = False
+
+    # -- layout -----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="header")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield ClustersPane(id="clusters")
+                yield NetworksPane(id="networks")
+            with Vertical(id="right"):
+                yield ContainersPane(id="containers")
+                yield SystemPane(id="system")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._draw_header()
+        self.query_one("#containers", ContainersPane).qualify = self.session.multi_node
+        self.query_one("#containers", ContainersPane).table.focus()
+        self.load()
+        for key in self.session.gateways:
+            self._start_follower(key)
+
+    def on_unmount(self) -> None:
+        for follower in self.followers.values():
+            follower.stop()
+
+    def _draw_header(self) -> None:
+        spec = self.session.spec
+        text = Text()
+        text.append(" carina-tui ", style="bold reverse")
+        text.append(f"  {spec.name}", style="bold")
+        text.append(f"  {', '.join(spec.endpoints)}", style="dim")
+        if self.session.read_only:
+            text.append("  ")
+            text.append(" READ-ONLY ", style="bold white on red")
+        header = self.query_one("#header", Static)
+        header.update(text)
+        if spec.colour:
+            try:
+                header.styles.background = spec.colour
+            except Exception:  # noqa: BLE001 - an unknown colour name keeps the default
+                pass
+
+    # -- panes ------------------------------------------------------------------------
+
+    def pane(self, name: str) -> TablePane:
+        return self.query_one(f"#{name}", TablePane)
+
+    def action_focus_pane(self, name: str) -> None:
+        self.pane(name).table.focus()
+
+    def focused_pane(self) -> TablePane | None:
+        node = self.focused
+        while node is not None:
+            if isinstance(node, TablePane):
+                return node
+            node = node.parent
+        return None
+
+    def action_zoom(self) -> None:
+        pane = self.focused_pane()
+        if pane is None:
+            return
+        if self.screen.maximized is pane:
+            self.screen.minimize()
+        else:
+            self.screen.maximize(pane, container=False)
+
+    def action_help(self) -> None:
+        pane = self.focused_pane()
+        title = f"Keys: {pane.TITLE if pane else 'console'}"
+        rows: list[tuple[str, str, bool]] = []
+        seen = set()
+        for key, active in self.screen.active_bindings.items():
+            binding = active.binding
+            if binding.action in seen and not binding.description:
+                continue
+            seen.add(binding.action)
+            rows.append((binding.key_display or self.get_key_display(binding), binding.description or binding.action, active.enabled))
+        self.push_screen(HelpScreen(title, rows))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return True
+
+    # -- loading ----------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load(self) -> None:
+        snapshot = self.session.snapshot()
+        if not get_current_worker().is_cancelled:
+            self.post_message(Loaded(snapshot))
+
+    def _start_follower(self, key: str) -> None:
+        follower = EventFollower(
+            self.session,
+            key,
+            on_containers=lambda k, found, gone: self.post_message(ContainersChanged(k, found, gone)),
+            on_networks=self._fetch_networks,
+            on_down=lambda k, sentence: self.post_message(EngineDown(k, sentence)),
+            on_up=lambda k: self.post_message(EngineUp(k)),
+        )
+        self.followers[key] = follower
+        self.run_worker(follower.follow, thread=True, group=f"events:{key}", name=f"events {key}", exit_on_error=False)
+        self.run_worker(follower.sync, thread=True, group=f"sync:{key}", name=f"sync {key}", exit_on_error=False)
+
+    def _fetch_networks(self, key: str) -> None:
+        # Called from the sync worker's thread.
+        networks = self.session.gateways[key].networks()
+        self.post_message(NetworksChanged(key, networks))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        snap = message.snapshot
+        for state in snap.engines:
+            self.engines[state.key] = state
+        self.nodes = snap.nodes
+        reachable = {s.key for s in snap.engines if s.reachable}
+        containers = self.pane("containers")
+        # Rows of engines that did not answer stay as they were; the others are replaced.
+        keep = [c for c in containers.items.values() if c.endpoint not in reachable]
+        containers.replace_all(list(snap.containers) + keep)
+        networks = self.pane("networks")
+        keep_n = [n for n in networks.items.values() if n.endpoint not in reachable and n.scope != "swarm"]
+        networks.replace_all(list(snap.networks) + keep_n)
+        self._derived()
+        self._redraw_clusters()
+        if not self._loaded_once:
+            self._loaded_once = True
+            for state in snap.engines:
+                if not state.reachable:
+                    self.notify(state.error, title="Engine unreachable", severity="error", timeout=10)
+
+    @on(ContainersChanged)
+    def _containers_changed(self, message: ContainersChanged) -> None:
+        gone = {f"{message.endpoint}|{cid}" for cid in message.gone}
+        self.pane("containers").update_items(message.found, gone)
+        self._derived()
+
+    @on(NetworksChanged)
+    def _networks_changed(self, message: NetworksChanged) -> None:
+        pane = self.pane("networks")
+        fresh = {n.key: n for n in message.networks}
+        stale = [k for k, n in pane.items.items() if n.endpoint == message.endpoint and k not in fresh]
+        stale = [k for k in stale if not (pane.items[k].scope == "swarm" and self._swarm_net_elsewhere(k, message.endpoint))]
+        pane.update_items(fresh.values(), stale)
+
+    def _swarm_net_elsewhere(self, key: str, endpoint: str) -> bool:
+        return False
+
+    @on(EngineDown)
+    def _engine_down(self, message: EngineDown) -> None:
+        old = self.engines.get(message.endpoint)
+        url = self.session.gateways[message.endpoint].url
+        self.engines[message.endpoint] = EngineState(message.endpoint, url, info=None, error=message.sentence)
+        self._redraw_clusters()
+        if old is None or old.reachable:
+            self.notify(message.sentence, title="Engine unreachable", severity="error", timeout=10)
+
+    @on(EngineUp)
+    def _engine_up(self, message: EngineUp) -> None:
+        self.notify(f"{self.session.gateways[message.endpoint].url} answers again.", title="Reconnected")
+        self.load()
+
+    def _derived(self) -> None:
+        """Refresh what other panes derive from the containers: network counts, protected list."""
+        containers = list(self.pane("containers").items.values())
+        self.query_one("#networks", NetworksPane).set_counts(containers)
+        guard = self.session.guard
+        protected = []
+        for c in containers:
+            rule = guard.classify(c)
+            if rule is not None:
+                protected.append(ProtectedRow(c, rule))
+        system = self.pane("system")
+        want = {r.key: r for r in protected}
+        changed = [r for k, r in want.items() if system.items.get(k) != r]
+        gone = [k for k in system.items if k not in want]
+        system.update_items(changed, gone)
+        self._redraw_clusters()
+
+    def _redraw_clusters(self) -> None:
+        spec = self.session.spec
+        counts: dict[str, int] = {}
+        for c in self.pane("containers").items.values():
+            counts[c.endpoint] = counts.get(c.endpoint, 0) + 1
+        rows = []
+        for key, gw in self.session.gateways.items():
+            state = self.engines.get(key)
+            info = state.info if state else None
+            if state is None:
+                reach = "connecting"
+            elif state.reachable:
+                reach = "yes"
+            else:
+                reach = "no"
+            rows.append(
+                ClusterRow(
+                    key=key,
+                    name=(info.name if info else gw.node) or spec.name,
+                    endpoint=gw.url,
+                    tls="on" if spec.tls else "off",
+                    reach=reach,
+                    version=info.version if info else "",
+                    role=(info.swarm_role or "-") if info else "",
+                    nodes=(info.swarm_nodes if info and info.swarm_state == "active" else 1) if info else 0,
+                    containers=counts.get(key, 0),
+                    detail=state,
+                )
+            )
+        pane = self.query_one("#clusters", ClustersPane)
+        current = {r.key: r for r in rows}
+        changed = [r for r in rows if (k := r.key) not in pane._shown or pane.cells(r) != pane._shown.get(k)]
+        pane.update_items(changed, [k for k in pane.items if k not in current])
+        errors = [s.error for s in self.engines.values() if not s.reachable]
+        pane.border_subtitle = errors[0][:120] if errors else ""
+
+    # -- details ----------------------------------------------------------------------
+
+    def show_container(self, c: ContainerInfo) -> None:
+        self._inspect_container(c)
+
+    @work(thread=True, group="details", exclusive=True, exit_on_error=False)
+    def _inspect_container(self, c: ContainerInfo) -> None:
+        detail = self.session.gateways[c.endpoint].inspect_container(c.id)
+        info = detail.container
+        rule = self.session.guard.classify(info)
+        body = Text()
+        for label, value in (
+            ("Name", info.qualified_name),
+            ("Id", info.id),
+            ("State", f"{info.state} (exit code {detail.exit_code})" if info.state == "exited" else info.state),
+            ("Image", info.image),
+            ("Command", info.command),
+            ("Node", info.node),
+            ("Started", detail.started_at),
+            ("Finished", detail.finished_at if info.state != "running" else ""),
+            ("Restart", detail.restart_policy or "no"),
+            ("Protected", rule.describe() if rule else "no"),
+            ("Ports", ", ".join(str(p) for p in info.ports) or "none published"),
+        ):
+            if value:
+                body.append(f"{label:10}", style="bold")
+                body.append(f"{value}\n")
+        for net in info.networks:
+            body.append(f"{'Network':10}", style="bold")
+            body.append(f"{net.network}  {net.ipv4}  {' '.join(net.aliases)}\n")
+        for key, value in info.labels:
+            body.append(f"{'Label':10}", style="bold")
+            body.append(f"{key}={value}\n")
+        self.call_from_thread(self.push_screen, TextScreen(f"Container {info.qualified_name}", body))
+
+    def show_network(self, n: NetworkInfo) -> None:
+        self._inspect_network(n)
+
+    @work(thread=True, group="details", exclusive=True, exit_on_error=False)
+    def _inspect_network(self, n: NetworkInfo) -> None:
+        detail = self.session.gateways[n.endpoint].network(n.id)
+        net = detail.network
+        body = Text()
+        for label, value in (
+            ("Name", net.name),
+            ("Id", net.id),
+            ("Driver", net.driver),
+            ("Scope", net.scope),
+            ("Attachable", "yes" if net.attachable else "no"),
+            ("Internal", "yes" if net.internal else "no"),
+            ("IPv6", "yes" if net.ipv6 else "no"),
+        ):
+            body.append(f"{label:11}", style="bold")
+            body.append(f"{value}\n")
+        for cfg in net.ipam:
+            body.append(f"{'Subnet':11}", style="bold")
+            body.append(f"{cfg.subnet}  gateway {cfg.gateway or '-'}  range {cfg.ip_range or '-'}\n")
+        for key, value in net.options:
+            body.append(f"{'Option':11}", style="bold")
+            body.append(f"{key}={value}\n")
+        for key, value in net.labels:
+            body.append(f"{'Label':11}", style="bold")
+            body.append(f"{key}={value}\n")
+        body.append("\nContainers\n", style="bold underline")
+        aliases = {}
+        for c in self.pane("containers").items.values():
+            for att in c.networks:
+                if att.network_id == net.id:
+                    aliases[c.id] = att.aliases
+        if not detail.members:
+            body.append("none attached\n", style="dim")
+        for m in detail.members:
+            body.append(f"{m.name:24} {m.ipv4:16} {' '.join(aliases.get(m.container_id, ()))}\n")
+        self.call_from_thread(self.push_screen, TextScreen(f"Network {net.name}", body))
+
+    # -- errors from workers ------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, CarinaError):
+            self.notify(str(error), title=error.title, severity="error", timeout=10)
+        else:
+            self.notify(
+                f"{type(error).__name__}: {error}. This is a bug in carina-tui; the console keeps running.",
+                title="Unexpected error",
+                severity="error",
+                timeout=15,
+            )
+
+
+def version_text() -> str:
+    return f"carina-tui {__version__}"
