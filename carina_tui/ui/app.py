@@ -27,7 +27,7 @@ from carina_tui.core.errors import CarinaError
 from carina_tui.core.models import ContainerInfo, NetworkInfo
 from carina_tui.session import EngineState, EventFollower, Session, Snapshot
 from carina_tui.ui.panes import ClusterRow, ClustersPane, ContainersPane, NetworksPane, ProtectedRow, SystemPane
-from carina_tui.ui.screens import HelpScreen, TextScreen
+from carina_tui.ui.screens import ConfirmScreen, HelpScreen, TextScreen
 from carina_tui.ui.tables import TablePane
 
 
@@ -167,8 +167,9 @@ class CarinaApp(App):
             rows.append((binding.key_display or self.get_key_display(binding), binding.description or binding.action, active.enabled))
         self.push_screen(HelpScreen(title, rows))
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return True
+    @property
+    def read_only(self) -> bool:
+        return self.session.read_only
 
     # -- loading ----------------------------------------------------------------------
 
@@ -304,6 +305,74 @@ class CarinaApp(App):
         pane.update_items(changed, [k for k in pane.items if k not in current])
         errors = [s.error for s in self.engines.values() if not s.reachable]
         pane.border_subtitle = errors[0][:120] if errors else ""
+
+    # -- actions through the guard -------------------------------------------------------
+
+    def guarded(self, call: Callable[[], object], done: str = "", *, then: Callable[[object], None] | None = None) -> None:
+        """Run one guarded engine call in a worker; refusals and failures become notifications."""
+        self._guarded(call, done, then)
+
+    @work(thread=True, group="mutate", exit_on_error=False)
+    def _guarded(self, call, done, then) -> None:
+        result = call()
+        if done:
+            self.call_from_thread(self.notify, done)
+        if then is not None:
+            self.call_from_thread(then, result)
+
+    def container_action(self, action: str, c: ContainerInfo, done: str = "") -> None:
+        guard = self.session.guard
+        self.guarded(lambda: guard.container_action(action, c), done)
+
+    def start_stop(self, c: ContainerInfo) -> None:
+        if c.state in ("running", "restarting", "paused"):
+            self.container_action("container.stop", c, f"{c.name} stopped.")
+        else:
+            self.container_action("container.start", c, f"{c.name} started.")
+
+    def remove_container(self, c: ContainerInfo) -> None:
+        refusal = self.session.guard.would_refuse("container.remove", c)
+        if refusal:
+            # Say it now, and let the guard write the refusal to the audit log.
+            self.container_action("container.remove", c)
+            return
+        running = c.state in ("running", "restarting", "paused")
+        question = f"Remove container {c.qualified_name}{' (running: it will be killed)' if running else ''}?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                guard = self.session.guard
+                self.guarded(lambda: guard.remove(c, force=running), f"{c.name} removed.")
+
+        self.push_screen(ConfirmScreen(question, f"{c.id}\nimage {c.image}\nnode {c.node}"), answered)
+
+    def remove_network(self, n: NetworkInfo) -> None:
+        if n.predefined or self.read_only:
+            self.guarded(lambda: self.session.guard.remove_network(n))
+            return
+        attached = [c.qualified_name for c in self.pane("containers").items.values()
+                    if any(a.network_id == n.id for a in c.networks)]
+        if attached:
+            self.notify(f"Network {n.name} still has containers attached ({', '.join(attached)}); "
+                        "disconnect them first (x).", title="Not removed", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.guarded(lambda: self.session.guard.remove_network(n), f"Network {n.name} removed.")
+
+        self.push_screen(ConfirmScreen(f"Remove network {n.name}?", f"{n.id}\ndriver {n.driver}, scope {n.scope}"), answered)
+
+    def show_inspect(self, c: ContainerInfo) -> None:
+        self._show_inspect(c)
+
+    @work(thread=True, group="details", exclusive=True, exit_on_error=False)
+    def _show_inspect(self, c: ContainerInfo) -> None:
+        detail = self.session.gateways[c.endpoint].inspect_container(c.id)
+        from rich.syntax import Syntax
+
+        body = Syntax(detail.raw_json, "json", word_wrap=True, theme="ansi_dark")
+        self.call_from_thread(self.push_screen, TextScreen(f"Inspect {c.qualified_name}", body))
 
     # -- details ----------------------------------------------------------------------
 

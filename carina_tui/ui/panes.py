@@ -65,7 +65,13 @@ class NetworksPane(TablePane[NetworkInfo]):
 
     BINDINGS = [
         Binding("enter", "details", "Details", id="networks.details"),
+        Binding("n", "create", "New network", id="networks.create"),
+        Binding("c", "connect", "Connect container", id="networks.connect"),
+        Binding("x", "disconnect", "Disconnect container", id="networks.disconnect"),
+        Binding("d", "remove", "Remove", id="networks.remove"),
+        Binding("p", "prune", "Prune unused", id="networks.prune"),
     ]
+    MUTATING = frozenset({"create", "connect", "disconnect", "remove", "prune"})
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -88,6 +94,32 @@ class NetworksPane(TablePane[NetworkInfo]):
         if net is not None:
             self.app.show_network(net)
 
+    def action_create(self) -> None:
+        from carina_tui.ui.forms import open_create_network
+
+        open_create_network(self.app)
+
+    def action_connect(self) -> None:
+        if (net := self.selected) is not None:
+            from carina_tui.ui.forms import open_connect
+
+            open_connect(self.app, network=net)
+
+    def action_disconnect(self) -> None:
+        if (net := self.selected) is not None:
+            from carina_tui.ui.forms import open_disconnect
+
+            open_disconnect(self.app, net)
+
+    def action_remove(self) -> None:
+        if (net := self.selected) is not None:
+            self.app.remove_network(net)
+
+    def action_prune(self) -> None:
+        from carina_tui.ui.forms import open_prune
+
+        open_prune(self.app)
+
 
 class ContainersPane(TablePane[ContainerInfo]):
     TITLE = "Containers"
@@ -106,7 +138,16 @@ class ContainersPane(TablePane[ContainerInfo]):
 
     BINDINGS = [
         Binding("enter", "details", "Details", id="containers.details"),
+        Binding("N", "run", "Run container", id="containers.run"),
+        Binding("c", "connect", "Connect to network", id="containers.connect"),
+        Binding("s", "start_stop", "Start/stop", id="containers.start_stop"),
+        Binding("R", "restart", "Restart", id="containers.restart"),
+        Binding("d", "remove", "Remove", id="containers.remove"),
+        Binding("l", "logs", "Logs", id="containers.logs"),
+        Binding("i", "inspect", "Inspect", id="containers.inspect"),
+        Binding("x", "cleanup", "Clean up exited", id="containers.cleanup"),
     ]
+    MUTATING = frozenset({"run", "connect", "start_stop", "restart", "remove", "cleanup"})
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -120,6 +161,44 @@ class ContainersPane(TablePane[ContainerInfo]):
         c = self.selected
         if c is not None:
             self.app.show_container(c)
+
+    def action_run(self) -> None:
+        from carina_tui.ui.forms import open_run
+
+        open_run(self.app)
+
+    def action_connect(self) -> None:
+        if (c := self.selected) is not None:
+            from carina_tui.ui.forms import open_connect
+
+            open_connect(self.app, container=c)
+
+    def action_start_stop(self) -> None:
+        if (c := self.selected) is not None:
+            self.app.start_stop(c)
+
+    def action_restart(self) -> None:
+        if (c := self.selected) is not None:
+            self.app.container_action("container.restart", c, f"{c.name} restarted.")
+
+    def action_remove(self) -> None:
+        if (c := self.selected) is not None:
+            self.app.remove_container(c)
+
+    def action_logs(self) -> None:
+        if (c := self.selected) is not None:
+            from carina_tui.ui.logs import LogScreen
+
+            self.app.push_screen(LogScreen(self.app.session, c))
+
+    def action_inspect(self) -> None:
+        if (c := self.selected) is not None:
+            self.app.show_inspect(c)
+
+    def action_cleanup(self) -> None:
+        from carina_tui.ui.cleanup import open_cleanup
+
+        open_cleanup(self.app, self)
 
 
 class ProtectedRow:
@@ -152,7 +231,10 @@ class SystemPane(TablePane[ProtectedRow]):
 
     BINDINGS = [
         Binding("enter", "details", "Details", id="system.details"),
+        Binding("s", "start", "Start agent", id="system.start"),
+        Binding("d", "remove", "Remove (refused)", id="system.remove"),
     ]
+    MUTATING = frozenset({"start", "remove"})
 
     def cells(self, r: ProtectedRow):
         c = r.container
@@ -162,4 +244,12 @@ class SystemPane(TablePane[ProtectedRow]):
         row = self.selected
         if row is not None:
             self.app.show_container(row.container)
+
+    def action_start(self) -> None:
+        if (row := self.selected) is not None:
+            self.app.container_action("container.start", row.container, f"{row.container.name} started.")
+
+    def action_remove(self) -> None:
+        if (row := self.selected) is not None:
+            self.app.remove_container(row.container)
 

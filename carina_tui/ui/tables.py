@@ -46,6 +46,8 @@ class TablePane(Vertical, Generic[T]):
         Binding("escape", "clear_filter", "Clear filter", show=False, id="pane.clear_filter"),
     ]
 
+    MUTATING: frozenset[str] = frozenset()
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.items: dict[str, T] = {}
@@ -80,6 +82,12 @@ class TablePane(Vertical, Generic[T]):
 
     def search_text(self, item: T) -> str:
         return " ".join(c.plain if isinstance(c, Text) else str(c) for c in self.cells(item))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Mutating keys show as disabled in read-only mode (the guard refuses them anyway)."""
+        if action in self.MUTATING and getattr(self.app, "read_only", False):
+            return None
+        return True
 
     # -- data in ----------------------------------------------------------------------
 
