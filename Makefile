@@ -1,0 +1,72 @@
+# carina-tui: two commands on a fresh Debian machine, as root: `make demo` and `make test`.
+#
+#   make venv         .venv with the package and its test tools (pip install -e '.[test]')
+#   make deps         the machine packages: docker.io, busybox-static, openssl, iproute2
+#   make test         deps + venv, then pytest; the tests start (and stop) a private dockerd,
+#                     or use the engine at CARINA_TEST_DOCKER_HOST when it is set
+#   make demo         deps + venv, an engine with demo content, then the console on it
+#   make bench        every benchmarks/*.py
+#   make screenshots  SVG screenshots of the console, taken from the sandbox
+#   make clean        the venv and caches (stops the demo's private engine, if one runs)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+APT_PACKAGES := docker.io busybox-static openssl iproute2 util-linux
+PYTEST_ARGS ?= -q
+
+.PHONY: venv deps test demo bench screenshots clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Installs only what is missing. A policy-rc.d keeps apt from starting a dockerd in the
+# host's network namespace: that engine would set FORWARD to DROP and break our namespaces.
+deps:
+	@missing=""; \
+	for tool in dockerd:docker.io docker:docker.io containerd:docker.io busybox:busybox-static \
+	            openssl:openssl ip:iproute2 nsenter:util-linux unshare:util-linux; do \
+	  command -v $${tool%%:*} >/dev/null 2>&1 || missing="$$missing $${tool##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "Missing:$$missing. Install them as root (apt-get install$$missing)."; exit 1; fi; \
+	  echo "Installing:$$missing"; \
+	  made_policy=""; \
+	  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
+	    chmod +x /usr/sbin/policy-rc.d; made_policy=1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  status=0; apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || status=$$?; \
+	  if [ -n "$$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+	  exit $$status; \
+	fi
+
+test: deps venv
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+demo: deps venv
+	@args="$$($(PY) -m carina_tui.sandbox.demo prepare)" || exit 1; \
+	echo "carina-tui $$args"; \
+	exec $(VENV)/bin/carina-tui $$args
+
+bench: deps venv
+	@status=0; for script in benchmarks/*.py; do \
+	  [ -e "$$script" ] || continue; echo "== $$script"; $(PY) "$$script" || status=1; \
+	done; exit $$status
+
+screenshots: deps venv
+	@if $(PY) -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("carina_tui.sandbox.screenshots") is None)'; then \
+	  $(PY) -m carina_tui.sandbox.screenshots; \
+	else echo "Screenshots are not written yet (carina_tui.sandbox.screenshots)."; fi
+
+clean:
+	-@if [ -x $(PY) ] && [ -e /tmp/carina-demo/engine/engine.json ]; then \
+	  $(PY) -m carina_tui.sandbox.engine stop demo --dir /tmp/carina-demo/engine; rmdir /tmp/carina-demo 2>/dev/null; fi
+	rm -rf $(VENV) .pytest_cache .hypothesis .import_linter_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
