@@ -126,13 +126,15 @@ class Session:
         return found, set(ids) - {c.id for c in found}
 
     def first_reachable(self) -> DockerGateway:
+        """The first engine that answers; else the error of the first one (a full sentence)."""
+        first: CarinaError | None = None
         for gw in self.gateways.values():
             try:
                 gw.ping()
                 return gw
-            except CarinaError:
-                continue
-        raise EngineUnreachable(f"No engine of cluster {self.spec.name} answers.")
+            except CarinaError as err:
+                first = first or err
+        raise first or EngineUnreachable(f"Cluster {self.spec.name} has no engine endpoints; add some to its entry.")
 
     def close(self) -> None:
         for gw in self.gateways.values():

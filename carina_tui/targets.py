@@ -22,7 +22,7 @@ def resolve(args: argparse.Namespace, config: Config) -> ClusterSpec:
         return discovery.host_target(host)
     if name:
         return discovery.find(name, config)
-    return discovery.default_target(config)
+    return discovery.default_target()
 
 
 def open_session(args: argparse.Namespace) -> Session:

@@ -1,0 +1,49 @@
+"""The command line: help, version, and a plain sentence when no engine answers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def carina(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "carina_tui", *args], capture_output=True, text=True,
+                          env=full_env, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_version_and_help():
+    from carina_tui import __version__
+
+    out = carina("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"carina-tui {__version__}"
+    out = carina("--help")
+    assert out.returncode == 0
+    for word in ("--host", "--read-only", "--cluster", "cleanup", "clusters", "status"):
+        assert word in out.stdout
+
+
+def test_no_engine_is_one_sentence_and_exit_1(tmp_path):
+    dead = f"unix://{tmp_path}/none.sock"
+    out = carina("--host", dead)
+    assert out.returncode == 1
+    assert out.stderr.strip() == (
+        f"carina-tui: No Docker engine answers at {dead}; start dockerd there, or choose another "
+        "engine with --host, DOCKER_HOST or a Docker context."
+    )
+    assert "Traceback" not in out.stderr
+
+
+def test_docker_host_is_used_like_the_docker_cli(tmp_path):
+    dead = f"unix://{tmp_path}/env.sock"
+    out = carina(env={"DOCKER_HOST": dead})
+    assert out.returncode == 1 and dead in out.stderr
+
+
+def test_bad_usage_exits_2():
+    out = carina("--no-such-option")
+    assert out.returncode == 2 and "usage:" in out.stderr

@@ -1,0 +1,121 @@
+"""The console on a real engine: panes, live events, filter, keys, unreachable engines."""
+
+from __future__ import annotations
+
+from uihelp import make_app, names_shown, row_texts, wait_until
+
+from carina_tui.ui.screens import HelpScreen
+
+SIZE = (160, 50)
+
+
+async def test_panes_show_what_the_engine_holds(docker_host, scratch):
+    net = scratch.network("net")
+    running = scratch.run("web", network=net)
+    exited = scratch.exited("old", code=3)
+    app = make_app(docker_host)
+    async with app.run_test(size=SIZE) as pilot:
+        containers = app.pane("containers")
+        assert await wait_until(pilot, lambda: {running, exited} <= names_shown(containers))
+        rows = {r[0]: r for r in row_texts(containers)}
+        assert rows[running][1] == "running"
+        assert rows[exited][1] == "exited"
+        assert net in rows[running][4]
+        networks = app.pane("networks")
+        assert await wait_until(pilot, lambda: net in names_shown(networks))
+        net_row = {r[0]: r for r in row_texts(networks)}[net]
+        assert net_row[1] == "bridge" and net_row[2] == "local"
+        assert net_row[4] == "1"  # one container attached
+        clusters = row_texts(app.pane("clusters"))
+        assert clusters and clusters[0][1] == "yes"
+
+
+async def test_containers_appear_and_go_without_a_key(docker_host, scratch, test_engine):
+    app = make_app(docker_host)
+    async with app.run_test(size=SIZE) as pilot:
+        containers = app.pane("containers")
+        assert await wait_until(pilot, lambda: app.engines)  # first load done
+        name = scratch.run("live")
+        assert await wait_until(pilot, lambda: name in names_shown(containers), timeout=1.0), \
+            "a container created outside the app must show up within one second"
+        test_engine.docker("rm", "--force", name)
+        assert await wait_until(pilot, lambda: name not in names_shown(containers), timeout=1.0)
+        assert not any(c.name == name for c in containers.items.values())
+
+
+async def test_filter_narrows_rows_and_escape_clears(docker_host, scratch):
+    a = scratch.run("alpha")
+    b = scratch.exited("beta")
+    app = make_app(docker_host)
+    async with app.run_test(size=SIZE) as pilot:
+        containers = app.pane("containers")
+        assert await wait_until(pilot, lambda: {a, b} <= names_shown(containers))
+        await pilot.press("3", "slash")
+        await pilot.press(*"alpha")
+        assert await wait_until(pilot, lambda: names_shown(containers) == {a})
+        assert "filter: alpha" in str(containers.border_title)
+        await pilot.press("escape")
+        assert await wait_until(pilot, lambda: {a, b} <= names_shown(containers))
+        assert containers.filter_text == ""
+
+
+async def test_question_mark_lists_the_focused_panes_bindings(docker_host):
+    app = make_app(docker_host)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "question_mark")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        shown = {row[1] for row in row_texts_of(app.screen)}
+        assert {"New network", "Remove", "Prune unused", "Filter", "Refresh", "Quit"} <= shown
+        await pilot.press("escape")
+        await pilot.press("3", "question_mark")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        shown = {row[1] for row in row_texts_of(app.screen)}
+        assert {"Run container", "Logs", "Clean up exited", "Start/stop"} <= shown
+        assert "New network" not in shown
+
+
+def row_texts_of(screen) -> list[list[str]]:
+    table = screen.query_one("#help-table")
+    return [[getattr(c, "plain", str(c)) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_number_keys_focus_panes(docker_host):
+    app = make_app(docker_host)
+    async with app.run_test(size=SIZE) as pilot:
+        for key, pane in (("1", "clusters"), ("2", "networks"), ("4", "system"), ("3", "containers")):
+            await pilot.press(key)
+            assert app.focused_pane() is app.pane(pane)
+        await pilot.press("tab")
+        assert app.focused_pane() is app.pane("system")
+
+
+async def test_unreachable_engine_gives_a_sentence_not_a_traceback(tmp_path):
+    dead = f"unix://{tmp_path}/nothing.sock"
+    app = make_app(dead)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.engines and not next(iter(app.engines.values())).reachable)
+        messages = [n.message for n in app._notifications]
+        assert any(f"No Docker engine answers at {dead}" in m for m in messages), messages
+        assert not any("Traceback" in m for m in messages)
+        clusters = row_texts(app.pane("clusters"))
+        assert clusters[0][1] == "no"
+        assert "No Docker engine answers" in str(app.pane("clusters").border_subtitle)
+
+
+async def test_engine_that_goes_away_is_marked_and_comes_back(docker_host, test_engine, scratch):
+    if not test_engine.private:
+        import pytest
+
+        pytest.skip("needs a private engine it may kill")
+    app = make_app(docker_host)
+    async with app.run_test(size=SIZE) as pilot:
+        clusters = app.pane("clusters")
+        assert await wait_until(pilot, lambda: row_texts(clusters) and row_texts(clusters)[0][1] == "yes")
+        test_engine.kill()
+        try:
+            assert await wait_until(pilot, lambda: row_texts(clusters)[0][1] == "no", timeout=10)
+        finally:
+            test_engine.restart()
+        assert await wait_until(pilot, lambda: row_texts(clusters)[0][1] == "yes", timeout=15)
+        name = scratch.run("after")
+        assert await wait_until(pilot, lambda: name in names_shown(app.pane("containers")), timeout=3)
