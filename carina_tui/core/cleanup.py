@@ -1,0 +1,173 @@
+"""The cleanup planner: a pure function from what the engines hold to what to remove.
+
+Only stopped containers (``exited``, ``created``, ``dead``) are candidates. Each
+one lands in exactly one of three places:
+
+* ``hidden_by_filter`` (a count): the filter does not show it, so it is not touched;
+* ``protected_kept``: a protection rule matches it (a stopped Consul agent lands here);
+* ``to_remove``: everything else.
+
+The filter is what the Containers pane's ``/`` box and ``carina-tui cleanup``
+options express: ``node=NAME``, ``name=TEXT`` (``*`` and ``?`` as wildcards),
+``label=KEY`` or ``label=KEY=VALUE``, ``until=DURATION`` (created at least
+that long ago) and free words that must all appear in the row.
+
+Execution (``carina_tui.cleanup``) removes exactly ``to_remove``, each one
+re-checked by the guard first.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from carina_tui.core.durations import parse_duration
+from carina_tui.core.errors import ValidationError
+from carina_tui.core.models import ContainerInfo
+from carina_tui.core.rules import Rule, last_name_part, matching_rule
+
+FILTER_KEYS = ("node", "name", "label", "until")
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerFilter:
+    """Which containers a user is looking at. Every given part must match (AND)."""
+
+    nodes: tuple[str, ...] = ()  # any of these nodes
+    names: tuple[str, ...] = ()  # every one matches the name (substring, or glob with * ?)
+    labels: tuple[tuple[str, str | None], ...] = ()  # every label present (with that value)
+    until: int | None = None  # created at least this many seconds ago
+    words: tuple[str, ...] = ()  # free text, every word in the row's text
+
+    @property
+    def empty(self) -> bool:
+        return not (self.nodes or self.names or self.labels or self.until is not None or self.words)
+
+    def shows(self, c: ContainerInfo, now: float, text: str | None = None) -> bool:
+        if self.nodes and c.node not in self.nodes:
+            return False
+        if self.names and not all(_name_matches(c, n) for n in self.names):
+            return False
+        if self.labels:
+            have = c.label_map
+            for key, value in self.labels:
+                if key not in have or (value is not None and have[key] != value):
+                    return False
+        if self.until is not None and now - c.created < self.until:
+            return False
+        if self.words:
+            hay = (text if text is not None else row_text(c)).lower()
+            if not all(w in hay for w in self.words):
+                return False
+        return True
+
+
+def _name_matches(c: ContainerInfo, pattern: str) -> bool:
+    if any(ch in pattern for ch in "*?["):
+        return fnmatch.fnmatchcase(last_name_part(c.name), pattern) or fnmatch.fnmatchcase(c.qualified_name, pattern)
+    return pattern in c.qualified_name
+
+
+def row_text(c: ContainerInfo) -> str:
+    """What free words are matched against when no screen row is at hand."""
+    return " ".join((c.qualified_name, c.state, c.node, c.image, c.networks_text, c.ports_text, c.short_id))
+
+
+def parse_label(text: str, *, what: str = "--label") -> tuple[str, str | None]:
+    key, eq, value = text.partition("=")
+    key = key.strip()
+    if not key:
+        raise ValidationError(f"{what} takes KEY or KEY=VALUE (for example carina.role=worker), not {text!r}.",
+                              field=what)
+    return key, (value if eq else None)
+
+
+def parse_filter(text: str) -> ContainerFilter:
+    """``node=n1 label=app=web until=2h db`` -> a ContainerFilter; a sentence on bad input."""
+    nodes, names, labels, words = [], [], [], []
+    until = None
+    for token in text.split():
+        key, eq, value = token.partition("=")
+        if eq and key.lower() in FILTER_KEYS:
+            key = key.lower()
+            if not value:
+                raise ValidationError(f"The filter {token!r} needs a value after '='.", field="filter")
+            if key == "node":
+                nodes.append(value)
+            elif key == "name":
+                names.append(value)
+            elif key == "label":
+                labels.append(parse_label(value, what="label="))
+            else:
+                until = parse_duration(value, what="until=")
+        else:
+            words.append(token.lower())
+    return ContainerFilter(tuple(nodes), tuple(names), tuple(labels), until, tuple(words))
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    container: ContainerInfo
+    rule: Rule
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    to_remove: tuple[ContainerInfo, ...] = ()
+    protected_kept: tuple[Kept, ...] = ()
+    hidden_by_filter: int = 0
+    filter: ContainerFilter = field(default_factory=ContainerFilter)
+
+    @property
+    def count(self) -> int:
+        return len(self.to_remove)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(c.id for c in self.to_remove)
+
+
+def _order(c: ContainerInfo) -> tuple[str, str, str]:
+    return (c.node, c.name, c.id)
+
+
+def plan_cleanup(
+    containers: Iterable[ContainerInfo],
+    rules: Iterable[Rule],
+    flt: ContainerFilter | None = None,
+    *,
+    now: float | None = None,
+    shows: Callable[[ContainerInfo], bool] | None = None,
+) -> Plan:
+    """Sort every stopped container into remove / protected and kept / hidden by the filter.
+
+    ``shows`` is an extra test of what a screen shows (the Containers pane's own
+    filter); a container must pass both ``flt`` and ``shows`` to be planned.
+    """
+    flt = flt or ContainerFilter()
+    rules = tuple(rules)
+    now = time.time() if now is None else now
+    seen: set[str] = set()
+    remove: list[ContainerInfo] = []
+    kept: list[Kept] = []
+    hidden = 0
+    for c in containers:
+        if not c.stopped or c.key in seen:
+            continue
+        seen.add(c.key)
+        if not flt.shows(c, now) or (shows is not None and not shows(c)):
+            hidden += 1
+            continue
+        rule = matching_rule(c, rules)
+        if rule is None:
+            remove.append(c)
+        else:
+            kept.append(Kept(c, rule))
+    return Plan(
+        to_remove=tuple(sorted(remove, key=_order)),
+        protected_kept=tuple(sorted(kept, key=lambda k: _order(k.container))),
+        hidden_by_filter=hidden,
+        filter=flt,
+    )
