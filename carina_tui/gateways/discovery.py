@@ -175,14 +175,16 @@ def read_docker_env(path: Path) -> dict[str, str]:
         name, eq, value = line.partition("=")
         if not eq or not name.isidentifier():
             continue
+        if "$" in value or "`" in value:
+            found[name] = ""  # computed by the shell: unknown to us
+            continue
         try:
             words = shlex.split(value, comments=True, posix=True)
         except ValueError:
             continue  # unbalanced quotes: not something we can read
         if len(words) > 1:
             continue  # "A=b cmd ...": a command, not an assignment
-        text = words[0] if words else ""
-        found[name] = "" if ("$" in value or "`" in value) else text
+        found[name] = words[0] if words else ""
     return found
 
 
