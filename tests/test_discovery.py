@@ -312,3 +312,15 @@ def test_meta_json_of_a_context_is_what_the_cli_wrote():
     metas = list((Path(os.environ["DOCKER_CONFIG"]) / "contexts" / "meta").glob("*/meta.json"))
     assert [json.loads(m.read_text())["Name"] for m in metas] == ["check"]
     assert by_source(discovery.discover(Config()), "context")["check"].endpoints == ("unix:///run/check.sock",)
+
+
+def test_contexts_with_part_of_the_tls_material(certs):
+    """docker-py loads context TLS only as a full set; the docker CLI also uses a CA alone, or skip-tls-verify."""
+    docker_cli("context", "create", "ca-only", "--docker", f"host=tcp://203.0.113.50:2376,ca={certs['ca']}")
+    docker_cli("context", "create", "skip", "--docker", "host=tcp://203.0.113.51:2376,skip-tls-verify=true")
+    docker_cli("context", "create", "plain-tcp", "--docker", "host=tcp://127.0.0.1:2375")
+    found = by_source(discovery.discover(Config()), "context")
+    ca_only = found["ca-only"].tls
+    assert ca_only.verify and ca_only.cert == "" and Path(ca_only.ca).read_bytes() == Path(certs["ca"]).read_bytes()
+    assert found["skip"].tls == TLSFiles(verify=False)
+    assert found["plain-tcp"].tls is None

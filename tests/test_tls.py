@@ -120,6 +120,13 @@ def test_expired_ca(pki, tmp_path):
     assert sentence.startswith(f"The CA certificate {old_ca.cert} expired on ")
 
 
+def test_the_ca_is_not_checked_when_verification_is_off(pki, tmp_path):
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate")
+    tls.preflight(files(pki, ca=str(junk), verify=False))
+    assert "holds no PEM certificate" in problem(files(pki, ca=str(junk)))
+
+
 def test_a_ca_bundle_with_one_valid_certificate_passes(pki, tmp_path):
     now = datetime.now(timezone.utc)
     old_ca = tlsutil.CA(tmp_path / "old-ca", "Old CA", start=now - timedelta(days=90), end=now - timedelta(days=1))

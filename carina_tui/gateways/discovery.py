@@ -307,9 +307,33 @@ def _context_spec(ctx, store: Path) -> ClusterSpec:
     if config is not None:
         cert, key = config.cert if config.cert else ("", "")
         tls = TLSFiles(ca=config.ca_cert or "", cert=cert, key=key, verify=bool(config.verify))
+    else:
+        tls = _partial_context_tls(ctx)
     return ClusterSpec(
         name=ctx.Name, source="context", endpoints=(host,), tls=tls, origin=origin,
         problem=_endpoint_problem(host, f"of the Docker context {ctx.Name}"),
+    )
+
+
+def _partial_context_tls(ctx) -> TLSFiles | None:
+    """TLS of a context that docker-py leaves out: it only loads a CA, certificate and key together.
+
+    The docker CLI also uses a context with only ``ca.pem`` (verify the engine,
+    no client certificate) or with ``skip-tls-verify=true`` and no files (TLS
+    without verification). docker-py still finds the files' folder for us.
+    """
+    endpoint = ctx.endpoints.get("docker") or {}
+    skip_verify = bool(endpoint.get("SkipTLSVerify", False))
+    folder = Path(getattr(ctx, "tls_path", "") or "") / "docker"
+    present = {name: folder / name for name in ("ca.pem", "cert.pem", "key.pem") if (folder / name).is_file()}
+    if not present and not skip_verify:
+        return None
+    pair = "cert.pem" in present and "key.pem" in present
+    return TLSFiles(
+        ca=str(present.get("ca.pem", "")),
+        cert=str(present["cert.pem"]) if pair else "",
+        key=str(present["key.pem"]) if pair else "",
+        verify=not skip_verify,
     )
 
 

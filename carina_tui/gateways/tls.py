@@ -166,7 +166,7 @@ def preflight(tls: TLSFiles | None, *, now: float | None = None) -> None:
         have, lack = ("client certificate", "client key") if tls.cert else ("client key", "client certificate")
         raise TLSProblem(f"A {have} is given without its {lack}: give both files, or neither.")
     ca_ders: list[bytes] = []
-    if tls.ca:
+    if tls.ca and tls.verify:  # an unverified connection does not use the CA
         data = _read("ca", tls.ca, fix)
         ca_ders = [_der(body) for label, body in _pem_blocks(data) if label in ("CERTIFICATE", "TRUSTED CERTIFICATE")]
         if not ca_ders:
