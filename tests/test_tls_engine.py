@@ -298,3 +298,26 @@ def test_a_loopback_tcp_engine_without_tls_is_allowed(lab):
     spec = ClusterSpec(name="local", source="config", endpoints=(lab.plain_relay.url,))
     tls.check_endpoint(spec)  # loopback: allowed without TLS
     assert connect(lab.plain_relay.url, None).info()["ID"] == lab.engine_id()
+
+
+# --------------------------------------------------------------------------- through the docker gateway
+
+
+def test_the_docker_gateway_connects_with_the_bundle_despite_the_variable(lab):
+    from carina_tui.gateways.docker_gateway import DockerGateway
+
+    gateway = DockerGateway(lab.tls_relay.url, tls=lab.files)
+    try:
+        assert gateway.info().engine_id == lab.engine_id()
+    finally:
+        gateway.close()
+
+
+def test_the_docker_gateway_says_the_unknown_ca_sentence(lab):
+    from carina_tui.gateways.docker_gateway import DockerGateway
+
+    files = TLSFiles(ca=str(lab.other_ca.cert), cert=str(lab.client.cert), key=str(lab.client.key))
+    gateway = DockerGateway(lab.tls_relay.url, tls=files)
+    with pytest.raises(TLSProblem) as info:
+        gateway.info()
+    assert str(info.value).startswith(f"The engine's certificate is not signed by the cluster's CA ({lab.other_ca.cert})")
