@@ -92,13 +92,13 @@ def main(argv: list[str] | None = None) -> int:
 def run_console(args: argparse.Namespace) -> int:
     from carina_tui.targets import open_session
 
-    session = open_session(args)
+    session, config = open_session(args)
     if session.spec.endpoints and all(u.startswith("unix://") for u in session.spec.endpoints):
         # A local socket answers or fails at once: say so before drawing anything.
         session.first_reachable()
     from carina_tui.ui.app import CarinaApp
 
-    app = CarinaApp(session)
+    app = CarinaApp(session, config=config, read_only=bool(args.read_only))
     app.run()
     session.close()
     return app.return_code or 0

@@ -25,16 +25,27 @@ def resolve(args: argparse.Namespace, config: Config) -> ClusterSpec:
     return discovery.default_target()
 
 
-def open_session(args: argparse.Namespace) -> Session:
-    config = load_config(getattr(args, "config", None))
-    spec = resolve(args, config)
+def session_for(spec: ClusterSpec, config: Config, *, read_only: bool = False) -> Session:
+    """A session on ``spec`` with the rules and read-only setting the config gives it."""
     if spec.problem:
         raise ConfigError(spec.problem)
     from carina_tui.gateways import tls
 
     tls.check_endpoint(spec)
-    return Session(
-        spec,
-        rules=config.rules_for(spec),
-        read_only=bool(getattr(args, "read_only", False)) or config.read_only_for(spec),
-    )
+    return Session(spec, rules=config.rules_for(spec), read_only=read_only or config.read_only_for(spec))
+
+
+def open_session(args: argparse.Namespace) -> tuple[Session, Config]:
+    config = load_config(getattr(args, "config", None))
+    spec = resolve(args, config)
+    return session_for(spec, config, read_only=bool(getattr(args, "read_only", False))), config
+
+
+def all_clusters(config: Config, current: ClusterSpec) -> list[ClusterSpec]:
+    """Every cluster the user has, the one in use among them (added when it came from --host)."""
+    from carina_tui.gateways import discovery
+
+    found = discovery.discover(config)
+    if not any(s.name == current.name and s.endpoints == current.endpoints for s in found):
+        found.insert(0, current)
+    return found

@@ -26,8 +26,7 @@ async def test_panes_show_what_the_engine_holds(docker_host, scratch):
         net_row = {r[0]: r for r in row_texts(networks)}[net]
         assert net_row[1] == "bridge" and net_row[2] == "local"
         assert net_row[4] == "1"  # one container attached
-        clusters = row_texts(app.pane("clusters"))
-        assert clusters and clusters[0][1] == "yes"
+        assert node_row(app)[2] == "yes"
 
 
 async def test_containers_appear_and_go_without_a_key(docker_host, scratch, test_engine):
@@ -74,6 +73,13 @@ async def test_question_mark_lists_the_focused_panes_bindings(docker_host):
         assert "New network" not in shown
 
 
+def node_row(app) -> list[str]:
+    """The Clusters pane's row for the (only) engine of the cluster in use."""
+    rows = [r for r in row_texts(app.pane("clusters")) if r[0].startswith("  └")]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
 def row_texts_of(screen) -> list[list[str]]:
     table = screen.query_one("#help-table")
     return [[getattr(c, "plain", str(c)) for c in table.get_row_at(i)] for i in range(table.row_count)]
@@ -97,8 +103,7 @@ async def test_unreachable_engine_gives_a_sentence_not_a_traceback(tmp_path):
         messages = [n.message for n in app._notifications]
         assert any(f"No Docker engine answers at {dead}" in m for m in messages), messages
         assert not any("Traceback" in m for m in messages)
-        clusters = row_texts(app.pane("clusters"))
-        assert clusters[0][1] == "no"
+        assert node_row(app)[2] == "no"
         assert "No Docker engine answers" in str(app.pane("clusters").border_subtitle)
 
 
@@ -109,13 +114,12 @@ async def test_engine_that_goes_away_is_marked_and_comes_back(docker_host, test_
         pytest.skip("needs a private engine it may kill")
     app = make_app(docker_host)
     async with app.run_test(size=SIZE) as pilot:
-        clusters = app.pane("clusters")
-        assert await wait_until(pilot, lambda: row_texts(clusters) and row_texts(clusters)[0][1] == "yes")
+        assert await wait_until(pilot, lambda: node_row(app)[2] == "yes")
         test_engine.kill()
         try:
-            assert await wait_until(pilot, lambda: row_texts(clusters)[0][1] == "no", timeout=10)
+            assert await wait_until(pilot, lambda: node_row(app)[2] == "no", timeout=10)
         finally:
             test_engine.restart()
-        assert await wait_until(pilot, lambda: row_texts(clusters)[0][1] == "yes", timeout=15)
+        assert await wait_until(pilot, lambda: node_row(app)[2] == "yes", timeout=15)
         name = scratch.run("after")
         assert await wait_until(pilot, lambda: name in names_shown(app.pane("containers")), timeout=3)

@@ -23,6 +23,8 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from carina_tui import __version__
+from carina_tui.core.clusters import ClusterSpec
+from carina_tui.core.config import Config
 from carina_tui.core.errors import CarinaError
 from carina_tui.core.models import ContainerInfo, NetworkInfo
 from carina_tui.session import EngineState, EventFollower, Session, Snapshot
@@ -63,6 +65,21 @@ class EngineUp(Message):
     endpoint: str
 
 
+@dataclass
+class ClustersFound(Message):
+    clusters: list[ClusterSpec]
+
+
+@dataclass
+class ClusterProbed(Message):
+    key: str
+    engines: tuple[EngineState, ...]
+
+
+def cluster_key(spec: ClusterSpec) -> str:
+    return f"{spec.source}|{spec.name}|{','.join(spec.endpoints)}"
+
+
 class CarinaApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "carina-tui"
@@ -79,12 +96,18 @@ class CarinaApp(App):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, session: Session, *, connect: Callable[[], Session] | None = None) -> None:
+    def __init__(self, session: Session, *, config: Config | None = None, read_only: bool = False,
+                 discover: bool = True) -> None:
         super().__init__()
         self.session = session
+        self.config = config if config is not None else Config()
+        self.cli_read_only = read_only
+        self.discover = discover
         self.followers: dict[str, EventFollower] = {}
         self.engines: dict[str, EngineState] = {}
         self.nodes = ()
+        self.clusters: list[ClusterSpec] = [session.spec]
+        self.probes: dict[str, tuple[EngineState, ...]] = {}
         self._loaded_once = False
 
     # -- layout -----------------------------------------------------------------------
@@ -101,16 +124,100 @@ class CarinaApp(App):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#containers", ContainersPane).table.focus()
+        self._start_session()
+        if self.discover:
+            self.find_clusters()
+
+    def _start_session(self) -> None:
         self._draw_header()
         self.query_one("#containers", ContainersPane).qualify = self.session.multi_node
-        self.query_one("#containers", ContainersPane).table.focus()
         self.load()
         for key in self.session.gateways:
             self._start_follower(key)
 
-    def on_unmount(self) -> None:
+    def _stop_session(self) -> None:
         for follower in self.followers.values():
             follower.stop()
+        self.followers = {}
+        for worker in list(self.workers):
+            if worker.group == "load" or worker.group.startswith(("events:", "sync:", "details")):
+                worker.cancel()
+
+    def on_unmount(self) -> None:
+        self._stop_session()
+
+    # -- clusters ---------------------------------------------------------------------------
+
+    @work(thread=True, group="discover", exclusive=True, exit_on_error=False)
+    def find_clusters(self) -> None:
+        from carina_tui.targets import all_clusters
+
+        found = all_clusters(self.config, self.session.spec)
+        self.post_message(ClustersFound(found))
+        for spec in found:
+            if cluster_key(spec) == cluster_key(self.session.spec) or spec.problem or not spec.endpoints:
+                continue
+            self.probe(spec)
+
+    @work(thread=True, group="probe", exit_on_error=False)
+    def probe(self, spec: ClusterSpec) -> None:
+        from carina_tui.targets import session_for
+
+        try:
+            session = session_for(spec, self.config)
+        except CarinaError as err:
+            self.post_message(ClusterProbed(cluster_key(spec), (EngineState("", "", error=str(err)),)))
+            return
+        for gw in session.gateways.values():
+            gw.timeout = 5
+        try:
+            states = session.engine_states()
+        finally:
+            session.close()
+        self.post_message(ClusterProbed(cluster_key(spec), states))
+
+    @on(ClustersFound)
+    def _clusters_found(self, message: ClustersFound) -> None:
+        self.clusters = message.clusters
+        if self._panes_ready:
+            self._redraw_clusters()
+
+    @on(ClusterProbed)
+    def _cluster_probed(self, message: ClusterProbed) -> None:
+        self.probes[message.key] = message.engines
+        if self._panes_ready:
+            self._redraw_clusters()
+
+    @property
+    def _panes_ready(self) -> bool:
+        """False while the app is shutting down and the main screen is gone."""
+        return not self._exit and bool(self.screen_stack) and bool(self.query("#clusters"))
+
+    def switch_cluster(self, spec: ClusterSpec) -> None:
+        """Move the whole console to another cluster, without a restart."""
+        if cluster_key(spec) == cluster_key(self.session.spec):
+            self.notify(f"The console already shows {spec.name}.")
+            return
+        from carina_tui.targets import session_for
+
+        try:
+            session = session_for(spec, self.config, read_only=self.cli_read_only)
+        except CarinaError as err:
+            self.notify(str(err), title=err.title, severity="error", timeout=10)
+            return
+        self._stop_session()
+        old, self.session = self.session, session
+        old.close()
+        self.engines = {}
+        self.nodes = ()
+        self._loaded_once = False
+        for name in ("containers", "networks", "system"):
+            self.pane(name).replace_all([])
+        self._start_session()
+        self._redraw_clusters()
+        self.refresh_bindings()
+        self.notify(f"Now on cluster {spec.name} ({spec.source}).", title="Switched")
 
     def _draw_header(self) -> None:
         spec = self.session.spec
@@ -202,6 +309,8 @@ class CarinaApp(App):
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
+        if not self._panes_ready:
+            return
         snap = message.snapshot
         for state in snap.engines:
             self.engines[state.key] = state
@@ -224,12 +333,16 @@ class CarinaApp(App):
 
     @on(ContainersChanged)
     def _containers_changed(self, message: ContainersChanged) -> None:
+        if not self._panes_ready:
+            return
         gone = {f"{message.endpoint}|{cid}" for cid in message.gone}
         self.pane("containers").update_items(message.found, gone)
         self._derived()
 
     @on(NetworksChanged)
     def _networks_changed(self, message: NetworksChanged) -> None:
+        if not self._panes_ready:
+            return
         pane = self.pane("networks")
         fresh = {n.key: n for n in message.networks}
         stale = [k for k, n in pane.items.items() if n.endpoint == message.endpoint and k not in fresh]
@@ -241,6 +354,8 @@ class CarinaApp(App):
 
     @on(EngineDown)
     def _engine_down(self, message: EngineDown) -> None:
+        if not self._panes_ready:
+            return
         old = self.engines.get(message.endpoint)
         url = self.session.gateways[message.endpoint].url
         self.engines[message.endpoint] = EngineState(message.endpoint, url, info=None, error=message.sentence)
@@ -275,36 +390,90 @@ class CarinaApp(App):
         counts: dict[str, int] = {}
         for c in self.pane("containers").items.values():
             counts[c.endpoint] = counts.get(c.endpoint, 0) + 1
-        rows = []
-        for key, gw in self.session.gateways.items():
-            state = self.engines.get(key)
-            info = state.info if state else None
-            if state is None:
-                reach = "connecting"
-            elif state.reachable:
-                reach = "yes"
-            else:
-                reach = "no"
-            rows.append(
-                ClusterRow(
-                    key=key,
-                    name=(info.name if info else gw.node) or spec.name,
-                    endpoint=gw.url,
-                    tls="on" if spec.tls else "off",
-                    reach=reach,
-                    version=info.version if info else "",
-                    role=(info.swarm_role or "-") if info else "",
-                    nodes=(info.swarm_nodes if info and info.swarm_state == "active" else 1) if info else 0,
-                    containers=counts.get(key, 0),
-                    detail=state,
-                )
-            )
-        pane = self.query_one("#clusters", ClustersPane)
-        current = {r.key: r for r in rows}
-        changed = [r for r in rows if (k := r.key) not in pane._shown or pane.cells(r) != pane._shown.get(k)]
-        pane.update_items(changed, [k for k in pane.items if k not in current])
-        errors = [s.error for s in self.engines.values() if not s.reachable]
-        pane.border_subtitle = errors[0][:120] if errors else ""
+        active_key = cluster_key(spec)
+        clusters = self.clusters if any(cluster_key(c) == active_key for c in self.clusters) else [spec, *self.clusters]
+        rows: list[ClusterRow] = []
+        for cluster in clusters:
+            key = cluster_key(cluster)
+            active = key == active_key
+            states = tuple(self.engines.get(k) for k in self.session.gateways) if active else self.probes.get(key, ())
+            rows.append(self._cluster_row(cluster, key, active, states))
+            if active:
+                for ekey, gw in self.session.gateways.items():
+                    state = self.engines.get(ekey)
+                    info = state.info if state else None
+                    rows.append(ClusterRow(
+                        key=f"node|{ekey}", kind="node",
+                        name=(info.name if info else gw.node) or gw.url,
+                        endpoint=gw.url,
+                        tls="on" if spec.tls else "off",
+                        reach="…" if state is None else ("yes" if state.reachable else "no"),
+                        version=info.version if info else "",
+                        role=(info.swarm_role or "-") if info else "",
+                        nodes=str(info.swarm_nodes) if info and info.swarm_state == "active" else "",
+                        containers=str(counts.get(ekey, 0)),
+                        state=state,
+                    ))
+        self.query_one("#clusters", ClustersPane).set_rows(rows)
+        errors = [s.error for s in self.engines.values() if s is not None and not s.reachable]
+        subtitle = errors[0][:160] if errors else ""
+        pane = self.pane("clusters")
+        if pane.border_subtitle != subtitle:
+            pane.border_subtitle = subtitle
+
+    def _cluster_row(self, cluster: ClusterSpec, key: str, active: bool, states) -> ClusterRow:
+        known = [s for s in states if s is not None]
+        up = [s for s in known if s.reachable]
+        if cluster.problem:
+            reach = "problem"
+        elif not known:
+            reach = "…" if active or cluster.endpoints else "?"
+        elif len(up) == len(states):
+            reach = "yes"
+        elif up:
+            reach = f"{len(up)}/{len(states)}"
+        else:
+            reach = "no"
+        info = up[0].info if up else None
+        nodes = ""
+        if info is not None:
+            nodes = str(info.swarm_nodes) if info.swarm_state == "active" else str(len(cluster.endpoints))
+        return ClusterRow(
+            key=f"cluster|{key}", kind="cluster", name=cluster.name, source=cluster.source,
+            endpoint=", ".join(cluster.endpoints) or "-", tls="on" if cluster.tls else "off",
+            reach=reach, version=info.version if info else "", role=(info.swarm_role or "-") if info else "",
+            nodes=nodes, active=active, spec=cluster,
+            state=(known[0] if known and not up else None),
+        )
+
+    def show_node(self, row: ClusterRow) -> None:
+        self._node_details(row.key.split("|", 1)[1])
+
+    @work(thread=True, group="details", exclusive=True, exit_on_error=False)
+    def _node_details(self, endpoint: str) -> None:
+        gw = self.session.gateways[endpoint]
+        info = gw.info()
+        body = Text()
+        for label, value in (
+            ("Engine", info.name), ("Endpoint", gw.url), ("Version", f"{info.version} (API {info.api_version})"),
+            ("OS", info.os), ("Swarm", f"{info.swarm_state} {info.swarm_role}".strip()),
+            ("Containers", f"{info.containers} ({info.running} running, {info.stopped} stopped)"),
+        ):
+            body.append(f"{label:12}", style="bold")
+            body.append(f"{value}\n")
+        if info.is_manager:
+            counts: dict[str, int] = {}
+            for c in self.pane("containers").items.values():
+                counts[c.node] = counts.get(c.node, 0) + 1
+            body.append("\nSwarm nodes\n", style="bold underline")
+            for node in gw.nodes():
+                mgr = f", manager {node.manager_reachability}{' (leader)' if node.leader else ''}" if node.role == "manager" else ""
+                body.append(f"{node.hostname}", style="bold")
+                body.append(f"  {node.role}, {node.availability}, {node.status}{mgr}, engine {node.engine_version}, "
+                            f"{counts.get(node.hostname, 0)} containers here\n")
+                for k, v in node.labels:
+                    body.append(f"    label {k}={v}\n")
+        self.call_from_thread(self.push_screen, TextScreen(f"Node {info.name}", body))
 
     # -- actions through the guard -------------------------------------------------------
 

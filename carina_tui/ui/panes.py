@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual.binding import Binding
@@ -12,30 +13,33 @@ from carina_tui.core.rules import Rule
 from carina_tui.ui.tables import TablePane, state_text
 
 
+@dataclass(frozen=True)
 class ClusterRow:
-    """One row of the Clusters pane: an engine endpoint or a swarm node of the cluster in use."""
+    """A row of the Clusters pane: a cluster the user has, or a node of the one in use."""
 
-    __slots__ = ("key", "name", "endpoint", "tls", "reach", "version", "role", "nodes", "containers", "detail")
-
-    def __init__(self, key, name, endpoint, tls, reach, version, role, nodes, containers, detail=None):
-        self.key = key
-        self.name = name
-        self.endpoint = endpoint
-        self.tls = tls
-        self.reach = reach
-        self.version = version
-        self.role = role
-        self.nodes = nodes
-        self.containers = containers
-        self.detail = detail
+    key: str
+    kind: str  # cluster | node
+    name: str
+    source: str = ""
+    endpoint: str = ""
+    tls: str = ""
+    reach: str = ""
+    version: str = ""
+    role: str = ""
+    nodes: str = ""
+    containers: str = ""
+    active: bool = False
+    spec: object = field(default=None, compare=False)
+    state: object = field(default=None, compare=False)
 
 
 class ClustersPane(TablePane[ClusterRow]):
     TITLE = "Clusters"
     NUMBER = 1
-    EMPTY = "Connecting…"
+    EMPTY = "Looking for clusters…"
     COLUMNS = (
-        ("name", "Node", None),
+        ("name", "Cluster / node", None),
+        ("source", "Source", None),
         ("reach", "Up", None),
         ("role", "Swarm", None),
         ("nodes", "Nodes", None),
@@ -45,9 +49,41 @@ class ClustersPane(TablePane[ClusterRow]):
         ("endpoint", "Endpoint", None),
     )
 
+    BINDINGS = [
+        Binding("enter", "open", "Switch to cluster / node details", id="clusters.open"),
+    ]
+
     def cells(self, r: ClusterRow):
-        reach = Text("yes", style="green") if r.reach == "yes" else Text(r.reach, style="bold red")
-        return (r.name, reach, r.role, str(r.nodes), str(r.containers), r.version, r.tls, r.endpoint)
+        if r.kind == "cluster":
+            name = Text(("● " if r.active else "  ") + r.name, style="bold" if r.active else "")
+        else:
+            name = Text(f"  └ {r.name}")
+        if r.reach in ("yes", ""):
+            reach = Text(r.reach, style="green")
+        elif r.reach in ("?", "…"):
+            reach = Text(r.reach, style="dim")
+        else:
+            reach = Text(r.reach, style="bold red")
+        return (name, r.source, reach, r.role, r.nodes, r.containers, r.version, r.tls, r.endpoint)
+
+    def set_rows(self, rows: list[ClusterRow]) -> None:
+        """The pane holds a handful of rows in a fixed order (each cluster, then its nodes).
+        When that order changes (a switch, a new cluster) the small table is laid out
+        again; otherwise only changed cells are updated."""
+        keys = [r.key for r in rows]
+        if keys != list(self.items):
+            self.items = {}
+            self._sync(None)
+        self.update_items(rows, [k for k in self.items if k not in set(keys)])
+
+    def action_open(self) -> None:
+        row = self.selected
+        if row is None:
+            return
+        if row.kind == "cluster":
+            self.app.switch_cluster(row.spec)
+        else:
+            self.app.show_node(row)
 
 
 class NetworksPane(TablePane[NetworkInfo]):

@@ -126,10 +126,14 @@ class TablePane(Vertical, Generic[T]):
 
     def _sync(self, keys: set[str] | None) -> None:
         table = self.table
-        keys = set(self.items) | set(self._shown) if keys is None else keys
+        if keys is None:
+            order = list(self.items) + [k for k in self._shown if k not in self.items]
+        else:
+            # New rows go in the order of ``items`` (the order they were given in).
+            order = [k for k in self.items if k in keys] + [k for k in keys if k not in self.items]
         added = False
         with self.app.batch_update():
-            for k in keys:
+            for k in order:
                 item = self.items.get(k)
                 old = self._shown.get(k)
                 if item is None or not self.visible(item):
