@@ -1,11 +1,12 @@
-"""Consistency warnings: agents per node, leader, reachability, Docker vs the KV store."""
+"""Consistency warnings (agents per node, leader, reachability, Docker vs the KV store), and where an agent answers."""
 
 from __future__ import annotations
 
 from carina_tui.core.consistency import check_consistency
 from carina_tui.core.consul_models import AgentSelf, ConsulMember, ConsulSnapshot, KVDecoded, KVNetwork
+from carina_tui.core.consul_where import consul_address
 from carina_tui.core.errors import ConsulProblem
-from carina_tui.core.models import ContainerInfo, NetworkInfo
+from carina_tui.core.models import ContainerInfo, NetworkAttachment, NetworkInfo, PortBinding
 
 NODES = ["carina-n1", "carina-n2", "carina-n3"]
 STOPPED = (
@@ -192,3 +193,42 @@ def test_most_serious_first_and_json():
     assert codes(warnings) == ["no-leader", "agent-missing", "agent-stopped", "network-missing-in-docker"]
     assert warnings[0].as_json()["severity"] == "error"
     assert set(warnings[2].as_json()) == {"severity", "code", "sentence", "node", "network", "container"}
+
+
+# --- where an agent answers ---------------------------------------------------------------
+
+def svcd(endpoint="tcp://10.0.0.12:2376", ports=(), networks=()) -> ContainerInfo:
+    return ContainerInfo(id="c1", name="carina-svcd", state="running", image="carina/consul", endpoint=endpoint,
+                         ports=tuple(ports), networks=tuple(networks))
+
+
+def test_configured_address_wins():
+    assert consul_address(" http://consul.example:8500 ", svcd()) == "http://consul.example:8500"
+
+
+def test_published_port_on_all_interfaces_uses_the_engine_host():
+    agent = svcd(ports=[PortBinding(8500, "tcp", "0.0.0.0", 18500), PortBinding(8301, "tcp", "0.0.0.0", 8301)])
+    assert consul_address("", agent) == "http://10.0.0.12:18500"
+
+
+def test_published_port_on_one_address():
+    agent = svcd(ports=[PortBinding(8500, "tcp", "192.0.2.7", 8500)])
+    assert consul_address("", agent) == "http://192.0.2.7:8500"
+
+
+def test_host_network_agent_answers_on_the_engine_host():
+    agent = svcd(networks=[NetworkAttachment("host")])
+    assert consul_address("", agent) == "http://10.0.0.12:8500"
+    assert consul_address("", svcd(endpoint="unix:///var/run/docker.sock", networks=[NetworkAttachment("host")])) == (
+        "http://127.0.0.1:8500"
+    )
+
+
+def test_container_address_last():
+    agent = svcd(networks=[NetworkAttachment("bridge", ipv4="172.17.0.5")])
+    assert consul_address("", agent) == "http://172.17.0.5:8500"
+
+
+def test_nothing_says_where():
+    assert consul_address("", None) is None
+    assert consul_address("", svcd(networks=[NetworkAttachment("none")])) is None

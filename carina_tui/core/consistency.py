@@ -155,7 +155,7 @@ def check_consistency(
       are given and Consul answered; None means "not known", and then nothing is said.
     """
     agents = list(agents)
-    nodes = [n for n in nodes]
+    nodes = list(nodes)
     warnings: list[ConsulWarning] = []
 
     if agents or consul is not None:
@@ -179,7 +179,7 @@ def check_consistency(
                         node=m.name,
                     )
                 )
-        for query, sentence in consul.problems:
+        for _query, sentence in consul.problems:
             warnings.append(ConsulWarning("warning", "consul-partial", sentence))
         if docker_networks is not None and kv_networks is not None and not _kv_unknown(consul):
             kv_list = list(kv_networks.networks if isinstance(kv_networks, KVDecoded) else kv_networks)

@@ -77,7 +77,7 @@ def parse_address(address: str) -> tuple[str, str, int]:
     if parts.username or parts.password:
         raise problem(
             "The Consul address carries a user name or password: remove it, and give the ACL token "
-            f"through CONSUL_HTTP_TOKEN or consul_token in the cluster's config.",
+            "through CONSUL_HTTP_TOKEN or consul_token in the cluster's config.",
             "bad-address",
         )
     shown = address.strip()
