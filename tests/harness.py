@@ -137,9 +137,17 @@ def sweep_stale_engines() -> list[str]:
         owner = eng.read_pid(Path(folder, OWNER_FILE))
         if owner and eng.pid_alive(owner):
             continue
-        known = eng.load_engine(Path(folder))
-        if known is not None:
-            eng.stop_engine(known)
+        if Path(folder, "sandbox", "state.json").exists():
+            from carina_tui.sandbox import cluster
+
+            try:
+                cluster.sandbox_down(Path(folder, "sandbox"))
+            except eng.EngineError:
+                pass  # swept as far as it goes; the folder goes below
+        for state in Path(folder).glob("*/engine.json"):
+            known = eng.load_engine(state.parent)
+            if known is not None:
+                eng.stop_engine(known)
         shutil.rmtree(folder, ignore_errors=True)
         swept.append(folder)
     return swept
