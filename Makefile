@@ -4,10 +4,12 @@
 #   make deps         the machine packages: docker.io, busybox-static, openssl, iproute2
 #   make test         deps + venv, then pytest; the tests start (and stop) a private dockerd,
 #                     or use the engine at CARINA_TEST_DOCKER_HOST when it is set
-#   make demo         deps + venv, an engine with demo content, then the console on it
+#   make demo         deps + venv, an engine with demo content, then the console on it: the engine
+#                     at DOCKER_HOST or the default socket if one answers, else the sandbox
+#                     (`carina-tui sandbox up`: a 2-node swarm in network namespaces)
 #   make bench        every benchmarks/*.py
 #   make screenshots  SVG screenshots of the console, taken from the sandbox
-#   make clean        the venv and caches (stops the demo's private engine, if one runs)
+#   make clean        the venv and caches, and the sandbox if one is up
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -66,7 +68,6 @@ screenshots: deps venv
 	else echo "Screenshots are not written yet (carina_tui.sandbox.screenshots)."; fi
 
 clean:
-	-@if [ -x $(PY) ] && [ -e /tmp/carina-demo/engine/engine.json ]; then \
-	  $(PY) -m carina_tui.sandbox.engine stop demo --dir /tmp/carina-demo/engine; rmdir /tmp/carina-demo 2>/dev/null; fi
+	-@if [ -x $(PY) ] && [ -e /var/lib/carina-sandbox/state.json ]; then $(PY) -m carina_tui.sandbox.cli down; fi
 	rm -rf $(VENV) .pytest_cache .hypothesis .import_linter_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

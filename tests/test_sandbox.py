@@ -155,6 +155,18 @@ def test_tls_endpoints_bundle_and_cluster_entry(sandbox: cluster.SandboxState):
     assert entry.endpoints == sandbox.endpoints
     assert entry.tls is not None and Path(entry.tls.ca) == bundle / "ca.pem"
     assert entry.consul == f"http://{sandbox.nodes[0].address}:8500"
+    # and our own gateway gets in with the entry's files, REQUESTS_CA_BUNDLE or not
+    from carina_tui.gateways.docker_gateway import DockerGateway
+
+    for node in sandbox.nodes:
+        gateway = DockerGateway(node.endpoint, tls=entry.tls, node=node.name)
+        try:
+            info = gateway.info()
+            names = {c.name for c in gateway.containers()}
+        finally:
+            gateway.close()
+        assert (info.name, info.swarm_state) == (node.name, "active")
+        assert "carina-svcd" in names
 
 
 def test_up_again_is_a_no_op(sandbox: cluster.SandboxState):

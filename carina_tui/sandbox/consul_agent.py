@@ -3,7 +3,7 @@
 Not Consul. The sandbox runs one of these per node, inside the node's network
 namespace, listening on ``<node>:8500`` (the protected ``carina-svcd`` container
 shares that namespace: it runs with the host network). Every node's double knows
-the whole cluster: the members, the leader (node 1), and libnetwork's records.
+the whole cluster: the members, the catalog nodes with their health, the leader (node 1).
 
     python -m carina_tui.sandbox.consul_agent --bind 10.213.7.11 --node sandbox-n1 \\
         --members sandbox-n1=10.213.7.11,sandbox-n2=10.213.7.12
@@ -48,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"consul agent: --members: {err}.", file=sys.stderr)
         return 2
     double = ConsulDouble(args.bind, args.port, node_name=args.node, address=args.bind, server=True)
-    double.seed_libnetwork(members)
+    for name, addr in members:  # the members, their catalog nodes and serfHealth checks
+        double.add_node(name, addr, server=True)
+    double.set_leader(f"{members[0][1]}:8300")
+    double.set_peers([f"{addr}:8300" for _, addr in members])
+    # No sample libnetwork records: the swarm keeps its own state, and Consul's KV holds
+    # only what someone puts there, as on a real cluster.
     try:
         double.start()
     except OSError as exc:

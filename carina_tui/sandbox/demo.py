@@ -12,9 +12,9 @@ ours or anyone's, is left as it is):
 
 ``python -m carina_tui.sandbox.demo prepare`` picks the engine for ``make demo``
 and prints the arguments for ``carina-tui``: the engine at ``DOCKER_HOST`` or at
-the default socket if one answers, else (as root on Linux) the multi-node sandbox
-when it is available, else a private engine in ``/tmp/carina-demo``. Only the
-docker CLI is used, never docker-py.
+the default socket if one answers (seeded as above), else (as root on Linux) the
+multi-node sandbox (``carina-tui sandbox up``, which brings its own content).
+Only the docker CLI is used, never docker-py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import argparse
 import os
 import shlex
 import sys
-from pathlib import Path
 
 from carina_tui.core.errors import CarinaError
 from carina_tui.sandbox import engine as eng
@@ -31,8 +30,6 @@ from carina_tui.sandbox.images import BUSYBOX_IMAGE, CONSUL_IMAGE, ensure_local_
 
 DEMO_LABEL = "carina.demo=1"
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
-DEMO_ENGINE_DIR = Path("/tmp/carina-demo")
-DEMO_ENGINE_NAME = "demo"
 AGENT_COMMAND = ("httpd", "-f", "-p", "8500", "-h", "/www")
 
 
@@ -86,23 +83,20 @@ def prepare() -> list[str]:
             f"No Docker engine answers at DOCKER_HOST={given}: start it, or unset DOCKER_HOST "
             "so that make demo starts an engine of its own."
         )
-    try:
-        from carina_tui.sandbox import cluster
-    except ImportError:
-        cluster = None  # type: ignore[assignment]
-    if cluster is not None:
-        state = cluster.sandbox_up()
-        print(f"Using the sandbox cluster ({len(state.nodes)} nodes); `carina-tui sandbox down` removes it.",
-              file=sys.stderr)
-        return ["--cluster", "sandbox"]
-    started = eng.start_engine(DEMO_ENGINE_NAME, DEMO_ENGINE_DIR / "engine")
-    seed(started.url)
+    if os.geteuid() != 0 or sys.platform != "linux":
+        raise eng.EngineError(
+            "No Docker engine answers (DOCKER_HOST is not set and the default socket is silent), and "
+            "starting one needs root on Linux: run make demo as root, or start dockerd and try again."
+        )
+    from carina_tui.sandbox import cluster
+
+    state = cluster.sandbox_up()
     print(
-        f"Using a private engine at {started.url}; stop it with "
-        f"`python -m carina_tui.sandbox.engine stop {DEMO_ENGINE_NAME} --dir {DEMO_ENGINE_DIR / 'engine'}`.",
+        f"Using the sandbox cluster ({len(state.nodes)} nodes on {state.subnet}); "
+        "`.venv/bin/carina-tui sandbox down` removes it.",
         file=sys.stderr,
     )
-    return ["--host", started.url]
+    return ["--cluster", state.name]
 
 
 def main(argv: list[str] | None = None) -> int:
