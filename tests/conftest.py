@@ -13,6 +13,11 @@ Engine fixtures:
 * ``unique_name`` (function): a name no other test uses, e.g. ``t1a2b3c``.
 * ``docker_env`` (function): ``DOCKER_HOST`` set to the test engine, for code that
   finds its engine the way the docker CLI does.
+* ``sandbox_cluster`` (module): a real 2-node sandbox (``carina_tui.sandbox.cluster``,
+  a ``SandboxState``) with a per-run name and subnet; its TLS bundle and its
+  ``clusters.toml`` live in a tmp dir (``state.bundle_dir``, ``state.config_file``:
+  pass ``--config state.config_file --cluster state.name`` to the console). It is
+  taken down at the end of the module (a test may take it down earlier).
 
 Isolation (autouse): ``isolated_environment`` points the XDG folders, ``HOME``,
 ``CARINA_HOME`` and ``DOCKER_CONFIG`` into the test's tmp dir and clears the
@@ -54,6 +59,16 @@ def test_engine():
 @pytest.fixture(scope="session")
 def docker_host(test_engine: harness.TestEngine) -> str:
     return test_engine.url
+
+
+@pytest.fixture(scope="module")
+def sandbox_cluster(tmp_path_factory):
+    try:
+        state = harness.start_test_sandbox(tmp_path_factory.mktemp("sandbox-home"))
+    except CarinaError as err:
+        pytest.fail(f"The test sandbox did not come up: {err}", pytrace=False)
+    yield state
+    harness.stop_test_sandbox(state)
 
 
 @pytest.fixture

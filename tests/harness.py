@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,6 +138,11 @@ def sweep_stale_engines() -> list[str]:
         owner = eng.read_pid(Path(folder, OWNER_FILE))
         if owner and eng.pid_alive(owner):
             continue
+        try:
+            if not owner and time.time() - os.stat(folder).st_mtime < 120:
+                continue  # just made by another run, which has not written its owner yet
+        except OSError:
+            continue
         if Path(folder, "sandbox", "state.json").exists():
             from carina_tui.sandbox import cluster
 
@@ -151,6 +157,54 @@ def sweep_stale_engines() -> list[str]:
         shutil.rmtree(folder, ignore_errors=True)
         swept.append(folder)
     return swept
+
+
+def _free_subnet() -> str:
+    """A /24 in 10.214.0.0/16 that no route of this machine overlaps."""
+    import ipaddress
+    import subprocess
+
+    routes = subprocess.run(["ip", "-4", "-o", "route", "show", "table", "all"], capture_output=True,
+                            text=True).stdout
+    taken = []
+    for line in routes.split("\n"):
+        try:
+            taken.append(ipaddress.ip_network(line.split()[0], strict=False))
+        except (ValueError, IndexError):
+            pass
+    for _ in range(100):
+        net = ipaddress.ip_network(f"10.214.{secrets.randbelow(256)}.0/24")
+        if not any(net.overlaps(t) for t in taken):
+            return str(net)
+    raise eng.EngineError("No free /24 is left in 10.214.0.0/16 for a test sandbox: remove stale routes.")
+
+
+def start_test_sandbox(home: Path, nodes: int = 2, managers: int = 1):
+    """A sandbox of its own for tests: a per-run name and subnet, its state in ``/tmp/carina-t-*``
+    (swept when its pytest process is gone), its bundle and ``clusters.toml`` under ``home``
+    (``state.bundle_dir``, ``state.config_file``). Raises EngineError."""
+    from carina_tui.sandbox import cluster
+
+    sweep_stale_engines()
+    folder = Path(tempfile.mkdtemp(prefix=TEST_DIR_PREFIX, dir="/tmp"))
+    (folder / OWNER_FILE).write_text(f"{os.getpid()}\n")
+    try:
+        return cluster.sandbox_up(
+            nodes=nodes, managers=managers, base_dir=folder / "sandbox", name=f"t{secrets.token_hex(3)}",
+            subnet=_free_subnet(), carina_home=home / ".carina",
+            config_file=home / "config" / "carina-tui" / "clusters.toml",
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def stop_test_sandbox(state) -> None:
+    """Take a test sandbox down (idempotent) and remove its folder."""
+    from carina_tui.sandbox import cluster
+
+    cluster.sandbox_down(state.base_dir)
+    shutil.rmtree(Path(state.base_dir).parent, ignore_errors=True)
 
 
 def start_private_engine() -> TestEngine:

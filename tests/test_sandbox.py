@@ -7,10 +7,8 @@ sandbox. The last test takes it down and checks that nothing remains.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
-import secrets
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -24,38 +22,9 @@ from carina_tui.sandbox import engine as eng
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 and not harness.in_ci(), reason="the sandbox needs root")
 
 
-def _free_subnet() -> str:
-    routes = subprocess.run(["ip", "-4", "-o", "route", "show", "table", "all"], capture_output=True, text=True).stdout
-    taken = []
-    for line in routes.split("\n"):
-        try:
-            taken.append(ipaddress.ip_network(line.split()[0], strict=False))
-        except (ValueError, IndexError):
-            pass
-    for _ in range(50):
-        net = ipaddress.ip_network(f"10.214.{secrets.randbelow(256)}.0/24")
-        if not any(net.overlaps(t) for t in taken):
-            return str(net)
-    raise AssertionError("no free /24 in 10.214.0.0/16 for the test sandbox")
-
-
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    folder = Path(harness.tempfile.mkdtemp(prefix=harness.TEST_DIR_PREFIX, dir="/tmp"))
-    (folder / harness.OWNER_FILE).write_text(f"{os.getpid()}\n")
-    home = tmp_path_factory.mktemp("sandbox-home")
-    try:
-        state = cluster.sandbox_up(
-            nodes=2, managers=1, base_dir=folder / "sandbox", name=f"t{secrets.token_hex(3)}",
-            subnet=_free_subnet(), carina_home=home / ".carina",
-            config_file=home / "config" / "carina-tui" / "clusters.toml",
-        )
-    except Exception as err:
-        harness.shutil.rmtree(folder, ignore_errors=True)
-        pytest.fail(f"The sandbox did not come up: {err}", pytrace=False)
-    yield state
-    cluster.sandbox_down(state.base_dir)  # idempotent: the last test already took it down
-    harness.shutil.rmtree(folder, ignore_errors=True)
+def sandbox(sandbox_cluster):
+    return sandbox_cluster
 
 
 def _d(node: cluster.NodeState, *args: str, check: bool = True) -> str:
@@ -172,8 +141,23 @@ def test_tls_endpoints_bundle_and_cluster_entry(sandbox: cluster.SandboxState):
 def test_up_again_is_a_no_op(sandbox: cluster.SandboxState):
     again = cluster.sandbox_up(nodes=2, managers=1, base_dir=sandbox.base_dir)
     assert [n.pid for n in again.nodes] == [n.pid for n in sandbox.nodes]
+    assert again.created == sandbox.created
     with pytest.raises(cluster.SandboxError, match="already up"):
         cluster.sandbox_up(nodes=3, managers=1, base_dir=sandbox.base_dir)
+
+
+def test_a_killed_node_comes_back_into_the_swarm(sandbox: cluster.SandboxState):
+    n1, n2 = sandbox.nodes
+    cluster.kill_node(sandbox, 2)
+    status = cluster.sandbox_status(sandbox.base_dir)
+    assert [n.engine for n in status.nodes] == [True, False]
+    assert not status.up
+    assert _d(n1, "info", "--format", "{{.Swarm.LocalNodeState}}").strip() == "active"  # the rest works
+    state = cluster.restart_node(cluster.load_state(sandbox.base_dir), 2)
+    assert state.nodes[1].pid != n2.pid
+    status = cluster.sandbox_status(sandbox.base_dir)
+    assert status.up and [n.swarm for n in status.nodes] == ["active", "active"]
+    assert "carina-svcd" in _d(n2, "ps", "--all", "--format", "{{.Names}}").split()
 
 
 def test_down_leaves_nothing_behind(sandbox: cluster.SandboxState):
@@ -220,3 +204,20 @@ def test_bad_input_is_a_sentence(tmp_path, kwargs, words):
     assert words in str(caught.value)
     assert str(caught.value).endswith(".")
     assert not (tmp_path / "sb").exists()
+
+
+def test_the_cluster_entry_keeps_the_rest_of_the_config(tmp_path):
+    config = tmp_path / "clusters.toml"
+    mine = '[clusters.prod]\nendpoints = ["tcp://203.0.113.10:2376"]\n\n[[protect]]\nname = "keep-me"\n'
+    config.write_text(mine)
+    state = cluster.plan("sbx", 2, 1, tmp_path / "sb", "10.213.7.0/24", "double", tmp_path / "carina", config)
+    assert cluster.write_config_entry(state) is False
+    from carina_tui.core.config import load_config
+
+    loaded = load_config(config)
+    assert [c.name for c in loaded.clusters] == ["prod", "sbx"]
+    assert loaded.cluster("sbx").endpoints == ("tcp://10.213.7.11:2376", "tcp://10.213.7.12:2376")
+    cluster.write_config_entry(state)  # again: replaced, not repeated
+    assert config.read_text().count("[clusters.sbx]") == 1
+    cluster.remove_config_entry(state)
+    assert config.read_text() == mine

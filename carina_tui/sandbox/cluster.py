@@ -692,6 +692,21 @@ def sandbox_status(base_dir: Path | str | None = None) -> SandboxStatus:
     return SandboxStatus(state, tuple(_parallel(_node_status, state.nodes)))
 
 
+def kill_node(state: SandboxState, index: int) -> None:
+    """Crash node ``index``'s dockerd (SIGKILL, containerd and containers stay), as a node
+    that goes away. ``restart_node`` brings it back on its data, into the swarm again."""
+    eng.kill_engine(_engine_of(state.nodes[index - 1]))
+
+
+def restart_node(state: SandboxState, index: int) -> SandboxState:
+    """Start node ``index``'s dockerd again after ``kill_node``; returns the updated state."""
+    node = start_engine_of(state, state.nodes[index - 1])
+    nodes = tuple(node if n.index == index else n for n in state.nodes)
+    state = replace(state, nodes=nodes)
+    save_state(state)
+    return state
+
+
 def _engine_of(node: NodeState) -> eng.Engine:
     known = eng.load_engine(Path(node.engine_dir))
     return known or eng.Engine(name=node.name, netns=node.netns, base_dir=Path(node.engine_dir), pid=node.pid)
