@@ -132,6 +132,9 @@ class Tmux:
 
     def kill_server(self) -> None:
         self.run("kill-server", check=False)
+        # tmux leaves its socket file behind.
+        folder = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
+        (folder / self.label).unlink(missing_ok=True)
 
 
 def wait_screen(tmux: Tmux, session: str, ok, timeout: float, step: float = 0.005) -> tuple[float | None, str]:
