@@ -93,6 +93,11 @@ class DockerGateway:
             tls = _tls_module()
             tls.preflight(self.tls)
             tls_config = tls.docker_tls_config(self.tls, self.url)
+            if not self.tls.verify:
+                # The user chose an unverified engine; a warning per request would spill onto the screen.
+                import urllib3
+
+                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         try:
             api = docker.APIClient(
                 base_url=self.url, version="auto", timeout=self.timeout, tls=tls_config
@@ -104,10 +109,10 @@ class DockerGateway:
         return api
 
     def _explain_connect(self, exc: BaseException) -> CarinaError:
-        if self.tls is not None:
-            problem = _tls_module().explain(exc, self.url, self.tls)
-            if problem is not None:
-                return problem
+        # Also without TLS: plain HTTP sent to a TLS port gets its own sentence.
+        problem = _tls_module().explain(exc, self.url, self.tls)
+        if problem is not None:
+            return problem
         text = str(exc)
         if "Invalid bind address" in text or "Invalid" in text and "URL" in text:
             return EngineUnreachable(
@@ -148,10 +153,9 @@ class DockerGateway:
             raise EngineRefused(f"Could not {what}: the engine said {message!r}.") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             self._drop_connection()
-            if self.tls is not None:
-                problem = _tls_module().explain(exc, self.url, self.tls)
-                if problem is not None:
-                    raise problem from None
+            problem = _tls_module().explain(exc, self.url, self.tls)
+            if problem is not None:
+                raise problem from None
             raise EngineUnreachable(
                 f"Could not {what}: the engine at {self.url} did not answer; "
                 "check that it is running and reachable."

@@ -76,6 +76,39 @@ class ClusterProbed(Message):
     engines: tuple[EngineState, ...]
 
 
+@dataclass
+class SystemReported(Message):
+    report: object  # carina_tui.system_report.SystemReport
+
+
+ABANDONED = object()
+
+
+def abandonable(call: Callable[[], object], cancelled: Callable[[], bool], poll: float = 0.2) -> object:
+    """Run ``call`` in a daemon thread and wait for it, giving up (``ABANDONED``) once
+    ``cancelled()``; errors are raised here, in the worker."""
+    import threading
+
+    box: dict[str, object] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting worker
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, daemon=True, name="carina-blocking-call").start()
+    while not done.wait(poll):
+        if cancelled():
+            return ABANDONED
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box.get("value")
+
+
 def cluster_key(spec: ClusterSpec) -> str:
     return f"{spec.source}|{spec.name}|{','.join(spec.endpoints)}"
 
@@ -109,6 +142,8 @@ class CarinaApp(App):
         self.clusters: list[ClusterSpec] = [session.spec]
         self.probes: dict[str, tuple[EngineState, ...]] = {}
         self._loaded_once = False
+        self._reported_once = False
+        self._watching = ""
 
     # -- layout -----------------------------------------------------------------------
 
@@ -141,7 +176,7 @@ class CarinaApp(App):
             follower.stop()
         self.followers = {}
         for worker in list(self.workers):
-            if worker.group == "load" or worker.group.startswith(("events:", "sync:", "details")):
+            if worker.group in ("load", "consul", "consul-watch") or worker.group.startswith(("events:", "sync:", "details")):
                 worker.cancel()
 
     def on_unmount(self) -> None:
@@ -212,6 +247,8 @@ class CarinaApp(App):
         self.engines = {}
         self.nodes = ()
         self._loaded_once = False
+        self._reported_once = False
+        self._watching = ""
         for name in ("containers", "networks", "system"):
             self.pane(name).replace_all([])
         self._start_session()
@@ -383,7 +420,72 @@ class CarinaApp(App):
         changed = [r for k, r in want.items() if system.items.get(k) != r]
         gone = [k for k in system.items if k not in want]
         system.update_items(changed, gone)
+        if changed or gone or not self._reported_once:
+            self._reported_once = True
+            self.consul_report()
         self._redraw_clusters()
+
+    # -- the System pane's Consul view ----------------------------------------------------
+
+    def _system_snapshot(self) -> Snapshot:
+        return Snapshot(
+            engines=tuple(s for s in self.engines.values() if s is not None),
+            containers=tuple(self.pane("containers").items.values()),
+            networks=tuple(self.pane("networks").items.values()),
+            nodes=tuple(self.nodes),
+        )
+
+    @work(thread=True, group="consul", exclusive=True, exit_on_error=False)
+    def consul_report(self) -> None:
+        from carina_tui.system_report import build_report
+
+        snapshot = self.call_from_thread(self._system_snapshot)
+        report = build_report(self.session, snapshot)
+        if not get_current_worker().is_cancelled:
+            self.post_message(SystemReported(report))
+
+    @work(thread=True, group="consul-watch", exclusive=True, exit_on_error=False)
+    def consul_watch(self, address: str) -> None:
+        """Blocking queries (index + wait) on health checks: a new report only when they change.
+
+        A blocking query holds its connection for up to 30 s and cannot be interrupted, so it
+        runs in a daemon thread that this worker abandons when cancelled: quitting never waits.
+        """
+        import os
+        import threading
+
+        from carina_tui.gateways.consul_gateway import ConsulGateway
+
+        worker = get_current_worker()
+        stop = threading.Event()
+        gateway = ConsulGateway(address, token=self.session.spec.consul_token or os.environ.get("CONSUL_HTTP_TOKEN"),
+                                timeout=40)
+        watch = gateway.watch_checks(wait="30s")
+        first = True
+        while not worker.is_cancelled:
+            try:
+                changed = abandonable(lambda: watch.next(stop), lambda: worker.is_cancelled)
+            except CarinaError:
+                if worker.is_cancelled or stop.wait(5):
+                    break
+                continue
+            if changed is ABANDONED or changed is None:
+                break
+            if not first:
+                self.call_from_thread(self.consul_report)
+            first = False
+        stop.set()
+
+    @on(SystemReported)
+    def _system_reported(self, message: SystemReported) -> None:
+        if not self._panes_ready:
+            return
+        report = message.report
+        system = self.query_one("#system", SystemPane)
+        system.show_report(report)
+        if report.address and report.address != self._watching:
+            self._watching = report.address
+            self.consul_watch(report.address)
 
     def _redraw_clusters(self) -> None:
         spec = self.session.spec

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.widgets import Static
 
 from carina_tui.core.models import ContainerInfo, NetworkInfo, age
 from carina_tui.core.rules import Rule
@@ -269,8 +270,46 @@ class SystemPane(TablePane[ProtectedRow]):
         Binding("enter", "details", "Details", id="system.details"),
         Binding("s", "start", "Start agent", id="system.start"),
         Binding("d", "remove", "Remove (refused)", id="system.remove"),
+        Binding("K", "consul", "Consul members, checks and KV", id="system.consul"),
     ]
     MUTATING = frozenset({"start", "remove"})
+
+    def compose(self):
+        yield Static("", classes="system-warnings")
+        yield from super().compose()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(".system-warnings", Static).display = False
+        self.report = None
+
+    def show_report(self, report) -> None:
+        """Warnings at the top; what Consul says in the subtitle (details with enter)."""
+        from carina_tui.core.consul_models import ConsulSnapshot
+
+        self.report = report
+        box = self.query_one(".system-warnings", Static)
+        if report.warnings:
+            text = Text()
+            for w in report.warnings:
+                text.append("⚠ " if w.severity != "info" else "· ", style="bold red" if w.severity == "error" else "yellow")
+                text.append(w.sentence + "\n")
+            text.rstrip()
+            box.update(text)
+            box.display = True
+        elif box.display:
+            box.display = False
+        consul = report.consul
+        if isinstance(consul, ConsulSnapshot):
+            alive = sum(1 for m in consul.members if m.status == "alive")
+            subtitle = (f"consul {consul.agent.version} dc {consul.agent.datacenter} · leader "
+                        f"{consul.leader or 'NONE'} · {alive}/{len(consul.members)} members alive")
+        elif consul is not None:
+            subtitle = "consul: not answering"
+        else:
+            subtitle = ""
+        if self.border_subtitle != subtitle:
+            self.border_subtitle = subtitle
 
     def cells(self, r: ProtectedRow):
         c = r.container
@@ -280,6 +319,11 @@ class SystemPane(TablePane[ProtectedRow]):
         row = self.selected
         if row is not None:
             self.app.show_container(row.container)
+
+    def action_consul(self) -> None:
+        from carina_tui.ui.consul_view import consul_screen
+
+        self.app.push_screen(consul_screen(self.report))
 
     def action_start(self) -> None:
         if (row := self.selected) is not None:

@@ -47,7 +47,7 @@ class TextScreen(ModalScreen[None]):
         Binding("q", "dismiss", "Close", show=False, id="text.close2"),
     ]
 
-    def __init__(self, title: str, body: Text | str) -> None:
+    def __init__(self, title: str, body) -> None:
         super().__init__()
         self.title_text = title
         self.body = body

@@ -1,0 +1,135 @@
+"""``carina-tui clusters`` and ``carina-tui status``: the Clusters and System panes, headless."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from carina_tui.core.config import load_config
+from carina_tui.core.consul_models import ConsulSnapshot
+from carina_tui.core.errors import CarinaError
+from carina_tui.targets import all_clusters, open_session, resolve, session_for
+
+
+def run_clusters(args) -> int:
+    config = load_config(args.config)
+    current = resolve(args, config) if (args.host or args.cluster) else None
+    specs = all_clusters(config, current) if current is not None else _discover(config)
+    out = []
+    for spec in specs:
+        entry = {
+            "name": spec.name,
+            "source": spec.source,
+            "endpoints": list(spec.endpoints),
+            "tls": spec.tls is not None,
+            "reachable": False,
+            "error": spec.problem or "",
+            "version": "",
+            "swarm_role": "",
+            "nodes": 0,
+            "origin": spec.origin,
+        }
+        if not spec.problem and spec.endpoints:
+            try:
+                session = session_for(spec, config)
+            except CarinaError as err:
+                entry["error"] = str(err)
+            else:
+                for gw in session.gateways.values():
+                    gw.timeout = 5
+                try:
+                    states = session.engine_states()
+                finally:
+                    session.close()
+                up = [s for s in states if s.reachable]
+                entry["reachable"] = bool(up)
+                entry["error"] = "" if len(up) == len(states) else next(s.error for s in states if not s.reachable)
+                if up:
+                    info = up[0].info
+                    entry["version"] = info.version
+                    entry["swarm_role"] = info.swarm_role
+                    entry["nodes"] = info.swarm_nodes if info.swarm_state == "active" else len(spec.endpoints)
+        out.append(entry)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    for e in out:
+        state = "up" if e["reachable"] else "DOWN"
+        print(f"{e['name']:<20} {e['source']:<8} {state:<5} {', '.join(e['endpoints']) or '-'}"
+              f"{'  tls' if e['tls'] else ''}{'  ' + e['version'] if e['version'] else ''}")
+        if e["error"]:
+            print(f"{'':<20} {e['error']}")
+    return 0
+
+
+def _discover(config):
+    from carina_tui.gateways import discovery
+
+    return discovery.discover(config)
+
+
+def run_status(args) -> int:
+    from carina_tui.system_report import build_report
+
+    session, _config = open_session(args)
+    try:
+        snapshot = session.snapshot()
+        report = build_report(session, snapshot)
+    finally:
+        session.close()
+    engines = [
+        {"endpoint": s.url, "reachable": s.reachable, "error": s.error,
+         "name": s.info.name if s.info else "", "version": s.info.version if s.info else "",
+         "swarm_role": s.info.swarm_role if s.info else ""}
+        for s in snapshot.engines
+    ]
+    nodes = [
+        {"hostname": n.hostname, "role": n.role, "availability": n.availability, "status": n.status,
+         "manager_reachability": n.manager_reachability, "leader": n.leader, "engine_version": n.engine_version}
+        for n in snapshot.nodes
+    ] or [{"hostname": e["name"], "role": e["swarm_role"] or "standalone", "status": "ready" if e["reachable"] else "down"}
+          for e in engines]
+    by_state = Counter(c.state for c in snapshot.containers)
+    protected = []
+    for c in snapshot.containers:
+        rule = session.guard.classify(c)
+        if rule is not None:
+            protected.append({"id": c.id, "name": c.qualified_name, "node": c.node, "state": c.state,
+                              "rule": rule.describe()})
+    consul: dict = {"address": report.address}
+    if isinstance(report.consul, ConsulSnapshot):
+        consul.update({
+            "leader": report.consul.leader,
+            "datacenter": report.consul.agent.datacenter,
+            "version": report.consul.agent.version,
+            "members": [{"name": m.name, "addr": m.addr, "status": m.status} for m in report.consul.members],
+        })
+    elif isinstance(report.consul, CarinaError):
+        consul["error"] = str(report.consul)
+    doc = {
+        "cluster": session.spec.name,
+        "engines": engines,
+        "nodes": nodes,
+        "containers": {"total": len(snapshot.containers), **dict(sorted(by_state.items()))},
+        "networks": [{"name": n.name, "driver": n.driver, "scope": n.scope, "subnet": n.subnets_text}
+                     for n in sorted(snapshot.networks, key=lambda n: n.name)],
+        "protected": protected,
+        "consul": consul,
+        "warnings": [w.as_json() for w in report.warnings],
+    }
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print(f"Cluster {doc['cluster']}")
+        for e in engines:
+            print(f"  engine {e['name'] or e['endpoint']}: {'up ' + e['version'] if e['reachable'] else e['error']}")
+        print(f"  nodes: {', '.join(n['hostname'] for n in nodes)}")
+        print("  containers: " + ", ".join(f"{k} {v}" for k, v in doc["containers"].items()))
+        print(f"  networks: {', '.join(n['name'] for n in doc['networks'])}")
+        for p in protected:
+            print(f"  protected: {p['name']} ({p['state']}) by {p['rule']}")
+        if consul.get("address"):
+            print(f"  consul {consul['address']}: " + (consul.get("error") or f"leader {consul.get('leader') or 'none'}"))
+        for w in report.warnings:
+            print(f"  WARNING: {w.sentence}")
+    return 0 if all(e["reachable"] for e in engines) else 1
