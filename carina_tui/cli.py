@@ -19,7 +19,7 @@ from carina_tui import __version__
 from carina_tui.core.errors import CarinaError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     target = common.add_argument_group("where")
     target.add_argument("-H", "--host", metavar="URL", help="engine address, like docker -H (unix://, tcp://, ssh://)")
@@ -49,17 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", parents=[common], help="nodes, containers, networks, protected containers")
     status.add_argument("--json", action="store_true")
 
-    try:
+    if with_sandbox:
         from carina_tui.sandbox.cli import register
-    except ImportError:  # pragma: no cover - the sandbox is Linux-only and optional
-        pass
-    else:
+
         register(sub)
+    else:
+        # Loaded only when asked for: the console's start-up should not pay for it.
+        sub.add_parser("sandbox", help="a real multi-node Carina-like cluster on this machine (root, Linux)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(with_sandbox="sandbox" in argv)
     args = parser.parse_args(argv)
     try:
         if args.command is None:

@@ -186,8 +186,8 @@ class DockerGateway:
 
     def info(self) -> EngineInfo:
         with self._call("read the engine's info"):
-            info = self.api.info()
-            version = self.api.version()
+            api = self.api
+            info = api.info()
         swarm = info.get("Swarm") or {}
         state = swarm.get("LocalNodeState") or "inactive"
         control = swarm.get("ControlAvailable")
@@ -198,8 +198,8 @@ class DockerGateway:
             endpoint=self.key,
             name=info.get("Name") or "",
             engine_id=info.get("ID") or "",
-            version=version.get("Version") or info.get("ServerVersion") or "",
-            api_version=version.get("ApiVersion") or "",
+            version=info.get("ServerVersion") or "",
+            api_version=api.api_version or "",
             os=info.get("OperatingSystem") or "",
             swarm_state=state,
             swarm_role=role,

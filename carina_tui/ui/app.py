@@ -119,11 +119,11 @@ class CarinaApp(App):
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
-        Binding("1", "focus_pane('clusters')", "Clusters", id="app.focus_clusters"),
-        Binding("2", "focus_pane('networks')", "Networks", id="app.focus_networks"),
-        Binding("3", "focus_pane('containers')", "Containers", id="app.focus_containers"),
-        Binding("4", "focus_pane('system')", "System", id="app.focus_system"),
-        Binding("r", "refresh", "Refresh", id="app.refresh"),
+        Binding("1", "focus_pane('clusters')", "Clusters", id="app.focus_clusters", show=False),
+        Binding("2", "focus_pane('networks')", "Networks", id="app.focus_networks", show=False),
+        Binding("3", "focus_pane('containers')", "Containers", id="app.focus_containers", show=False),
+        Binding("4", "focus_pane('system')", "System", id="app.focus_system", show=False),
+        Binding("r", "refresh", "Refresh", id="app.refresh", show=False),
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("z", "zoom", "Zoom", show=False, id="app.zoom"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -420,8 +420,11 @@ class CarinaApp(App):
         changed = [r for k, r in want.items() if system.items.get(k) != r]
         gone = [k for k in system.items if k not in want]
         system.update_items(changed, gone)
-        if changed or gone or not self._reported_once:
+        if not self._reported_once:
+            # The first report waits for the first frame: it imports the Consul client.
             self._reported_once = True
+            self.set_timer(0.5, self.consul_report)
+        elif changed or gone:
             self.consul_report()
         self._redraw_clusters()
 

@@ -51,7 +51,7 @@ class ClustersPane(TablePane[ClusterRow]):
     )
 
     BINDINGS = [
-        Binding("enter", "open", "Switch to cluster / node details", id="clusters.open"),
+        Binding("enter", "open", "Switch to cluster / node details", id="clusters.open", show=False),
     ]
 
     def cells(self, r: ClusterRow):
@@ -101,12 +101,12 @@ class NetworksPane(TablePane[NetworkInfo]):
     )
 
     BINDINGS = [
-        Binding("enter", "details", "Details", id="networks.details"),
+        Binding("enter", "details", "Details", id="networks.details", show=False),
         Binding("n", "create", "New network", id="networks.create"),
         Binding("c", "connect", "Connect container", id="networks.connect"),
-        Binding("x", "disconnect", "Disconnect container", id="networks.disconnect"),
+        Binding("x", "disconnect", "Disconnect container", id="networks.disconnect", show=False),
         Binding("d", "remove", "Remove", id="networks.remove"),
-        Binding("p", "prune", "Prune unused", id="networks.prune"),
+        Binding("p", "prune", "Prune unused", id="networks.prune", show=False),
     ]
     MUTATING = frozenset({"create", "connect", "disconnect", "remove", "prune"})
 
@@ -174,14 +174,14 @@ class ContainersPane(TablePane[ContainerInfo]):
     )
 
     BINDINGS = [
-        Binding("enter", "details", "Details", id="containers.details"),
+        Binding("enter", "details", "Details", id="containers.details", show=False),
         Binding("N", "run", "Run container", id="containers.run"),
-        Binding("c", "connect", "Connect to network", id="containers.connect"),
+        Binding("c", "connect", "Connect to network", id="containers.connect", show=False),
         Binding("s", "start_stop", "Start/stop", id="containers.start_stop"),
-        Binding("R", "restart", "Restart", id="containers.restart"),
-        Binding("d", "remove", "Remove", id="containers.remove"),
+        Binding("R", "restart", "Restart", id="containers.restart", show=False),
+        Binding("d", "remove", "Remove", id="containers.remove", show=False),
         Binding("l", "logs", "Logs", id="containers.logs"),
-        Binding("i", "inspect", "Inspect", id="containers.inspect"),
+        Binding("i", "inspect", "Inspect", id="containers.inspect", show=False),
         Binding("x", "cleanup", "Clean up exited", id="containers.cleanup"),
     ]
     MUTATING = frozenset({"run", "connect", "start_stop", "restart", "remove", "cleanup"})
@@ -267,9 +267,9 @@ class SystemPane(TablePane[ProtectedRow]):
     )
 
     BINDINGS = [
-        Binding("enter", "details", "Details", id="system.details"),
+        Binding("enter", "details", "Details", id="system.details", show=False),
         Binding("s", "start", "Start agent", id="system.start"),
-        Binding("d", "remove", "Remove (refused)", id="system.remove"),
+        Binding("d", "remove", "Remove (refused)", id="system.remove", show=False),
         Binding("K", "consul", "Consul members, checks and KV", id="system.consul"),
     ]
     MUTATING = frozenset({"start", "remove"})

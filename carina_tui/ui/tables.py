@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Generic, Iterable, TypeVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.widgets import DataTable, Input, Static
 
 T = TypeVar("T")
@@ -21,7 +23,14 @@ Cell = str | Text
 
 
 class KeyTable(DataTable):
-    """A DataTable with vi keys and row cursor."""
+    """A DataTable with vi keys and row cursor, whose cells are always ``Text``.
+
+    DataTable measures every cell of every new row by rendering it; with 1,000
+    containers that was most of the first frame. Our cells are single-line
+    ``Text``, so a column's content width is the widest plain text, which
+    ``cell_len`` gives without rendering. (Relies on DataTable's
+    ``_update_dimensions`` hook; textual is pinned below 9 in pyproject.)
+    """
 
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="table.down"),
@@ -30,6 +39,21 @@ class KeyTable(DataTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+
+    def _update_dimensions(self, new_rows) -> None:
+        columns = self.ordered_columns
+        for row_key in new_rows:
+            cells = self._data.get(row_key)
+            if cells is None:
+                continue
+            for column in columns:
+                value = cells.get(column.key)
+                width = cell_len(value.plain if isinstance(value, Text) else str(value or ""))
+                if width > column.content_width:
+                    column.content_width = width
+        data_width = sum(column.get_render_width(self) for column in self.columns.values())
+        header = self.header_height if self.show_header else 0
+        self.virtual_size = Size(data_width + self._row_label_column_width, self._total_row_height + header)
 
 
 class TablePane(Vertical, Generic[T]):
@@ -141,7 +165,7 @@ class TablePane(Vertical, Generic[T]):
                         table.remove_row(k)
                         del self._shown[k]
                     continue
-                new = self.cells(item)
+                new = tuple(c if isinstance(c, Text) else Text(c) for c in self.cells(item))
                 if old is None:
                     table.add_row(*new, key=k)
                     added = True
