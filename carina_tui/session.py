@@ -7,6 +7,7 @@ calls these methods from thread workers.
 from __future__ import annotations
 
 import threading
+from urllib.parse import urlsplit
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
@@ -87,6 +88,30 @@ class Session:
         if isinstance(result, CarinaError):
             return EngineState(key, url, error=str(result))
         return EngineState(key, url, info=result)  # type: ignore[arg-type]
+
+    def expand_nodes(self) -> list[str]:
+        """With ``discover_nodes``, add an endpoint for every swarm node a manager lists
+        (``Status.Addr`` + ``node_port``, the same TLS material). Returns the new keys."""
+        if not self.spec.discover_nodes:
+            return []
+        added: list[str] = []
+        for gw in list(self.gateways.values()):
+            try:
+                if not gw.info().is_manager:
+                    continue
+                nodes = gw.nodes()
+            except CarinaError:
+                continue
+            known_hosts = {urlsplit(g.url).hostname for g in self.gateways.values()}
+            for node in nodes:
+                if not node.addr or node.addr in known_hosts or node.addr in ("0.0.0.0", "127.0.0.1"):
+                    continue
+                url = f"tcp://{node.addr}:{self.spec.node_port}"
+                self.gateways[url] = DockerGateway(url, key=url, tls=self.spec.tls, node=node.hostname)
+                known_hosts.add(node.addr)
+                added.append(url)
+            break
+        return added
 
     def snapshot(self) -> Snapshot:
         """Everything the panes show, from every engine, in one round per engine."""

@@ -123,3 +123,22 @@ async def test_engine_that_goes_away_is_marked_and_comes_back(docker_host, test_
         assert await wait_until(pilot, lambda: node_row(app)[2] == "yes", timeout=15)
         name = scratch.run("after")
         assert await wait_until(pilot, lambda: name in names_shown(app.pane("containers")), timeout=3)
+
+
+async def test_enter_shows_details_and_i_the_inspect_document(docker_host, scratch):
+    from carina_tui.ui.screens import TextScreen
+
+    name = scratch.run("detail", labels={"tier": "web"})
+    app = make_app(docker_host)
+    async with app.run_test(size=SIZE) as pilot:
+        containers = app.pane("containers")
+        await pilot.press("3", "slash", *name, "enter")
+        assert await wait_until(pilot, lambda: names_shown(containers) == {name})
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, TextScreen))
+        body = str(app.screen.body)
+        assert app.screen.title_text == f"Container {app.pane('containers').selected.qualified_name}"
+        assert "running" in body and "tier=web" in body and "Protected" in body
+        await pilot.press("escape", "i")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, TextScreen) and "Inspect" in app.screen.title_text)
+        assert '"Labels"' in app.screen.body.code

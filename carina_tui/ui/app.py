@@ -322,6 +322,7 @@ class CarinaApp(App):
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self) -> None:
+        self.session.expand_nodes()
         snapshot = self.session.snapshot()
         if not get_current_worker().is_cancelled:
             self.post_message(Loaded(snapshot))
@@ -351,6 +352,10 @@ class CarinaApp(App):
         snap = message.snapshot
         for state in snap.engines:
             self.engines[state.key] = state
+        for key in self.session.gateways:
+            if key not in self.followers:  # nodes found by discover_nodes
+                self._start_follower(key)
+        self.query_one("#containers", ContainersPane).qualify = self.session.multi_node
         self.nodes = snap.nodes
         reachable = {s.key for s in snap.engines if s.reachable}
         containers = self.pane("containers")

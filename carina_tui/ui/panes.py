@@ -53,6 +53,7 @@ class ClustersPane(TablePane[ClusterRow]):
     BINDINGS = [
         Binding("enter", "open", "Switch to cluster / node details", id="clusters.open", show=False),
     ]
+    ENTER_ACTION = "open"
 
     def cells(self, r: ClusterRow):
         if r.kind == "cluster":

@@ -219,6 +219,17 @@ class TablePane(Vertical, Generic[T]):
             self._set_filter("")
             self.table.focus()
 
+    ENTER_ACTION = "details"
+
+    @on(DataTable.RowSelected)
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        # The focused table consumes enter before the pane's binding sees it; its
+        # RowSelected message is our cue to run the pane's enter action.
+        event.stop()
+        action = getattr(self, f"action_{self.ENTER_ACTION}", None)
+        if action is not None:
+            action()
+
     @on(Input.Changed, ".pane-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         event.stop()
