@@ -1,0 +1,145 @@
+"""Driving the console with Pilot: start it on an engine, wait for what must show, fill forms.
+
+Waiting is always a bounded loop on ``pilot.pause`` (never a fixed long sleep):
+``wait_for`` returns as soon as the condition holds and fails the test with the
+description when it has not held within the limit.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from textual.widgets import Checkbox, Input, Select, SelectionList, Static
+
+from carina_tui.core.clusters import ClusterSpec
+from carina_tui.session import Session
+from carina_tui.ui.app import CarinaApp
+from carina_tui.ui.forms import FormScreen
+
+SIZE = (160, 50)
+
+
+def make_app(*hosts: str) -> CarinaApp:
+    return CarinaApp(Session(ClusterSpec("test", "cli", tuple(hosts))))
+
+
+async def wait_for(pilot, condition: Callable[[], object], what: str, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Within {timeout:.0f} s: {what}")
+        await pilot.pause(0.05)
+
+
+async def started(pilot) -> CarinaApp:
+    """The app once its first snapshot is on screen."""
+    app = pilot.app
+    await wait_for(pilot, lambda: app._loaded_once, "the console loaded its first snapshot")
+    return app
+
+
+def find(app: CarinaApp, pane: str, name: str):
+    """The item named ``name`` in a pane (containers and networks), or None."""
+    for item in app.pane(pane).items.values():
+        if getattr(item, "name", None) == name:
+            return item
+    return None
+
+
+async def shown(pilot, pane: str, name: str, what: str = "", timeout: float = 15.0):
+    return await wait_for(pilot, lambda: find(pilot.app, pane, name), what or f"{name} shows in the {pane} pane",
+                          timeout)
+
+
+def cell(app: CarinaApp, pane: str, key: str, column: str) -> str:
+    value = app.pane(pane).table.get_cell(key, column)
+    return getattr(value, "plain", str(value))
+
+
+async def select_row(pilot, pane: str, name: str) -> None:
+    """Focus ``pane`` and put its cursor on the row of ``name``."""
+    app = pilot.app
+    item = await shown(pilot, pane, name)
+    table = app.pane(pane).table
+    table.focus()
+    table.move_cursor(row=table.get_row_index(item.key))
+    await pilot.pause()
+    assert app.pane(pane).selected == item
+
+
+def form(app: CarinaApp) -> FormScreen:
+    screen = app.screen
+    assert isinstance(screen, FormScreen), f"a form is open, not {type(screen).__name__}"
+    return screen
+
+
+async def open_form(pilot, key: str, kind: type) -> FormScreen:
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, kind), f"{key} opens {kind.__name__}")
+    await settle_workers(pilot, "form-load")
+    return form(pilot.app)
+
+
+async def settle_workers(pilot, *groups: str) -> None:
+    """Wait until no worker of ``groups`` runs (the event followers never end: never wait for all)."""
+
+    def idle():
+        return not [w for w in pilot.app.workers if w.group in groups and not w.is_finished]
+
+    await wait_for(pilot, idle, f"the {', '.join(groups)} workers finish")
+    await pilot.pause()
+
+
+async def type_text(pilot, field: str, text: str) -> None:
+    """Focus a form's Input by tabbing to it, then type ``text`` key by key."""
+    screen = form(pilot.app)
+    widget = screen.query_one(f"#f-{field}", Input)
+    for _ in range(30):
+        if widget.has_focus:
+            break
+        await pilot.press("tab")
+    assert widget.has_focus, f"tab reaches the {field} field"
+    widget.value = ""
+    await pilot.press(*text)
+    assert widget.value == text
+
+
+def set_fields(screen: FormScreen, **values) -> None:
+    """Set fields directly (Selects, checkboxes, network lists) where typing is not the point."""
+    for field, value in values.items():
+        widget = screen.query_one(f"#f-{field}")
+        if isinstance(widget, Input):
+            widget.value = value
+        elif isinstance(widget, Checkbox):
+            widget.value = bool(value)
+        elif isinstance(widget, Select):
+            widget.value = value
+        elif isinstance(widget, SelectionList):
+            widget.deselect_all()
+            for v in value:
+                widget.select(v)
+        else:  # pragma: no cover - a field type the helper does not know
+            raise AssertionError(f"cannot set {field} ({type(widget).__name__})")
+
+
+def error_text(app: CarinaApp) -> str:
+    return str(form(app).query_one("#form-error", Static).render())
+
+
+async def submit(pilot) -> str:
+    """ctrl+s, then wait until the form closed ("") or shows its sentence (returned)."""
+    app = pilot.app
+    screen = form(app)
+    await pilot.press("ctrl+s")
+
+    def settled():
+        if app.screen is not screen:
+            return "closed"
+        return not screen.busy and error_text(app).strip()
+
+    await wait_for(pilot, settled, "the form closes or says what is wrong", timeout=30)
+    return "" if app.screen is not screen else error_text(app)
