@@ -47,3 +47,20 @@ def test_docker_host_is_used_like_the_docker_cli(tmp_path):
 def test_bad_usage_exits_2():
     out = carina("--no-such-option")
     assert out.returncode == 2 and "usage:" in out.stderr
+
+
+def test_clusters_json_lists_every_cluster_with_reachability(docker_host, tmp_path):
+    import json
+
+    config = tmp_path / "clusters.toml"
+    config.write_text(f'[clusters.here]\nendpoints = ["{docker_host}"]\n\n'
+                      f'[clusters.gone]\nendpoints = ["unix://{tmp_path}/gone.sock"]\n')
+    out = carina("clusters", "--config", str(config), "--json")
+    assert out.returncode == 0, out.stderr
+    found = {c["name"]: c for c in json.loads(out.stdout)}
+    assert {"here", "gone", "default"} <= set(found)
+    for entry in found.values():
+        assert {"name", "source", "endpoints", "reachable", "error"} <= set(entry)
+    assert found["here"]["reachable"] is True and found["here"]["source"] == "config"
+    assert found["here"]["endpoints"] == [docker_host] and found["here"]["error"] == ""
+    assert found["gone"]["reachable"] is False and "No Docker engine answers" in found["gone"]["error"]
