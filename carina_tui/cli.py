@@ -98,6 +98,7 @@ def run_console(args: argparse.Namespace) -> int:
     if session.spec.endpoints and all(u.startswith("unix://") for u in session.spec.endpoints):
         # A local socket answers or fails at once: say so before drawing anything.
         session.first_reachable()
+    session.prefetch()  # the engine answers while the interface is being built
     from carina_tui.ui.app import CarinaApp
 
     app = CarinaApp(session, config=config, read_only=bool(args.read_only))

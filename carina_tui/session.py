@@ -55,6 +55,7 @@ class Session:
     ) -> None:
         self.spec = spec
         self.read_only = read_only or spec.read_only
+        self._prefetched = None
         self.gateways: dict[str, DockerGateway] = {
             url: DockerGateway(url, key=url, tls=spec.tls) for url in spec.endpoints
         }
@@ -65,6 +66,22 @@ class Session:
             audit=audit,
             cluster=spec.name,
         )
+
+    def prefetch(self) -> None:
+        """Start the first snapshot in a background thread now, while the interface is still
+        being imported and built; the console's first ``snapshot()`` takes it over."""
+        from concurrent.futures import Future
+
+        future: Future = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(self._snapshot())
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever takes the result
+                future.set_exception(exc)
+
+        self._prefetched = future
+        threading.Thread(target=run, name="carina-prefetch", daemon=True).start()
 
     @property
     def multi_node(self) -> bool:
@@ -115,6 +132,12 @@ class Session:
 
     def snapshot(self) -> Snapshot:
         """Everything the panes show, from every engine, in one round per engine."""
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None:
+            return prefetched.result()
+        return self._snapshot()
+
+    def _snapshot(self) -> Snapshot:
 
         def load(gw: DockerGateway):
             info = gw.info()  # first: it names the node that the rows carry

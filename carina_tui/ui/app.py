@@ -322,8 +322,10 @@ class CarinaApp(App):
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self) -> None:
-        self.session.expand_nodes()
+        added = self.session.expand_nodes()
         snapshot = self.session.snapshot()
+        if added and any(key not in {e.key for e in snapshot.engines} for key in added):
+            snapshot = self.session.snapshot()  # the prefetched one predates the new nodes
         if not get_current_worker().is_cancelled:
             self.post_message(Loaded(snapshot))
 

@@ -81,7 +81,6 @@ class TablePane(Vertical, Generic[T]):
     # -- layout ---------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter (escape clears)", classes="pane-filter")
         table = KeyTable(classes="pane-table")
         for key, label, width in self.COLUMNS:
             table.add_column(label, key=key, width=width)
@@ -89,7 +88,6 @@ class TablePane(Vertical, Generic[T]):
         yield Static(self.EMPTY, classes="pane-empty")
 
     def on_mount(self) -> None:
-        self.query_one(".pane-filter", Input).display = False
         self._retitle()
 
     @property
@@ -207,13 +205,20 @@ class TablePane(Vertical, Generic[T]):
     # -- filter -----------------------------------------------------------------------
 
     def action_start_filter(self) -> None:
-        box = self.query_one(".pane-filter", Input)
-        box.display = True
+        # The filter box is made on first use: four idle Inputs cost start-up time for nothing.
+        found = self.query(".pane-filter")
+        if found:
+            box = found.first(Input)
+            box.display = True
+        else:
+            box = Input(placeholder="filter (escape clears)", classes="pane-filter")
+            self.mount(box, before=self.table)
         box.focus()
 
     def action_clear_filter(self) -> None:
-        box = self.query_one(".pane-filter", Input)
-        if self.filter_text or box.display:
+        found = self.query(".pane-filter")
+        box = found.first(Input) if found else None
+        if box is not None and (self.filter_text or box.display):
             box.value = ""
             box.display = False
             self._set_filter("")
