@@ -117,7 +117,10 @@ def set_fields(screen: FormScreen, **values) -> None:
         elif isinstance(widget, Checkbox):
             widget.value = bool(value)
         elif isinstance(widget, Select):
-            widget.value = value
+            if value:
+                widget.value = value
+            else:
+                widget.clear()
         elif isinstance(widget, SelectionList):
             widget.deselect_all()
             for v in value:
