@@ -289,7 +289,10 @@ class SystemPane(TablePane[ProtectedRow]):
         from carina_tui.core.consul_models import ConsulSnapshot
 
         self.report = report
-        box = self.query_one(".system-warnings", Static)
+        found = self.query(".system-warnings")
+        if not found:  # the pane is being taken down (the app is quitting)
+            return
+        box = found.first(Static)
         if report.warnings:
             text = Text()
             for w in report.warnings:
