@@ -19,6 +19,10 @@ Engine fixtures:
   pass ``--config state.config_file --cluster state.name`` to the console). It is
   taken down at the end of the module (a test may take it down earlier).
 
+Watchdog (autouse): a test that runs longer than ``CARINA_TEST_TIMEOUT`` seconds
+(default 240) fails with a traceback of where it hung, instead of holding the
+whole run (CI has 90 minutes for everything).
+
 Isolation (autouse): ``isolated_environment`` points the XDG folders, ``HOME``,
 ``CARINA_HOME`` and ``DOCKER_CONFIG`` into the test's tmp dir and clears the
 variables that choose an engine or a token, so no test reads or writes the
@@ -28,13 +32,27 @@ machine has them: the product must cope with them.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import secrets
+import signal
+import sys
+import threading
 
 import pytest
 
 import harness
 from carina_tui.core.errors import CarinaError
+
+
+def pytest_configure(config):
+    """SIGTERM ends the run like Ctrl-C, so that the session's engine is still stopped."""
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupted)
 
 
 def pytest_report_header(config):
@@ -87,6 +105,33 @@ def unique_name() -> str:
 def docker_env(docker_host: str, monkeypatch) -> str:
     monkeypatch.setenv("DOCKER_HOST", docker_host)
     return docker_host
+
+
+TEST_TIMEOUT = float(os.environ.get("CARINA_TEST_TIMEOUT", "240"))
+
+
+class TimedOut(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def watchdog(request):
+    """Fail a test that hangs: SIGALRM in the main thread interrupts a blocked event loop."""
+    if TEST_TIMEOUT <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum, frame):
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        raise TimedOut(f"{request.node.nodeid} ran longer than {TEST_TIMEOUT:.0f} s (CARINA_TEST_TIMEOUT)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, TEST_TIMEOUT)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 _CLEARED = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT", "CONSUL_HTTP_TOKEN",
