@@ -32,12 +32,12 @@ machine has them: the product must cope with them.
 
 from __future__ import annotations
 
-import faulthandler
 import os
 import secrets
 import signal
 import sys
 import threading
+import traceback
 
 import pytest
 
@@ -122,7 +122,9 @@ def watchdog(request):
         return
 
     def expired(signum, frame):
-        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        names = {t.ident: t.name for t in threading.enumerate()}
+        for ident, stack in sys._current_frames().items():
+            print(f"--- thread {names.get(ident, ident)}:\n{''.join(traceback.format_stack(stack))}", file=sys.stderr)
         raise TimedOut(f"{request.node.nodeid} ran longer than {TEST_TIMEOUT:.0f} s (CARINA_TEST_TIMEOUT)")
 
     previous = signal.signal(signal.SIGALRM, expired)
