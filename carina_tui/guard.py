@@ -15,7 +15,7 @@ Only this module issues the permits that the gateway's mutating methods demand.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, TypeVar
+from typing import Callable, Iterable, Mapping, Sequence, TypeVar
 
 from carina_tui.core.audit import AuditEntry, AuditLog
 from carina_tui.core.errors import CarinaError, NotFound, Refused
@@ -81,7 +81,11 @@ class Guard:
         return self.classify(container) is not None
 
     def would_refuse(self, action: str, container: ContainerInfo | None = None) -> str | None:
-        """Why ``action`` would be refused (a sentence), judged on what we know now."""
+        """Why ``action`` would be refused (a sentence), judged on what we know now.
+
+        A screen uses it to say no at once; the guard still decides again on a
+        fresh inspect when the action is attempted.
+        """
         if self.read_only:
             return self._read_only_sentence(action)
         if container is not None and action not in ALLOWED_ON_PROTECTED:
@@ -90,10 +94,26 @@ class Guard:
                 return self._protected_sentence(action, container, rule)
         return None
 
+    def would_refuse_network(self, action: str, network: NetworkInfo,
+                             attached: Iterable[ContainerInfo] = ()) -> str | None:
+        """The same for a network action, given the containers known to be attached."""
+        if self.read_only:
+            return self._read_only_sentence(action)
+        if action in ("network.remove", "network.prune"):
+            if network.predefined:
+                return self._predefined_sentence(network)
+            for c in attached:
+                rule = self.classify(c)
+                if rule is not None:
+                    return self._protected_network_sentence(network, c.qualified_name, rule)
+        return None
+
     # -- container actions ------------------------------------------------------------
 
     def container_action(self, action: str, target: ContainerInfo, *args, **kwargs):
         """Run one container action (``container.stop`` ...) after a fresh check."""
+        if action not in CONTAINER_ACTIONS:
+            raise Refused(f"{action} is not an action carina-tui knows; nothing was done.")
         verb, method = CONTAINER_ACTIONS[action]
         gateway = self._gateway(target.endpoint)
         fresh = self._fresh(gateway, action, target)
@@ -108,6 +128,21 @@ class Guard:
 
     def restart(self, c: ContainerInfo) -> None:
         self.container_action("container.restart", c)
+
+    def kill(self, c: ContainerInfo, signal: str = "KILL") -> None:
+        self.container_action("container.kill", c, signal=signal)
+
+    def pause(self, c: ContainerInfo) -> None:
+        self.container_action("container.pause", c)
+
+    def unpause(self, c: ContainerInfo) -> None:
+        self.container_action("container.unpause", c)
+
+    def rename(self, c: ContainerInfo, name: str) -> None:
+        self.container_action("container.rename", c, name)
+
+    def update(self, c: ContainerInfo, **changes) -> None:
+        self.container_action("container.update", c, **changes)
 
     def remove(self, c: ContainerInfo, *, force: bool = False, volumes: bool = False) -> None:
         self.container_action("container.remove", c, force=force, volumes=volumes)
@@ -124,42 +159,71 @@ class Guard:
         return self._run(action, probe, lambda: gateway.run_container(issue(action, spec.name), spec.name, spec))
 
     def remove_if_still_stopped(self, c: ContainerInfo, *, volumes: bool = False) -> Outcome:
-        """Cleanup's execution step for one planned container, re-checked first.
+        """Cleanup's execution step for one planned container; see ``remove_still_stopped``."""
+        return self.remove_still_stopped([c], volumes=volumes)[0]
 
-        Skipped (with the reason) when it no longer exists, is no longer stopped,
-        now matches a protection rule, or the guard is read-only.
+    def remove_still_stopped(self, planned: Sequence[ContainerInfo], *, volumes: bool = False,
+                             report: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+        """Remove a few planned containers of one engine, each re-checked first.
+
+        One list call re-reads them all (by id, so a container of the same name
+        made since is never touched); then each one is skipped, with the reason
+        and an audit line, when the guard is read-only, it no longer exists, is
+        no longer stopped, or now matches a protection rule (renamed,
+        relabelled). ``force=False``: one that starts after the check is refused
+        by the engine rather than killed. ``report`` hears of each outcome as
+        soon as it is known (for a progress bar).
         """
         action = "container.remove"
-        name = c.qualified_name
-        try:
-            gateway = self._gateway(c.endpoint)
-            fresh = gateway.container(c.id)
-        except NotFound:
+        outcomes: list[Outcome] = []
+
+        def done(outcome: Outcome) -> None:
+            outcomes.append(outcome)
+            if report is not None:
+                report(outcome)
+
+        if self.read_only:
+            for c in planned:
+                self._audit(action, c, "refused", rule="read-only")
+                done(self._outcome(c, "skipped", self._read_only_sentence(action)))
+            return outcomes
+        by_endpoint: dict[str, list[ContainerInfo]] = {}
+        for c in planned:
+            by_endpoint.setdefault(c.endpoint, []).append(c)
+        for endpoint, group in by_endpoint.items():
+            try:
+                gateway = self._gateway(endpoint)
+                fresh = {f.id: f for f in gateway.containers([c.id for c in group])}
+            except CarinaError as err:
+                for c in group:
+                    self._audit(action, c, "failed", error=str(err))
+                    done(self._outcome(c, "failed", str(err)))
+                continue
+            for c in group:
+                done(self._remove_checked(gateway, c, fresh.get(c.id), volumes))
+        return outcomes
+
+    def _remove_checked(self, gateway: DockerGateway, c: ContainerInfo, fresh: ContainerInfo | None,
+                        volumes: bool) -> Outcome:
+        action = "container.remove"
+        if fresh is None:
             return self._skip(action, c, "it no longer exists")
-        except CarinaError as err:
-            self._audit(action, c, "failed", error=str(err))
-            return Outcome(c.id, name, "failed", str(err), c.node)
-        if fresh.id != c.id:
-            return self._skip(action, c, "it is a different container now")
         if not fresh.stopped:
             return self._skip(action, fresh, f"it is {fresh.state} now")
-        if self.read_only:
-            return self._skip(action, fresh, self._read_only_sentence(action))
         rule = self.classify(fresh)
         if rule is not None:
             self._audit(action, fresh, "refused", rule=rule.describe())
-            return Outcome(c.id, fresh.qualified_name, "skipped",
-                           f"it is protected now by {rule.describe()}", c.node)
+            renamed = f" (renamed to {fresh.name})" if fresh.name != c.name else ""
+            return self._outcome(fresh, "skipped", f"it is protected now{renamed} by the rule {rule.describe()}")
         try:
-            # force=False: if it started after this check, the engine refuses instead of killing it.
             gateway.remove_container(issue(action, fresh.id), fresh.id, force=False, volumes=volumes)
         except NotFound:
             return self._skip(action, fresh, "it no longer exists")
         except CarinaError as err:
             self._audit(action, fresh, "failed", error=str(err))
-            return Outcome(c.id, fresh.qualified_name, "failed", str(err), c.node)
+            return self._outcome(fresh, "failed", str(err))
         self._audit(action, fresh, "done")
-        return Outcome(c.id, fresh.qualified_name, "removed", "", c.node)
+        return self._outcome(fresh, "removed")
 
     # -- network actions --------------------------------------------------------------
 
@@ -175,6 +239,7 @@ class Guard:
         gateway = self._gateway(network.endpoint)
         fresh = self._fresh_network(gateway, action, network)
         self._check_network(action, fresh.network)
+        self._check_members(gateway, action, fresh)
         if fresh.members:
             names = ", ".join(m.name for m in fresh.members)
             sentence = (f"Network {network.name} still has containers attached ({names}); "
@@ -254,10 +319,25 @@ class Guard:
             self._audit(action, target, "refused", rule="read-only")
             raise Refused(self._read_only_sentence(action), rule="read-only")
         if action == "network.remove" and target.predefined:
-            sentence = (f"Network {target.name} is predefined by Docker and cannot be removed; "
-                        "the engine and swarm need it.")
             self._audit(action, target, "refused", rule="predefined network")
-            raise Refused(sentence, rule="predefined network")
+            raise Refused(self._predefined_sentence(target), rule="predefined network")
+
+    def _check_members(self, gateway: DockerGateway, action: str, detail) -> None:
+        """Refuse a network action when a protected container is attached, naming the rule."""
+        ids = [m.container_id for m in detail.members]
+        if not ids:
+            return
+        try:
+            attached = gateway.containers(ids)
+        except CarinaError as err:
+            self._audit(action, detail.network, "failed", error=str(err))
+            raise
+        for c in attached:
+            rule = self.classify(c)
+            if rule is not None:
+                sentence = self._protected_network_sentence(detail.network, c.qualified_name, rule)
+                self._audit(action, detail.network, "refused", rule=rule.describe())
+                raise Refused(sentence, rule=rule.describe())
 
     def _run(self, action: str, target, call: Callable[[], T]) -> T:
         try:
@@ -270,7 +350,11 @@ class Guard:
 
     def _skip(self, action: str, target: ContainerInfo, reason: str) -> Outcome:
         self._audit(action, target, "skipped", error=reason)
-        return Outcome(target.id, target.qualified_name, "skipped", reason, target.node)
+        return self._outcome(target, "skipped", reason)
+
+    @staticmethod
+    def _outcome(target: ContainerInfo, result: str, reason: str = "") -> Outcome:
+        return Outcome(target.id, target.qualified_name, result, reason, target.node)
 
     def _audit(self, action: str, target, outcome: str, *, rule: str = "", error: str = "") -> None:
         gateway = self._gateways.get(getattr(target, "endpoint", ""))
@@ -292,8 +376,19 @@ class Guard:
         return action.split(".", 1)[1].replace("exec", "run a command in")
 
     def _read_only_sentence(self, action: str) -> str:
-        return (f"The console is read-only{f' for cluster {self.cluster}' if self.cluster else ''}: "
-                f"{self._verb(action)} was not done. Start without --read-only to change things.")
+        where = f"Cluster {self.cluster} is" if self.cluster else "The console is"
+        return (f"{where} open read-only (--read-only, or read_only = true in the config): "
+                f"{self._verb(action)} was refused and nothing was changed.")
+
+    @staticmethod
+    def _predefined_sentence(network: NetworkInfo) -> str:
+        return (f"Network {network.name} is predefined by Docker and cannot be removed; "
+                "the engine and swarm need it.")
+
+    @staticmethod
+    def _protected_network_sentence(network: NetworkInfo, name: str, rule: Rule) -> str:
+        return (f"Network {network.name} is refused: the protected container {name} is attached "
+                f"(rule {rule.describe()}), and the cluster needs it there.")
 
     def _protected_sentence(self, action: str, c: ContainerInfo, rule: Rule) -> str:
         return (f"{c.qualified_name} is protected by the rule {rule.describe()}: "

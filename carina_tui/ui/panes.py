@@ -195,6 +195,12 @@ class ContainersPane(TablePane[ContainerInfo]):
         name = c.qualified_name if self.qualify else c.name
         return (name, state_text(c.state), c.node, c.ports_text, c.networks_text, c.image, age(c.created))
 
+    def visible(self, c: ContainerInfo) -> bool:
+        """The filter understands node=, name=, label=, until= besides free words (see core.cleanup)."""
+        from carina_tui.ui.cleanup import pane_shows
+
+        return pane_shows(self, c)
+
     def action_details(self) -> None:
         c = self.selected
         if c is not None:

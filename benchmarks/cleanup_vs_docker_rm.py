@@ -1,0 +1,126 @@
+"""Cleanup of 1,000 exited containers against `docker rm` of the same number, in one run.
+
+Not a test. Starts a private engine of its own (network namespace, data root and
+socket of its own; needs root), imports the busybox image, then per round:
+
+1. creates N exited containers and times ONE `docker rm ID1 ... IDN` call;
+2. creates N exited containers again and times our cleanup: list + plan
+   (`plan_cleanup`) + execute (`carina_tui.cleanup.execute`: every container
+   re-inspected by the guard, removed with force=False, audited).
+
+It prints both times and the ratio (target: at most 1.1x `docker rm`), and stops
+the engine at the end. The audit log goes to a temporary folder.
+
+    python benchmarks/cleanup_vs_docker_rm.py [--count 1000] [--rounds 1] [--per-engine 8 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import docker  # noqa: E402 - the benchmark fills the engine with docker-py directly
+
+from carina_tui.sandbox import engine as eng  # noqa: E402
+from carina_tui.sandbox.images import BUSYBOX_IMAGE, ensure_local_images  # noqa: E402
+
+LABEL = "carina.bench"
+
+
+def make_exited(url: str, count: int) -> list[str]:
+    """``count`` containers that ran ``true`` and exited; returns their ids."""
+    api = docker.APIClient(base_url=url, version="auto", timeout=120)
+    tag = secrets.token_hex(3)
+
+    def one(i: int) -> str:
+        cid = api.create_container(BUSYBOX_IMAGE, ["true"], name=f"bench-{tag}-{i}", labels={LABEL: tag})["Id"]
+        api.start(cid)
+        return cid
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(one, range(count)))
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        running = api.containers(filters={"label": f"{LABEL}={tag}", "status": "running"}, quiet=True)
+        if not running:
+            break
+        time.sleep(0.2)
+    states = {c["State"] for c in api.containers(all=True, filters={"label": f"{LABEL}={tag}"})}
+    api.close()
+    if states != {"exited"}:
+        raise SystemExit(f"the benchmark containers did not all exit: {sorted(states)}")
+    return ids
+
+
+def time_docker_rm(url: str, ids: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(["docker", "-H", url, "rm", *ids], check=True, stdout=subprocess.DEVNULL,
+                   env=eng.clean_env())
+    return time.perf_counter() - start
+
+
+def time_cleanup(url: str, expected: int, per_engine: int) -> tuple[float, str]:
+    from carina_tui.cleanup import execute
+    from carina_tui.core.cleanup import plan_cleanup
+    from carina_tui.core.clusters import ClusterSpec
+    from carina_tui.session import Session
+
+    session = Session(ClusterSpec("bench", "cli", (url,)))
+    session.gateways[url].ping()  # connect first, as the console or CLI already has by then
+    start = time.perf_counter()
+    snapshot = session.snapshot()
+    plan = plan_cleanup(snapshot.containers, session.guard.rules)
+    result = execute(session.guard, plan.to_remove, per_engine=per_engine)
+    elapsed = time.perf_counter() - start
+    session.close()
+    if len(result.removed) != expected or result.failed or result.skipped:
+        raise SystemExit(f"cleanup did not remove exactly the {expected} containers: {result.summary()}")
+    return elapsed, result.summary()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--per-engine", type=int, nargs="+", default=[8],
+                        help="pool sizes to try (removals at once per engine)")
+    opts = parser.parse_args()
+    if os.geteuid() != 0:
+        print("This benchmark starts a private dockerd and needs root.", file=sys.stderr)
+        return 2
+    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="carina-bench-state-")
+    folder = Path(tempfile.mkdtemp(prefix="carina-bench-", dir="/tmp"))
+    name = f"bench-{os.getpid()}"
+    print(f"starting a private engine {name} in {folder} ...", flush=True)
+    started = eng.start_engine(name, folder / "engine", address_pool="10.250.0.0/16")
+    try:
+        ensure_local_images(started.url)
+        for rnd in range(opts.rounds):
+            for per_engine in opts.per_engine:
+                ids = make_exited(started.url, opts.count)
+                rm = time_docker_rm(started.url, ids)
+                make_exited(started.url, opts.count)
+                ours, summary = time_cleanup(started.url, opts.count, per_engine)
+                print(f"round {rnd + 1}, {opts.count} exited containers, pool {per_engine} per engine:\n"
+                      f"  docker rm (one call, all ids):          {rm:6.2f} s\n"
+                      f"  carina-tui cleanup (plan + re-checks):  {ours:6.2f} s   ({summary})\n"
+                      f"  ratio: {ours / rm:.2f}x docker rm (target <= 1.10x)", flush=True)
+    finally:
+        eng.stop_engine(started)
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(os.environ["XDG_STATE_HOME"], ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Cleanup's execution: remove exactly the planned containers, each re-checked by the guard.
+
+Shared by the console (``carina_tui.ui.cleanup``, in a thread worker) and the
+headless ``carina-tui cleanup``. No Textual here. Each container goes through
+``Guard.remove_if_still_stopped``, which inspects it again and skips it (with
+the reason) when it is gone, running, or protected by now; the guard writes
+every attempt to the audit log.
+
+Removals run in a bounded thread pool: at most ``PER_ENGINE`` at once on one
+engine (docker-py keeps 10 connections per engine; more would open and throw
+away connections), so a cluster of several nodes is cleaned in parallel. The
+guard re-reads ``BATCH`` containers in one list call before removing them one
+by one: a re-check per container at the cost of a quarter of a call, not one.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from carina_tui.core.models import ContainerInfo
+from carina_tui.guard import Guard, Outcome
+
+PER_ENGINE = 8
+BATCH = 4
+MAX_WORKERS = 32
+
+Progress = Callable[[int, int, Outcome], None]
+
+
+@dataclass
+class CleanupResult:
+    removed: list[Outcome] = field(default_factory=list)
+    skipped: list[Outcome] = field(default_factory=list)
+    failed: list[Outcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def add(self, outcome: Outcome) -> None:
+        {"removed": self.removed, "skipped": self.skipped}.get(outcome.result, self.failed).append(outcome)
+
+    def summary(self) -> str:
+        return f"{len(self.removed)} removed, {len(self.skipped)} skipped, {len(self.failed)} failed."
+
+
+def execute(
+    guard: Guard,
+    planned: Iterable[ContainerInfo],
+    *,
+    volumes: bool = False,
+    per_engine: int = PER_ENGINE,
+    batch: int = BATCH,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> CleanupResult:
+    """Remove the planned containers (and their anonymous volumes if ``volumes``).
+
+    The containers of each engine go in batches of ``batch`` to the guard, which
+    re-reads a batch in one call and then removes it one by one; ``per_engine``
+    batches run at once per engine. ``cancel`` stops before the next batch.
+    """
+    items = list(planned)
+    result = CleanupResult()
+    if not items:
+        return result
+    lock = threading.Lock()
+    done = 0
+
+    def note(outcome: Outcome) -> None:
+        nonlocal done
+        with lock:
+            result.add(outcome)
+            done += 1
+            count = done
+        if progress is not None:
+            progress(count, len(items), outcome)
+
+    def one(group: list[ContainerInfo]) -> None:
+        if cancel is not None and cancel.is_set():
+            for c in group:
+                note(Outcome(c.id, c.qualified_name, "skipped", "the cleanup was stopped before it got to it", c.node))
+            return
+        reported: set[str] = set()
+
+        def heard(outcome: Outcome) -> None:
+            reported.add(outcome.id)
+            note(outcome)
+
+        try:
+            guard.remove_still_stopped(group, volumes=volumes, report=heard)
+        except Exception as err:  # noqa: BLE001 - one bad batch must not stop the others
+            for c in group:
+                if c.id not in reported:
+                    note(Outcome(c.id, c.qualified_name, "failed", f"{type(err).__name__}: {err}", c.node))
+
+    by_endpoint: dict[str, list[ContainerInfo]] = {}
+    for c in items:
+        by_endpoint.setdefault(c.endpoint, []).append(c)
+    # Round-robin over the engines so that every node is worked on from the start.
+    queues = [[group[i:i + batch] for i in range(0, len(group), batch)] for group in by_endpoint.values()]
+    batches = [q[i] for i in range(max(map(len, queues))) for q in queues if i < len(q)]
+    workers = max(1, min(len(batches), per_engine * len(by_endpoint), MAX_WORKERS))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cleanup") as pool:
+        for future in [pool.submit(one, group) for group in batches]:
+            future.result()
+    return result

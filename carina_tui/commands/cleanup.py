@@ -1,0 +1,157 @@
+"""``carina-tui cleanup``: remove stopped containers headless, for cron and scripts.
+
+The same planner (``carina_tui.core.cleanup``) and guard as the console's ``x``:
+protected containers are never planned, and every planned one is re-checked by
+the guard just before it is removed. Without ``--yes`` or ``--dry-run`` it asks
+on the terminal; with no terminal it refuses rather than guess.
+
+``--json`` prints one object: ``planned``, ``protected``, ``removed``,
+``skipped``, ``failed`` (lists of objects with ``id`` and ``name``, plus
+``rule`` or ``reason``), and ``hidden_by_filter`` (a count).
+
+Exit status: 0 when nothing failed (also for a dry run, an empty plan, or an
+answer of no); 1 when a removal failed, the engine could not be reached, or the
+cluster is read-only and there was something to remove; 2 for bad input or
+when it would have to ask and cannot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+from carina_tui.cleanup import CleanupResult, execute
+from carina_tui.core.cleanup import ContainerFilter, Plan, parse_label, plan_cleanup
+from carina_tui.core.durations import parse_duration
+from carina_tui.core.errors import EngineUnreachable, ValidationError
+from carina_tui.guard import Outcome
+
+
+def _filter(args: argparse.Namespace) -> ContainerFilter:
+    until = parse_duration(args.until) if getattr(args, "until", None) else None
+    labels = tuple(parse_label(text) for text in getattr(args, "label", None) or ())
+    return ContainerFilter(labels=labels, until=until)
+
+
+def _item(c, **more) -> dict:
+    out = {"id": c.id, "name": c.qualified_name, "node": c.node, "state": c.state, "image": c.image}
+    out.update(more)
+    return out
+
+
+def _outcome(o: Outcome) -> dict:
+    out = {"id": o.id, "name": o.name, "node": o.node}
+    if o.reason:
+        out["reason"] = o.reason
+    return out
+
+
+def report(plan: Plan, result: CleanupResult | None) -> dict:
+    """The one JSON object ``--json`` prints."""
+    result = result or CleanupResult()
+    return {
+        "planned": [_item(c) for c in plan.to_remove],
+        "protected": [_item(k.container, rule=k.rule.describe()) for k in plan.protected_kept],
+        "hidden_by_filter": plan.hidden_by_filter,
+        "removed": [_outcome(o) for o in result.removed],
+        "skipped": [_outcome(o) for o in result.skipped],
+        "failed": [_outcome(o) for o in result.failed],
+    }
+
+
+def print_plan(plan: Plan, out: TextIO) -> None:
+    print(f"To remove ({plan.count}):", file=out)
+    for c in plan.to_remove:
+        print(f"  {c.short_id}  {c.qualified_name:40}  {c.state:8}  {c.image}", file=out)
+    print(f"Protected and kept ({len(plan.protected_kept)}):", file=out)
+    for k in plan.protected_kept:
+        print(f"  {k.container.short_id}  {k.container.qualified_name:40}  {k.rule.describe()}", file=out)
+    print(f"Hidden by the filter: {plan.hidden_by_filter} stopped container(s), not touched.", file=out)
+
+
+def print_result(result: CleanupResult, out: TextIO) -> None:
+    for title, items in (("Skipped", result.skipped), ("Failed", result.failed)):
+        if items:
+            print(f"{title} ({len(items)}):", file=out)
+            for o in items:
+                print(f"  {o.id[:12]}  {o.name}: {o.reason}", file=out)
+    print(result.summary(), file=out)
+
+
+def ask(question: str, stdin: TextIO, stderr: TextIO) -> bool:
+    stderr.write(f"{question} [y/N] ")
+    stderr.flush()
+    answer = stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+def run(args: argparse.Namespace, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
+        stderr: TextIO | None = None) -> int:
+    stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    try:
+        flt = _filter(args)
+    except ValidationError as err:
+        print(f"carina-tui: {err}", file=stderr)
+        return 2
+    dry_run, yes, as_json = bool(args.dry_run), bool(args.yes), bool(getattr(args, "json", False))
+    interactive = stdin is not None and stdin.isatty()
+    if not (dry_run or yes or interactive):
+        print("carina-tui: cleanup asks before it removes anything, and there is no terminal to ask on; "
+              "add --yes to remove without asking, or --dry-run to only see the plan.", file=stderr)
+        return 2
+
+    from carina_tui.targets import open_session
+
+    session = open_session(args)
+    try:
+        return _run(session, flt, args, dry_run=dry_run, yes=yes, as_json=as_json,
+                    stdin=stdin, stdout=stdout, stderr=stderr)
+    finally:
+        session.close()
+
+
+def _run(session, flt, args, *, dry_run, yes, as_json, stdin, stdout, stderr) -> int:
+    snapshot = session.snapshot()
+    if not any(e.reachable for e in snapshot.engines):
+        raise EngineUnreachable(snapshot.errors[0] if snapshot.errors else
+                                f"No engine of cluster {session.spec.name} answers.")
+    for error in snapshot.errors:
+        print(f"carina-tui: {error} Its containers are not part of this cleanup.", file=stderr)
+    guard = session.guard
+    plan = plan_cleanup(snapshot.containers, guard.rules, flt)
+    human = stderr if as_json else stdout
+
+    if not as_json or not (dry_run or yes):
+        print_plan(plan, human)
+    if dry_run or not plan.to_remove:
+        if not plan.to_remove and not as_json:
+            print("Nothing to remove.", file=human)
+        if as_json:
+            print(json.dumps(report(plan, None), indent=2), file=stdout)
+        return 1 if snapshot.errors else 0
+    if guard.read_only:
+        print(f"carina-tui: {guard.would_refuse('container.remove')}", file=stderr)
+    elif not yes and not ask(f"Remove these {plan.count} containers?", stdin, stderr):
+        print("Nothing was removed.", file=human)
+        if as_json:
+            print(json.dumps(report(plan, None), indent=2), file=stdout)
+        return 0
+
+    progress = None
+    if not as_json and stderr.isatty():
+        def progress(done: int, total: int, outcome: Outcome) -> None:
+            stderr.write(f"\rremoving: {done}/{total}")
+            if done == total:
+                stderr.write("\n")
+            stderr.flush()
+
+    result = execute(guard, plan.to_remove, volumes=bool(getattr(args, "volumes", False)), progress=progress)
+    if as_json:
+        print(json.dumps(report(plan, result), indent=2), file=stdout)
+    else:
+        print_result(result, human)
+    if guard.read_only or result.failed or snapshot.errors:
+        return 1
+    return 0

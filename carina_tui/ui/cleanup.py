@@ -1,0 +1,228 @@
+"""``x`` in the Containers pane: plan, confirm, remove, and say what happened.
+
+The plan is made from exactly what the pane's filter shows (``pane.visible``),
+by the pure planner (``carina_tui.core.cleanup``). The screen shows three lists:
+to remove, protected and kept (with the rule), hidden by the filter (a count).
+``d`` (or enter on the list) asks once, stating the count; removal then runs
+in a thread worker through the guard (``carina_tui.cleanup.execute``), with a
+progress bar, and ends in a summary: removed, skipped (why), failed (why).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Checkbox, DataTable, ProgressBar, Static
+
+from carina_tui.cleanup import CleanupResult, execute
+from carina_tui.core.cleanup import ContainerFilter, Plan, parse_filter, plan_cleanup
+from carina_tui.core.errors import ValidationError
+from carina_tui.core.models import ContainerInfo, age
+from carina_tui.ui.screens import ConfirmScreen
+from carina_tui.ui.tables import state_text
+
+
+def pane_filter(pane) -> ContainerFilter | None:
+    """The pane's filter text, parsed (cached); None when it is not valid filter language."""
+    text = pane.filter_text
+    cached = getattr(pane, "_cleanup_filter", None)
+    if cached is None or cached[0] != text:
+        try:
+            parsed: ContainerFilter | None = parse_filter(text)
+        except ValidationError:
+            parsed = None
+        cached = (text, parsed)
+        pane._cleanup_filter = cached
+    return cached[1]
+
+
+def pane_shows(pane, c: ContainerInfo) -> bool:
+    """What the Containers pane shows: ``node=``, ``name=``, ``label=``, ``until=`` and free words."""
+    if not pane.filter_text:
+        return True
+    flt = pane_filter(pane)
+    text = pane.search_text(c)
+    if flt is None:  # not filter language (``until=soon``): plain words, as every pane does
+        needle = pane.filter_text.lower()
+        return all(part in text.lower() for part in needle.split())
+    return flt.shows(c, time.time(), text=text)
+
+
+def open_cleanup(app, pane) -> None:
+    """Plan from what ``pane`` shows now and open the cleanup screen."""
+    problem = ""
+    if pane.filter_text and pane_filter(pane) is None:
+        try:
+            parse_filter(pane.filter_text)
+        except ValidationError as err:
+            problem = str(err)
+    plan = plan_cleanup(pane.items.values(), app.session.guard.rules, shows=pane.visible)
+    app.push_screen(CleanupScreen(plan, pane.filter_text, problem))
+
+
+class CleanupScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("d", "confirm", "Remove…", id="cleanup.remove"),
+        Binding("v", "toggle_volumes", "Anonymous volumes", id="cleanup.volumes"),
+        Binding("escape", "close", "Close", id="cleanup.close"),
+    ]
+
+    def __init__(self, plan: Plan, filter_text: str = "", problem: str = "") -> None:
+        super().__init__()
+        self.plan = plan
+        self.filter_text = filter_text
+        self.problem = problem
+        self.result: CleanupResult | None = None
+        self.running = False
+        self.done_count = 0
+        self._cancel = threading.Event()
+
+    # -- layout ---------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        plan = self.plan
+        with Vertical(id="cleanup-box", classes="modal-box wide"):
+            yield Static(Text("Clean up stopped containers", style="bold"), classes="modal-title")
+            where = f"Filter: {self.filter_text}" if self.filter_text else "No filter: every stopped container"
+            yield Static(Text(where + (f"  ({self.problem})" if self.problem else ""), style="dim"),
+                         id="cleanup-filter")
+            with VerticalScroll(id="cleanup-plan"):
+                yield Static(Text(f"To remove ({plan.count})", style="bold"), classes="cleanup-heading",
+                             id="cleanup-remove-title")
+                remove = DataTable(id="cleanup-remove", cursor_type="row", classes="cleanup-table")
+                for key, label in (("name", "Name"), ("state", "State"), ("node", "Node"), ("image", "Image"),
+                                   ("age", "Age")):
+                    remove.add_column(label, key=key)
+                for c in plan.to_remove:
+                    remove.add_row(c.qualified_name, state_text(c.state), c.node, c.image, age(c.created), key=c.id)
+                yield remove
+                yield Static(Text(f"Protected and kept ({len(plan.protected_kept)})", style="bold"),
+                             classes="cleanup-heading", id="cleanup-kept-title")
+                kept = DataTable(id="cleanup-kept", cursor_type="row", show_cursor=False, classes="cleanup-table")
+                for key, label in (("name", "Name"), ("state", "State"), ("node", "Node"), ("rule", "Rule")):
+                    kept.add_column(label, key=key)
+                for k in plan.protected_kept:
+                    c = k.container
+                    kept.add_row(c.qualified_name, state_text(c.state), c.node, k.rule.describe(), key=c.id)
+                yield kept
+                yield Static(Text(f"Hidden by the filter: {plan.hidden_by_filter} stopped container(s), "
+                                  "not touched.", style="bold"), id="cleanup-hidden")
+            yield Checkbox("Also remove their anonymous volumes", False, id="cleanup-volumes")
+            yield ProgressBar(total=max(plan.count, 1), show_eta=False, id="cleanup-progress")
+            with VerticalScroll(id="cleanup-summary-box"):
+                yield Static("", id="cleanup-summary")
+            hint = (f"d removes these {plan.count} · v toggles volumes · escape closes" if plan.count
+                    else "Nothing to remove · escape closes")
+            yield Static(hint, classes="modal-hint", id="cleanup-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#cleanup-progress").display = False
+        self.query_one("#cleanup-summary-box").display = False
+        self.query_one("#cleanup-remove", DataTable).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("confirm", "toggle_volumes"):
+            if self.running or self.result is not None or not self.plan.count:
+                return None
+            if getattr(self.app, "read_only", False):
+                return None
+        return True
+
+    # -- actions --------------------------------------------------------------------
+
+    def action_toggle_volumes(self) -> None:
+        box = self.query_one("#cleanup-volumes", Checkbox)
+        box.value = not box.value
+
+    @on(DataTable.RowSelected, "#cleanup-remove")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if self.check_action("confirm", ()):
+            self.action_confirm()
+
+    def action_confirm(self) -> None:
+        count = self.plan.count
+        volumes = self.query_one("#cleanup-volumes", Checkbox).value
+        detail = ("Each one is checked again just before it is removed: one that is running, gone or "
+                  "protected by then is skipped. ")
+        detail += ("Their anonymous volumes are removed too." if volumes
+                   else "Their volumes are kept.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._start(volumes)
+
+        self.app.push_screen(ConfirmScreen(f"Remove {count} stopped container{'s' if count != 1 else ''}?",
+                                           detail), answered)
+
+    def action_close(self) -> None:
+        if self.running:
+            self._cancel.set()
+            self.notify("Stopping after the removals under way; the rest are left as they are.",
+                        title="Cleanup")
+            return
+        self.dismiss(None)
+
+    # -- execution --------------------------------------------------------------------
+
+    def _start(self, volumes: bool) -> None:
+        self.running = True
+        self.refresh_bindings()
+        self.query_one("#cleanup-volumes", Checkbox).disabled = True
+        self.query_one("#cleanup-progress").display = True
+        self.query_one("#cleanup-hint", Static).update("removing… escape stops after the removals under way")
+        self._ticker = self.set_interval(0.1, self._tick)
+        self._remove(volumes)
+
+    def _tick(self) -> None:
+        self.query_one("#cleanup-progress", ProgressBar).update(progress=self.done_count)
+
+    def _progress(self, done: int, total: int, outcome) -> None:
+        # Called from the pool's threads: only a counter; the ticker draws it.
+        self.done_count = done
+
+    @work(thread=True, group="cleanup", exit_on_error=False)
+    def _remove(self, volumes: bool) -> None:
+        guard = self.app.session.guard
+        try:
+            result = execute(guard, self.plan.to_remove, volumes=volumes, progress=self._progress,
+                             cancel=self._cancel)
+        finally:
+            self.app.call_from_thread(self._stopped)
+        self.app.call_from_thread(self._finished, result)
+
+    def _stopped(self) -> None:
+        self.running = False
+        self._ticker.stop()
+        self._tick()
+        self.refresh_bindings()
+
+    def _finished(self, result: CleanupResult) -> None:
+        self.result = result
+        self.query_one("#cleanup-plan").display = False
+        self.query_one("#cleanup-volumes").display = False
+        self.query_one("#cleanup-summary-box").display = True
+        self.query_one("#cleanup-summary", Static).update(summary_text(result))
+        self.query_one("#cleanup-hint", Static).update("escape closes")
+        severity = "error" if result.failed else "information"
+        self.app.notify(result.summary(), title="Cleanup", severity=severity)
+
+
+def summary_text(result: CleanupResult) -> Text:
+    text = Text()
+    text.append(f"Removed ({len(result.removed)})\n", style="bold green")
+    for o in result.removed:
+        text.append(f"  {o.name}\n")
+    for title, items, style in (("Skipped", result.skipped, "bold yellow"), ("Failed", result.failed, "bold red")):
+        text.append(f"{title} ({len(items)})\n", style=style)
+        for o in items:
+            text.append(f"  {o.name}: ", style="bold")
+            text.append(f"{o.reason}\n")
+    return text
