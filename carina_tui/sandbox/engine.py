@@ -380,6 +380,8 @@ def _daemon_json(engine: Engine, address_pool: str, options: dict | None) -> dic
     config: dict[str, object] = {
         "deprecated-key-path": str(engine.base_dir / "key.json"),
         "cgroup-parent": f"carina-{engine.name}",
+        # cgroupfs always: with systemd's driver a parent must be a slice, and ours is a folder
+        "exec-opts": ["native.cgroupdriver=cgroupfs"],
         "default-address-pools": [{"base": address_pool, "size": 24}],
         "log-level": "warn",
     }
