@@ -324,3 +324,23 @@ def test_contexts_with_part_of_the_tls_material(certs):
     assert ca_only.verify and ca_only.cert == "" and Path(ca_only.ca).read_bytes() == Path(certs["ca"]).read_bytes()
     assert found["skip"].tls == TLSFiles(verify=False)
     assert found["plain-tcp"].tls is None
+
+
+def test_a_bundle_for_a_configured_cluster_is_listed_once(tmp_path, monkeypatch):
+    from carina_tui.core.config import parse_config
+    from carina_tui.gateways import discovery
+
+    home = tmp_path / "carina"
+    folder = home / "clusters" / "alice" / "prod"
+    folder.mkdir(parents=True)
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (folder / name).write_text("x")
+    (folder / "docker.env").write_text("export DOCKER_HOST=tcp://203.0.113.10:2376\nexport DOCKER_TLS_VERIFY=1\n"
+                                       f"export DOCKER_CERT_PATH={folder}\n")
+    monkeypatch.setenv("CARINA_HOME", str(home))
+    config = parse_config('[clusters.prod]\nendpoints = ["tcp://203.0.113.10:2376", "tcp://203.0.113.11:2376"]\n'
+                          'tls_ca = "/c/ca.pem"\ntls_cert = "/c/cert.pem"\ntls_key = "/c/key.pem"\n', tmp_path / "c.toml")
+    alone = [(s.name, s.source) for s in discovery.discover(parse_config("", tmp_path / "empty.toml"))]
+    assert ("prod", "carina") in alone  # the bundle is found when the config does not describe it
+    names = [(s.name, s.source) for s in discovery.discover(config)]
+    assert names.count(("prod", "config")) == 1 and ("prod", "carina") not in names

@@ -393,7 +393,10 @@ def discover(config: Config, env: Mapping[str, str] | None = None) -> list[Clust
     """Every cluster: config, Carina bundles, Docker contexts, DOCKER_HOST, the default socket."""
     env = _env(env)
     found: list[ClusterSpec] = list(config.clusters)
-    found += carina_bundles(env)
+    # A bundle for a cluster the config already describes (same name, its endpoint among the
+    # config's) is the same cluster: the config entry, with every node, stands for both.
+    found += [b for b in carina_bundles(env)
+              if not any(c.name == b.name and set(b.endpoints) <= set(c.endpoints) for c in config.clusters)]
     more = docker_contexts(env)
     target = env_target(env)
     if target is not None:
