@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from carina_tui.core.cleanup import Kept
 from carina_tui.core.models import ContainerInfo
 from carina_tui.guard import Guard, Outcome
 
@@ -56,13 +57,17 @@ def execute(
     batch: int = BATCH,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    kept: Iterable[Kept] = (),
 ) -> CleanupResult:
     """Remove the planned containers (and their anonymous volumes if ``volumes``).
 
     The containers of each engine go in batches of ``batch`` to the guard, which
     re-reads a batch in one call and then removes it one by one; ``per_engine``
     batches run at once per engine. ``cancel`` stops before the next batch.
+    ``kept`` (the plan's protected ones) are written to the audit log as refused.
     """
+    for k in kept:
+        guard.keep_protected(k.container, k.rule)
     items = list(planned)
     result = CleanupResult()
     if not items:

@@ -203,6 +203,10 @@ class Guard:
                 done(self._remove_checked(gateway, c, fresh.get(c.id), volumes))
         return outcomes
 
+    def keep_protected(self, c: ContainerInfo, rule: Rule) -> None:
+        """Record that a bulk removal kept ``c`` because ``rule`` protects it (audited as refused)."""
+        self._audit("container.remove", c, "refused", rule=rule.describe())
+
     def _remove_checked(self, gateway: DockerGateway, c: ContainerInfo, fresh: ContainerInfo | None,
                         volumes: bool) -> Outcome:
         action = "container.remove"

@@ -36,13 +36,15 @@ def _filter(args: argparse.Namespace) -> ContainerFilter:
 
 
 def _item(c, **more) -> dict:
-    out = {"id": c.id, "name": c.qualified_name, "node": c.node, "state": c.state, "image": c.image}
+    out = {"id": c.id, "name": c.name, "node": c.node, "state": c.state, "image": c.image}
     out.update(more)
     return out
 
 
 def _outcome(o: Outcome) -> dict:
-    out = {"id": o.id, "name": o.name, "node": o.node}
+    prefix = f"{o.node}/"
+    name = o.name[len(prefix):] if o.node and o.name.startswith(prefix) else o.name
+    out = {"id": o.id, "name": name, "node": o.node}
     if o.reason:
         out["reason"] = o.reason
     return out
@@ -104,7 +106,7 @@ def run(args: argparse.Namespace, *, stdin: TextIO | None = None, stdout: TextIO
 
     from carina_tui.targets import open_session
 
-    session = open_session(args)
+    session, _config = open_session(args)
     try:
         return _run(session, flt, args, dry_run=dry_run, yes=yes, as_json=as_json,
                     stdin=stdin, stdout=stdout, stderr=stderr)
@@ -147,7 +149,8 @@ def _run(session, flt, args, *, dry_run, yes, as_json, stdin, stdout, stderr) ->
                 stderr.write("\n")
             stderr.flush()
 
-    result = execute(guard, plan.to_remove, volumes=bool(getattr(args, "volumes", False)), progress=progress)
+    result = execute(guard, plan.to_remove, volumes=bool(getattr(args, "volumes", False)), progress=progress,
+                     kept=plan.protected_kept)
     if as_json:
         print(json.dumps(report(plan, result), indent=2), file=stdout)
     else:

@@ -193,7 +193,7 @@ class CleanupScreen(ModalScreen[None]):
         guard = self.app.session.guard
         try:
             result = execute(guard, self.plan.to_remove, volumes=volumes, progress=self._progress,
-                             cancel=self._cancel)
+                             cancel=self._cancel, kept=self.plan.protected_kept)
         finally:
             self.app.call_from_thread(self._stopped)
         self.app.call_from_thread(self._finished, result)
