@@ -8,7 +8,7 @@
 #                     at DOCKER_HOST or the default socket if one answers, else the sandbox
 #                     (`carina-tui sandbox up`: a 2-node swarm in network namespaces)
 #   make bench        every benchmarks/*.py
-#   make screenshots  SVG screenshots of the console, taken from the sandbox
+#   make screenshots  SVG screenshots of the console, taken from the sandbox (screenshots/take.py)
 #   make clean        the venv and caches, and the sandbox if one is up
 
 SHELL := /bin/bash
@@ -63,9 +63,7 @@ bench: deps venv
 	done; exit $$status
 
 screenshots: deps venv
-	@if $(PY) -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("carina_tui.sandbox.screenshots") is None)'; then \
-	  $(PY) -m carina_tui.sandbox.screenshots; \
-	else echo "Screenshots are not written yet (carina_tui.sandbox.screenshots)."; fi
+	$(PY) screenshots/take.py
 
 clean:
 	-@if [ -x $(PY) ] && [ -e /var/lib/carina-sandbox/state.json ]; then $(PY) -m carina_tui.sandbox.cli down; fi

@@ -167,6 +167,7 @@ class CarinaApp(App):
     def _start_session(self) -> None:
         self._draw_header()
         self.query_one("#containers", ContainersPane).qualify = self.session.multi_node
+        self.query_one("#networks", NetworksPane).qualify = self.session.multi_node
         self.load()
         for key in self.session.gateways:
             self._start_follower(key)
@@ -358,6 +359,7 @@ class CarinaApp(App):
             if key not in self.followers:  # nodes found by discover_nodes
                 self._start_follower(key)
         self.query_one("#containers", ContainersPane).qualify = self.session.multi_node
+        self.query_one("#networks", NetworksPane).qualify = self.session.multi_node
         self.nodes = snap.nodes
         reachable = {s.key for s in snap.engines if s.reachable}
         containers = self.pane("containers")
@@ -509,7 +511,8 @@ class CarinaApp(App):
             key = cluster_key(cluster)
             active = key == active_key
             states = tuple(self.engines.get(k) for k in self.session.gateways) if active else self.probes.get(key, ())
-            rows.append(self._cluster_row(cluster, key, active, states))
+            rows.append(self._cluster_row(cluster, key, active, states,
+                                          str(sum(counts.values())) if active else ""))
             if active:
                 for ekey, gw in self.session.gateways.items():
                     state = self.engines.get(ekey)
@@ -522,7 +525,7 @@ class CarinaApp(App):
                         reach="…" if state is None else ("yes" if state.reachable else "no"),
                         version=info.version if info else "",
                         role=(info.swarm_role or "-") if info else "",
-                        nodes=str(info.swarm_nodes) if info and info.swarm_state == "active" else "",
+                        nodes=str(info.swarm_nodes) if info and info.is_manager else "",
                         containers=str(counts.get(ekey, 0)),
                         state=state,
                     ))
@@ -533,7 +536,7 @@ class CarinaApp(App):
         if pane.border_subtitle != subtitle:
             pane.border_subtitle = subtitle
 
-    def _cluster_row(self, cluster: ClusterSpec, key: str, active: bool, states) -> ClusterRow:
+    def _cluster_row(self, cluster: ClusterSpec, key: str, active: bool, states, containers: str = "") -> ClusterRow:
         known = [s for s in states if s is not None]
         up = [s for s in known if s.reachable]
         if cluster.problem:
@@ -546,7 +549,8 @@ class CarinaApp(App):
             reach = f"{len(up)}/{len(states)}"
         else:
             reach = "no"
-        info = up[0].info if up else None
+        # A manager knows the swarm's size; a worker's info says 0.
+        info = next((s.info for s in up if s.info.is_manager), up[0].info if up else None)
         nodes = ""
         if info is not None:
             nodes = str(info.swarm_nodes) if info.swarm_state == "active" else str(len(cluster.endpoints))
@@ -554,7 +558,7 @@ class CarinaApp(App):
             key=f"cluster|{key}", kind="cluster", name=cluster.name, source=cluster.source,
             endpoint=", ".join(cluster.endpoints) or "-", tls="on" if cluster.tls else "off",
             reach=reach, version=info.version if info else "", role=(info.swarm_role or "-") if info else "",
-            nodes=nodes, active=active, spec=cluster,
+            nodes=nodes, containers=containers, active=active, spec=cluster,
             state=(known[0] if known and not up else None),
         )
 
