@@ -79,7 +79,7 @@ class LogScreen(ModalScreen[None]):
         self._buffer: deque[str] = deque(maxlen=MAX_LINES)
         self._lock = threading.Lock()
         self._pending = False
-        self._closing = False
+        self._stopping = False
         self._stream = None
         self.term = ""
         self.matches: list[int] = []
@@ -107,7 +107,7 @@ class LogScreen(ModalScreen[None]):
 
     def _remember(self, stream) -> None:
         self._stream = stream
-        if self._closing:
+        if self._stopping:
             self._close_stream()
 
     def _close_stream(self) -> None:
@@ -123,7 +123,7 @@ class LogScreen(ModalScreen[None]):
         gateway = self.session.gateways[self.container.endpoint]
         try:
             for line in gateway.logs(self.container.id, tail=TAIL, follow=True, on_stream=self._remember):
-                if self._closing:
+                if self._stopping:
                     return
                 with self._lock:
                     self._buffer.append(line)
@@ -132,10 +132,10 @@ class LogScreen(ModalScreen[None]):
                     self._pending = True
                 self.post_message(LinesArrived())
         except CarinaError as err:
-            if not self._closing:
+            if not self._stopping:
                 self.post_message(StreamEnded(str(err)))
             return
-        if not self._closing:
+        if not self._stopping:
             self.post_message(StreamEnded("The log stream ended: the container is not running."))
 
     @on(LinesArrived)
@@ -155,7 +155,7 @@ class LogScreen(ModalScreen[None]):
         self.view.border_subtitle = message.sentence
 
     def on_unmount(self) -> None:
-        self._closing = True
+        self._stopping = True
         self._close_stream()
 
     def action_close(self) -> None:
@@ -166,7 +166,7 @@ class LogScreen(ModalScreen[None]):
             box.display = False
             self.view.focus()
             return
-        self._closing = True
+        self._stopping = True
         self._close_stream()
         self.dismiss(None)
 
