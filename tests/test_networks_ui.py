@@ -23,7 +23,7 @@ from pilot_helpers import (
     wait_for,
 )
 from carina_tui.ui.forms import ConnectScreen, CreateNetworkScreen, DisconnectScreen
-from carina_tui.ui.screens import ConfirmScreen
+from carina_tui.ui.screens import ConfirmScreen, TextScreen
 
 
 def inspect_network(engine: harness.TestEngine, name: str) -> dict:
@@ -155,6 +155,13 @@ async def test_connect_with_an_alias_then_resolve_it_from_another_container(dock
                        "the container row shows the new network")
         attachment = next(a for a in find(app, "containers", web).networks if a.network == net)
         assert attachment.ipv4 == "10.78.1.50"
+        # the network's detail view lists the member with its address and aliases
+        await select_row(pilot, "networks", net)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), "enter opens the network's details")
+        line = next(ln.split() for ln in str(app.screen.body).splitlines() if ln.startswith(web))
+        assert line[1] == "10.78.1.50" and {"frontend", "www"} <= set(line[2:]), line
+        await pilot.press("escape")
         code, out = app.session.guard.exec_run(find(app, "containers", probe), ["nslookup", "frontend"])
     assert code == 0, out
     assert "10.78.1.50" in out

@@ -252,10 +252,20 @@ class DockerGateway:
                     ipv4=(ep.get("IPv4Address") or "").split("/")[0],
                     ipv6=(ep.get("IPv6Address") or "").split("/")[0],
                     mac=ep.get("MacAddress") or "",
+                    aliases=self._aliases(cid, doc.get("Name") or ""),
                     node=self.node,
                 )
             )
         return NetworkDetail(self._network(doc), tuple(members))
+
+    def _aliases(self, container_id: str, network: str) -> tuple[str, ...]:
+        """A member's aliases on ``network``: only the container's inspect holds them."""
+        try:
+            with self._call(f"inspect container {container_id[:12]}"):
+                nets = (self.api.inspect_container(container_id).get("NetworkSettings") or {}).get("Networks") or {}
+        except CarinaError:
+            return ()  # gone since the network was inspected
+        return tuple((nets.get(network) or {}).get("Aliases") or ())
 
     def images(self) -> list[ImageInfo]:
         with self._call("list images"):

@@ -731,7 +731,7 @@ class CarinaApp(App):
         if not detail.members:
             body.append("none attached\n", style="dim")
         for m in detail.members:
-            body.append(f"{m.name:24} {m.ipv4:16} {' '.join(aliases.get(m.container_id, ()))}\n")
+            body.append(f"{m.name:24} {m.ipv4:16} {' '.join(m.aliases or aliases.get(m.container_id, ()))}\n")
         self.call_from_thread(self.push_screen, TextScreen(f"Network {net.name}", body))
 
     # -- errors from workers ------------------------------------------------------------
