@@ -31,6 +31,7 @@ from pilot_helpers import (
     open_form,
     select_row,
     set_fields,
+    settle_workers,
     shown,
     started,
     submit,
@@ -185,3 +186,38 @@ async def test_prune_previews_exactly_the_unused_networks(swarm_engine: harness.
     finally:
         swarm_engine.docker("rm", "-f", f"stopped-{tag}", check=False)
         swarm_engine.docker("network", "rm", unused_bridge, unused_overlay, used, check=False)
+
+
+async def test_on_two_engines_the_forms_act_on_the_engine_chosen(swarm_engine: harness.TestEngine, docker_host,
+                                                                test_engine: harness.TestEngine):
+    """A cluster of two engines (the shared one, not in swarm mode, and this module's swarm manager):
+    the forms offer an engine choice, validate against that engine, and create things there only."""
+    tag = secrets.token_hex(2)
+    name, overlay = f"placed-{tag}", f"ov-{tag}"
+    try:
+        async with make_app(docker_host, swarm_engine.url).run_test(size=SIZE) as pilot:
+            app = await started(pilot)
+            assert app.session.multi_node
+            await pilot.press("2")
+            screen = await open_form(pilot, "n", CreateNetworkScreen)
+            set_fields(screen, name=overlay, driver="overlay", attachable=True, node=docker_host)
+            assert "Overlay networks need a swarm manager" in await submit(pilot)
+            set_fields(screen, node=swarm_engine.url)
+            assert await submit(pilot) == ""
+
+            await pilot.press("3")
+            screen = await open_form(pilot, "N", RunScreen)
+            set_fields(screen, node=swarm_engine.url)
+            await wait_for(pilot, lambda: overlay in [str(o.value) for o in screen.query_one("#f-networks").options],
+                           "the swarm engine's networks are offered")
+            await settle_workers(pilot, "form-load")
+            set_fields(screen, image="busybox:latest", name=name, networks=[overlay], command="sleep 3600")
+            assert await submit(pilot) == ""
+            row = await shown(pilot, "containers", name)
+            assert row.endpoint == swarm_engine.url
+            assert cell(app, "containers", row.key, "name").endswith(f"/{name}"), "node/name on a cluster"
+        assert swarm_engine.ids(f"name=^/{name}$") and not test_engine.ids(f"name=^/{name}$")
+        assert overlay in swarm_engine.docker("network", "ls", "--format", "{{.Name}}").split()
+    finally:
+        swarm_engine.docker("rm", "-f", name, check=False)
+        swarm_engine.docker("network", "rm", overlay, check=False)
