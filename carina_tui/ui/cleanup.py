@@ -64,7 +64,7 @@ def open_cleanup(app, pane) -> None:
         except ValidationError as err:
             problem = str(err)
     plan = plan_cleanup(pane.items.values(), app.session.guard.rules, shows=pane.visible)
-    app.push_screen(CleanupScreen(plan, pane.filter_text, problem))
+    app.push_screen(CleanupScreen(plan, pane.filter_text, problem, qualify=getattr(pane, "qualify", False)))
 
 
 class CleanupScreen(ModalScreen[None]):
@@ -74,8 +74,9 @@ class CleanupScreen(ModalScreen[None]):
         Binding("escape", "close", "Close", id="cleanup.close"),
     ]
 
-    def __init__(self, plan: Plan, filter_text: str = "", problem: str = "") -> None:
+    def __init__(self, plan: Plan, filter_text: str = "", problem: str = "", *, qualify: bool = False) -> None:
         super().__init__()
+        self.qualify = qualify  # node/name, as the Containers pane shows names on a cluster of several nodes
         self.plan = plan
         self.filter_text = filter_text
         self.problem = problem
@@ -101,7 +102,7 @@ class CleanupScreen(ModalScreen[None]):
                                    ("age", "Age")):
                     remove.add_column(label, key=key)
                 for c in plan.to_remove:
-                    remove.add_row(c.qualified_name, state_text(c.state), c.node, c.image, age(c.created), key=c.id)
+                    remove.add_row(self._shown_name(c), state_text(c.state), c.node, c.image, age(c.created), key=c.id)
                 yield remove
                 yield Static(Text(f"Protected and kept ({len(plan.protected_kept)})", style="bold"),
                              classes="cleanup-heading", id="cleanup-kept-title")
@@ -110,7 +111,7 @@ class CleanupScreen(ModalScreen[None]):
                     kept.add_column(label, key=key)
                 for k in plan.protected_kept:
                     c = k.container
-                    kept.add_row(c.qualified_name, state_text(c.state), c.node, k.rule.describe(), key=c.id)
+                    kept.add_row(self._shown_name(c), state_text(c.state), c.node, k.rule.describe(), key=c.id)
                 yield kept
                 yield Static(Text(f"Hidden by the filter: {plan.hidden_by_filter} stopped container(s), "
                                   "not touched.", style="bold"), id="cleanup-hidden")
@@ -121,6 +122,9 @@ class CleanupScreen(ModalScreen[None]):
             hint = (f"d removes these {plan.count} · v toggles volumes · escape closes" if plan.count
                     else "Nothing to remove · escape closes")
             yield Static(hint, classes="modal-hint", id="cleanup-hint")
+
+    def _shown_name(self, c: ContainerInfo) -> str:
+        return c.qualified_name if self.qualify else c.name
 
     def on_mount(self) -> None:
         self.query_one("#cleanup-progress").display = False
