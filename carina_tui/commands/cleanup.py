@@ -141,16 +141,14 @@ def _run(session, flt, args, *, dry_run, yes, as_json, stdin, stdout, stderr) ->
             print(json.dumps(report(plan, None), indent=2), file=stdout)
         return 0
 
-    progress = None
-    if not as_json and stderr.isatty():
-        def progress(done: int, total: int, outcome: Outcome) -> None:
-            stderr.write(f"\rremoving: {done}/{total}")
-            if done == total:
-                stderr.write("\n")
-            stderr.flush()
+    def progress(done: int, total: int, outcome: Outcome) -> None:
+        stderr.write(f"\rremoving: {done}/{total}")
+        if done == total:
+            stderr.write("\n")
+        stderr.flush()
 
-    result = execute(guard, plan.to_remove, volumes=bool(getattr(args, "volumes", False)), progress=progress,
-                     kept=plan.protected_kept)
+    result = execute(guard, plan.to_remove, volumes=bool(getattr(args, "volumes", False)),
+                     progress=progress if not as_json and stderr.isatty() else None, kept=plan.protected_kept)
     if as_json:
         print(json.dumps(report(plan, result), indent=2), file=stdout)
     else:
