@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 
 import pytest
 
@@ -255,3 +256,32 @@ def test_filter_narrows_a_real_plan(docker_host, scratch):
     session = session_for(docker_host)
     plan = plan_cleanup(mine(session, scratch.tag), session.guard.rules, ContainerFilter(labels=(("tier", "web"),)))
     assert [c.name for c in plan.to_remove] == [a] and plan.hidden_by_filter == 1
+
+
+def test_a_stopped_cleanup_leaves_the_rest_as_it_was(docker_host, test_engine, scratch):
+    names = [scratch.exited(f"left{i}") for i in range(3)]
+    session = session_for(docker_host)
+    cancel = threading.Event()
+    cancel.set()
+    result = execute(session.guard, mine(session, scratch.tag), cancel=cancel)
+    assert sorted(o.name for o in result.skipped) == sorted(names) and not result.removed
+    assert {o.reason for o in result.skipped} == {"the cleanup was stopped before it got to it"}
+    assert all(test_engine.ids(f"name=^/{n}$") for n in names)
+
+
+def test_would_refuse_says_no_at_once_with_the_rule(docker_host, scratch):
+    from carina_tui.core.models import ContainerInfo, NetworkInfo
+
+    session = session_for(docker_host)
+    guard = session.guard
+    agent = ContainerInfo(id="a" * 64, name="carina-svcd", state="exited", image="busybox", node="n1")
+    plain = ContainerInfo(id="b" * 64, name="web", state="exited", image="busybox")
+    net = NetworkInfo(id="c" * 64, name="mynet", driver="bridge", scope="local")
+    assert 'name "carina-svcd" (default)' in guard.would_refuse("container.remove", agent)
+    assert guard.would_refuse("container.start", agent) is None
+    assert guard.would_refuse("container.remove", plain) is None
+    assert "n1/carina-svcd" in guard.would_refuse_network("network.remove", net, [plain, agent])
+    assert guard.would_refuse_network("network.remove", net, [plain]) is None
+    bridge = NetworkInfo(id="d" * 64, name="bridge", driver="bridge", scope="local")
+    assert "predefined" in guard.would_refuse_network("network.remove", bridge)
+    assert "read-only" in session_for(docker_host, read_only=True).guard.would_refuse_network("network.remove", net)
