@@ -7,6 +7,7 @@ description when it has not held within the limit.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Callable
 
@@ -40,6 +41,16 @@ async def started(pilot) -> CarinaApp:
     app = pilot.app
     await wait_for(pilot, lambda: app._loaded_once, "the console loaded its first snapshot")
     return app
+
+
+def notices(app: CarinaApp) -> str:
+    """Every notification the console has shown, one a line."""
+    return "\n".join(n.message for n in app._notifications)
+
+
+def inspect_doc(engine, name: str) -> dict:
+    """``docker inspect`` of one object, as the engine holds it."""
+    return json.loads(engine.docker("inspect", name))[0]
 
 
 def find(app: CarinaApp, pane: str, name: str):

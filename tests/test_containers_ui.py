@@ -1,16 +1,17 @@
 """The Containers pane on a real engine, driven with Pilot: the run form (and what the engine still
-refuses), start/stop, restart, remove, logs and inspect, and the guard on a protected container."""
+refuses), start/stop, restart, remove, logs and inspect."""
 
 from __future__ import annotations
 
 import json
 
-import harness
 from pilot_helpers import (
     SIZE,
     cell,
     find,
+    inspect_doc,
     make_app,
+    notices,
     open_form,
     select_row,
     set_fields,
@@ -24,14 +25,6 @@ from pilot_helpers import (
 from carina_tui.ui.forms import RunScreen
 from carina_tui.ui.logs import LogScreen, SearchLog
 from carina_tui.ui.screens import ConfirmScreen, TextScreen
-
-
-def inspect(engine: harness.TestEngine, name: str) -> dict:
-    return json.loads(engine.docker("inspect", name))[0]
-
-
-def notices(app) -> str:
-    return "\n".join(n.message for n in app._notifications)
 
 
 async def test_run_form_runs_what_it_says(docker_host, test_engine, scratch):
@@ -55,7 +48,7 @@ async def test_run_form_runs_what_it_says(docker_host, test_engine, scratch):
                              and len(c.networks) == 2 and c, "the container runs on both networks")
         assert cell(app, "containers", row.key, "ports") == "8081->80/tcp"
         assert cell(app, "containers", row.key, "networks") == ", ".join(sorted([front, back]))
-    doc = inspect(test_engine, name)
+    doc = inspect_doc(test_engine, name)
     assert doc["Config"]["Cmd"] == ["httpd", "-f", "-p", "80"]
     assert {"GREETING=hello world", "TIER=web"} <= set(doc["Config"]["Env"])
     assert doc["Config"]["Labels"] == {"carina.test": "1", "tier": "web"}
@@ -94,12 +87,12 @@ async def test_stop_start_restart_and_remove(docker_host, test_engine, scratch):
         await select_row(pilot, "containers", name)
         await pilot.press("s")
         await wait_for(pilot, lambda: state() == "exited", "s stops a running container")
-        assert inspect(test_engine, name)["State"]["Status"] == "exited"
+        assert inspect_doc(test_engine, name)["State"]["Status"] == "exited"
         await pilot.press("s")
         await wait_for(pilot, lambda: state() == "running", "s starts it again")
-        started_at = inspect(test_engine, name)["State"]["StartedAt"]
+        started_at = inspect_doc(test_engine, name)["State"]["StartedAt"]
         await pilot.press("R")
-        await wait_for(pilot, lambda: inspect(test_engine, name)["State"]["StartedAt"] != started_at,
+        await wait_for(pilot, lambda: inspect_doc(test_engine, name)["State"]["StartedAt"] != started_at,
                        "R restarts it")
         await wait_for(pilot, lambda: f"{name} restarted." in notices(app), "R says so")
         await pilot.press("d")
@@ -112,20 +105,6 @@ async def test_stop_start_restart_and_remove(docker_host, test_engine, scratch):
         await pilot.press("y")
         await wait_for(pilot, lambda: state() == "gone", "the container leaves the pane")
     assert test_engine.ids(f"name=^/{name}$") == []
-
-
-async def test_protected_container_refuses_stop_and_remove(docker_host, test_engine, scratch):
-    name = scratch.run("agent", labels={"carina.protected": "true"})
-    async with make_app(docker_host).run_test(size=SIZE) as pilot:
-        app = await started(pilot)
-        await select_row(pilot, "containers", name)
-        for key in ("s", "d", "R"):
-            await pilot.press(key)
-            await settle_workers(pilot, "mutate")
-            assert not isinstance(app.screen, ConfirmScreen)
-        await wait_for(pilot, lambda: notices(app).count("is protected by the rule") >= 3,
-                       "each refusal says which rule protects it")
-    assert inspect(test_engine, name)["State"]["Status"] == "running"
 
 
 async def test_logs_show_the_last_500_lines_then_follow_and_search(docker_host, test_engine, scratch):

@@ -12,6 +12,7 @@ from pilot_helpers import (
     error_text,
     find,
     make_app,
+    notices,
     open_form,
     select_row,
     set_fields,
@@ -34,10 +35,6 @@ def network_names(engine: harness.TestEngine) -> set[str]:
     return set(engine.docker("network", "ls", "--format", "{{.Name}}").split())
 
 
-def notices(app) -> str:
-    return "\n".join(n.message for n in app._notifications)
-
-
 async def test_create_network_from_the_form(docker_host, test_engine, scratch):
     name = scratch.name("made")
     scratch.networks.append(name)  # removed at the end whatever happens
@@ -48,9 +45,7 @@ async def test_create_network_from_the_form(docker_host, test_engine, scratch):
         assert screen.query_one("#f-name").has_focus, "the first field has focus"
         await type_text(pilot, "name", name)
         await type_text(pilot, "subnet", "10.77.5.0/24")
-        await type_text(pilot, "gateway", "10.77.5.254")
-        await type_text(pilot, "ip_range", "10.77.5.128/25")
-        await type_text(pilot, "labels", 'team="web ops" carina.test=1')
+        set_fields(screen, gateway="10.77.5.254", ip_range="10.77.5.128/25", labels='team="web ops" carina.test=1')
         assert await submit(pilot) == ""
         net = await shown(pilot, "networks", name)
         assert net.subnets_text == "10.77.5.0/24"
@@ -149,7 +144,7 @@ async def test_connect_with_an_alias_then_resolve_it_from_another_container(dock
         assert screen.query_one("#f-filter").has_focus
         await type_text(pilot, "filter", web)
         await type_text(pilot, "aliases", "frontend, www")
-        await type_text(pilot, "ipv4", "10.78.1.50")
+        set_fields(screen, ipv4="10.78.1.50")
         assert await submit(pilot) == ""
         await wait_for(pilot, lambda: net in find(app, "containers", web).networks_text,
                        "the container row shows the new network")

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import harness
-from pilot_helpers import SIZE, error_text, make_app, open_form, set_fields, started, submit, wait_for
+from pilot_helpers import SIZE, make_app, open_form, set_fields, started, submit, wait_for
 from carina_tui.core import validate
 from carina_tui.core.errors import ValidationError
 from carina_tui.core.models import ContainerInfo, EngineInfo, IPAMConfig, NetworkInfo, PortBinding

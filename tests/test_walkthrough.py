@@ -27,6 +27,7 @@ from pilot_helpers import (
     SIZE,
     cell,
     find,
+    inspect_doc,
     make_app,
     open_form,
     select_row,
@@ -68,10 +69,6 @@ def swarm_engine():
     finally:
         left = harness.stop_session_engine(found)
         assert not left, f"the swarm engine left things behind: {left}"
-
-
-def inspect(engine: harness.TestEngine, *names: str) -> list[dict]:
-    return json.loads(engine.docker("inspect", *names))
 
 
 async def run_from_form(pilot, *, name: str, network: str, command: str, ports: str = "", env: str = "") -> None:
@@ -144,7 +141,7 @@ async def test_carina_two_tier_walkthrough(swarm_engine: harness.TestEngine):
     # what the engine holds
     net = json.loads(swarm_engine.docker("network", "inspect", "mynet"))[0]
     assert (net["Driver"], net["Scope"], net["Attachable"]) == ("overlay", "swarm", True)
-    mysql_doc, wordpress_doc = inspect(swarm_engine, "mysql", "wordpress")
+    mysql_doc, wordpress_doc = inspect_doc(swarm_engine, "mysql"), inspect_doc(swarm_engine, "wordpress")
     assert list(mysql_doc["NetworkSettings"]["Networks"]) == ["mynet"]
     assert list(wordpress_doc["NetworkSettings"]["Networks"]) == ["mynet"]
     assert "MYSQL_ROOT_PASSWORD=my-secret-pw" in mysql_doc["Config"]["Env"]

@@ -55,6 +55,15 @@ def split_words(text: str, field: str, what: str) -> list[str]:
         ) from None
 
 
+def _name_syntax(name: str, pattern: re.Pattern, what: str, count: str) -> None:
+    if len(name) > NAME_MAX or not pattern.match(name):
+        raise ValidationError(
+            f'"{name}" is not a usable {what} name: use {count} letters, digits, ".", "_" or "-", '
+            "starting with a letter or digit.",
+            field="name",
+        )
+
+
 # -- networks ------------------------------------------------------------------------------
 
 
@@ -62,12 +71,7 @@ def network_name(name: str, existing: Iterable[NetworkInfo] = ()) -> str:
     name = name.strip()
     if not name:
         raise ValidationError("Give the network a name.", field="name")
-    if len(name) > NAME_MAX or not NETWORK_NAME_RE.match(name):
-        raise ValidationError(
-            f'"{name}" is not a usable network name: use up to {NAME_MAX} letters, digits, ".", "_" or "-", '
-            "starting with a letter or digit.",
-            field="name",
-        )
+    _name_syntax(name, NETWORK_NAME_RE, "network", f"up to {NAME_MAX}")
     for net in existing:
         if net.name == name:
             raise ValidationError(f"A network named {name} already exists; choose another name.", field="name")
@@ -208,12 +212,7 @@ def container_name(name: str, existing: Iterable[ContainerInfo] = ()) -> str:
     name = name.strip().lstrip("/")
     if not name:
         return ""
-    if not CONTAINER_NAME_RE.match(name):
-        raise ValidationError(
-            f'"{name}" is not a usable container name: use two or more letters, digits, ".", "_" or "-", '
-            "starting with a letter or digit.",
-            field="name",
-        )
+    _name_syntax(name, CONTAINER_NAME_RE, "container", "two or more")
     for c in existing:
         if c.name == name:
             where = f" on {c.node}" if c.node else ""
