@@ -29,6 +29,7 @@ from textual.widgets.option_list import Option
 from carina_tui.core import validate
 from carina_tui.core.errors import CarinaError, ValidationError
 from carina_tui.core.models import ContainerInfo, NetworkInfo
+from carina_tui.core.specs import NetworkSpec, RunSpec
 from carina_tui.guard import Outcome
 from carina_tui.ui.screens import ConfirmScreen
 
@@ -275,15 +276,15 @@ class CreateNetworkScreen(FormScreen):
             options=self.text("options"),
         )
 
-    def execute(self, values: dict[str, Any]) -> str:
+    def execute(self, values: dict[str, Any]) -> tuple[str, NetworkSpec]:
         endpoint = values.pop("endpoint")
         gateway = self.carina.session.gateways[endpoint]
         spec = validate.network_spec(**values, existing=gateway.networks(), engine=gateway.info())
-        self.spec = spec
-        return self.carina.session.guard.create_network(endpoint, spec)
+        return self.carina.session.guard.create_network(endpoint, spec), spec
 
     def finished(self, result: Any) -> str:
-        return f"Network {self.spec.name} created ({self.spec.driver})."
+        _, spec = result
+        return f"Network {spec.name} created ({spec.driver})."
 
 
 def open_create_network(app: CarinaApp) -> None:
@@ -612,24 +613,22 @@ class RunScreen(FormScreen):
             labels=self.text("labels"),
             aliases_text=self.text("aliases"),
             node=endpoint if self.carina.session.multi_node else "",
+            # read here, on the main thread: the pane's dict changes under a worker's feet
+            elsewhere=[c for c in self.carina.pane("containers").items.values() if c.endpoint != endpoint],
         )
 
-    def execute(self, values: dict[str, Any]) -> str:
-        endpoint = values.pop("endpoint")
+    def execute(self, values: dict[str, Any]) -> tuple[str, RunSpec]:
+        endpoint, elsewhere = values.pop("endpoint"), values.pop("elsewhere")
         session = self.carina.session
         gateway = session.gateways[endpoint]
-        images = gateway.images()
-        tags = {t for i in images for t in i.tags}
-        here = gateway.containers()
-        elsewhere = [c for c in self.carina.pane("containers").items.values() if c.endpoint != endpoint]
-        spec = validate.run_spec(**values, images=tags, existing=here + elsewhere)
-        self.spec = spec
-        return session.guard.run_container(endpoint, spec)
+        tags = {t for i in gateway.images() for t in i.tags}
+        spec = validate.run_spec(**values, images=tags, existing=gateway.containers() + elsewhere)
+        return session.guard.run_container(endpoint, spec), spec
 
     def finished(self, result: Any) -> str:
-        name = self.spec.name or str(result)[:12]
-        ports = ", ".join(str(p) for p in self.spec.ports if p.host_port is not None)
-        return f"{name} runs ({self.spec.image}{f', publishing {ports}' if ports else ''})."
+        cid, spec = result
+        ports = ", ".join(str(p) for p in spec.ports if p.host_port is not None)
+        return f"{spec.name or cid[:12]} runs ({spec.image}{f', publishing {ports}' if ports else ''})."
 
 
 def open_run(app: CarinaApp) -> None:
