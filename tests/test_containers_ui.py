@@ -23,6 +23,7 @@ from pilot_helpers import (
     wait_for,
 )
 from carina_tui.ui.forms import RunScreen
+from carina_tui.ui import logs
 from carina_tui.ui.logs import LogScreen, SearchLog
 from carina_tui.ui.screens import ConfirmScreen, TextScreen
 
@@ -107,9 +108,12 @@ async def test_stop_start_restart_and_remove(docker_host, test_engine, scratch):
     assert test_engine.ids(f"name=^/{name}$") == []
 
 
-async def test_logs_show_the_last_500_lines_then_follow_and_search(docker_host, test_engine, scratch):
+async def test_logs_show_the_last_500_lines_then_follow_search_and_stay_bounded(docker_host, test_engine, scratch,
+                                                                                  monkeypatch):
+    monkeypatch.setattr(logs, "MAX_LINES", 1000)  # the bound, made small enough to cross quickly
     script = ("i=0; while [ $i -lt 600 ]; do echo line$i; i=$((i+1)); done; "
-              "while [ ! -f /tmp/go ]; do sleep 0.1; done; echo LATE-LINE; sleep 3600")
+              "while [ ! -f /tmp/go ]; do sleep 0.1; done; "
+              "i=0; while [ $i -lt 1500 ]; do echo more$i; i=$((i+1)); done; sleep 3600")
     name = scratch.run("chatty", "sh", "-c", script)
     async with make_app(docker_host).run_test(size=SIZE) as pilot:
         app = await started(pilot)
@@ -122,16 +126,19 @@ async def test_logs_show_the_last_500_lines_then_follow_and_search(docker_host, 
                        "the last 500 lines show")
         assert list(view.lines) == [f"line{i}" for i in range(100, 600)]
 
-        test_engine.docker("exec", name, "touch", "/tmp/go")
-        await wait_for(pilot, lambda: view.lines[-1] == "LATE-LINE", "new lines follow")
-
         await pilot.press("slash")
         await pilot.press(*"line123")
         status = str(screen.query_one("#log-status").render())
-        assert "1 line hold 'line123'" in status, status
+        assert "1 line holds 'line123'" in status, status
         assert view.lines[screen.matches[screen.current]] == "line123"
         assert view.scroll_y <= 23 <= view.scroll_y + view.size.height, "the view shows the match"
         await pilot.press("enter")
+
+        test_engine.docker("exec", name, "touch", "/tmp/go")
+        await wait_for(pilot, lambda: view.lines[-1] == "more1499", "new lines follow")
+        assert len(view.lines) == 1000, "memory stays bounded: the oldest lines went"
+        assert view.lines[0] == "more500"
+
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, LogScreen), "escape closes the logs")
         await settle_workers(pilot, "logs")  # closing the screen closed the stream: the reader ended

@@ -214,7 +214,7 @@ class LogScreen(ModalScreen[None]):
     def _status(self) -> None:
         count = len(self.matches)
         self.query_one("#log-status", Static).update(
-            f"{count} line{'' if count == 1 else 's'} hold {self.term!r}; showing {self.current + 1} of {count} "
+            f"{count} line{' holds' if count == 1 else 's hold'} {self.term!r}; showing {self.current + 1} of {count} "
             f"(line {self.matches[self.current] + 1})"
         )
 
