@@ -49,3 +49,15 @@ def all_clusters(config: Config, current: ClusterSpec) -> list[ClusterSpec]:
     if not any(s.name == current.name and s.endpoints == current.endpoints for s in found):
         found.insert(0, current)
     return found
+
+
+def probe(spec: ClusterSpec, config: Config, *, timeout: int = 5):
+    """What each engine of ``spec`` says now (``EngineState``s), with a short timeout, for
+    listing clusters; raises ``CarinaError`` when the entry itself cannot be used."""
+    session = session_for(spec, config)
+    for gw in session.gateways.values():
+        gw.timeout = timeout
+    try:
+        return session.engine_states()
+    finally:
+        session.close()

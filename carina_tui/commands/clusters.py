@@ -8,7 +8,7 @@ from collections import Counter
 from carina_tui.core.config import load_config
 from carina_tui.core.consul_models import ConsulSnapshot
 from carina_tui.core.errors import CarinaError
-from carina_tui.targets import all_clusters, open_session, resolve, session_for
+from carina_tui.targets import all_clusters, open_session, probe, resolve
 
 
 def run_clusters(args) -> int:
@@ -31,16 +31,10 @@ def run_clusters(args) -> int:
         }
         if not spec.problem and spec.endpoints:
             try:
-                session = session_for(spec, config)
+                states = probe(spec, config)
             except CarinaError as err:
                 entry["error"] = str(err)
             else:
-                for gw in session.gateways.values():
-                    gw.timeout = 5
-                try:
-                    states = session.engine_states()
-                finally:
-                    session.close()
                 up = [s for s in states if s.reachable]
                 entry["reachable"] = bool(up)
                 entry["error"] = "" if len(up) == len(states) else next(s.error for s in states if not s.reachable)

@@ -527,15 +527,7 @@ class DockerGateway:
             command=c.get("Command") or "",
             created=float(c.get("Created") or 0),
             labels=pairs(c.get("Labels")),
-            networks=tuple(
-                NetworkAttachment(
-                    network=net_name,
-                    network_id=(n or {}).get("NetworkID") or "",
-                    ipv4=(n or {}).get("IPAddress") or "",
-                    aliases=tuple((n or {}).get("Aliases") or ()),
-                )
-                for net_name, n in sorted(nets.items())
-            ),
+            networks=_attachments(nets),
             ports=tuple(
                 sorted(
                     {
@@ -570,15 +562,7 @@ class DockerGateway:
             command=" ".join((config.get("Entrypoint") or []) + (config.get("Cmd") or [])),
             created=_parse_time(created),
             labels=pairs(config.get("Labels")),
-            networks=tuple(
-                NetworkAttachment(
-                    network=net_name,
-                    network_id=(n or {}).get("NetworkID") or "",
-                    ipv4=(n or {}).get("IPAddress") or "",
-                    aliases=tuple((n or {}).get("Aliases") or ()),
-                )
-                for net_name, n in sorted(nets.items())
-            ),
+            networks=_attachments(nets),
             ports=tuple(_ports_from_inspect(doc)),
         )
         return ContainerDetail(
@@ -615,6 +599,19 @@ class DockerGateway:
             options=pairs(n.get("Options")),
             created=n.get("Created") or "",
         )
+
+
+def _attachments(nets: dict) -> tuple[NetworkAttachment, ...]:
+    """``NetworkSettings.Networks`` (from a list or an inspect) as our attachments."""
+    return tuple(
+        NetworkAttachment(
+            network=name,
+            network_id=(n or {}).get("NetworkID") or "",
+            ipv4=(n or {}).get("IPAddress") or "",
+            aliases=tuple((n or {}).get("Aliases") or ()),
+        )
+        for name, n in sorted(nets.items())
+    )
 
 
 def _primary_name(names: list[str]) -> str:

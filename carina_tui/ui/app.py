@@ -29,7 +29,7 @@ from carina_tui.core.errors import CarinaError
 from carina_tui.core.models import ContainerInfo, NetworkInfo
 from carina_tui.session import EngineState, EventFollower, Session, Snapshot
 from carina_tui.ui.panes import ClusterRow, ClustersPane, ContainersPane, NetworksPane, ProtectedRow, SystemPane
-from carina_tui.ui.screens import ConfirmScreen, HelpScreen, TextScreen
+from carina_tui.ui.screens import ConfirmScreen, HelpScreen, TextScreen, field_lines
 from carina_tui.ui.tables import TablePane
 
 
@@ -198,19 +198,12 @@ class CarinaApp(App):
 
     @work(thread=True, group="probe", exit_on_error=False)
     def probe(self, spec: ClusterSpec) -> None:
-        from carina_tui.targets import session_for
+        from carina_tui.targets import probe
 
         try:
-            session = session_for(spec, self.config)
+            states = probe(spec, self.config)
         except CarinaError as err:
-            self.post_message(ClusterProbed(cluster_key(spec), (EngineState("", "", error=str(err)),)))
-            return
-        for gw in session.gateways.values():
-            gw.timeout = 5
-        try:
-            states = session.engine_states()
-        finally:
-            session.close()
+            states = (EngineState("", "", error=str(err)),)
         self.post_message(ClusterProbed(cluster_key(spec), states))
 
     @on(ClustersFound)
@@ -569,14 +562,11 @@ class CarinaApp(App):
     def _node_details(self, endpoint: str) -> None:
         gw = self.session.gateways[endpoint]
         info = gw.info()
-        body = Text()
-        for label, value in (
+        body = field_lines((
             ("Engine", info.name), ("Endpoint", gw.url), ("Version", f"{info.version} (API {info.api_version})"),
             ("OS", info.os), ("Swarm", f"{info.swarm_state} {info.swarm_role}".strip()),
             ("Containers", f"{info.containers} ({info.running} running, {info.stopped} stopped)"),
-        ):
-            body.append(f"{label:12}", style="bold")
-            body.append(f"{value}\n")
+        ), width=12)
         if info.is_manager:
             counts: dict[str, int] = {}
             for c in self.pane("containers").items.values():
@@ -669,8 +659,7 @@ class CarinaApp(App):
         detail = self.session.gateways[c.endpoint].inspect_container(c.id)
         info = detail.container
         rule = self.session.guard.classify(info)
-        body = Text()
-        for label, value in (
+        body = field_lines((
             ("Name", info.qualified_name),
             ("Id", info.id),
             ("State", f"{info.state} (exit code {detail.exit_code})" if info.state == "exited" else info.state),
@@ -682,16 +671,9 @@ class CarinaApp(App):
             ("Restart", detail.restart_policy or "no"),
             ("Protected", rule.describe() if rule else "no"),
             ("Ports", ", ".join(str(p) for p in info.ports) or "none published"),
-        ):
-            if value:
-                body.append(f"{label:10}", style="bold")
-                body.append(f"{value}\n")
-        for net in info.networks:
-            body.append(f"{'Network':10}", style="bold")
-            body.append(f"{net.network}  {net.ipv4}  {' '.join(net.aliases)}\n")
-        for key, value in info.labels:
-            body.append(f"{'Label':10}", style="bold")
-            body.append(f"{key}={value}\n")
+            *(("Network", f"{n.network}  {n.ipv4}  {' '.join(n.aliases)}") for n in info.networks),
+            *(("Label", f"{k}={v}") for k, v in info.labels),
+        ), width=10)
         self.call_from_thread(self.push_screen, TextScreen(f"Container {info.qualified_name}", body))
 
     def show_network(self, n: NetworkInfo) -> None:
@@ -701,8 +683,7 @@ class CarinaApp(App):
     def _inspect_network(self, n: NetworkInfo) -> None:
         detail = self.session.gateways[n.endpoint].network(n.id)
         net = detail.network
-        body = Text()
-        for label, value in (
+        body = field_lines((
             ("Name", net.name),
             ("Id", net.id),
             ("Driver", net.driver),
@@ -710,18 +691,10 @@ class CarinaApp(App):
             ("Attachable", "yes" if net.attachable else "no"),
             ("Internal", "yes" if net.internal else "no"),
             ("IPv6", "yes" if net.ipv6 else "no"),
-        ):
-            body.append(f"{label:11}", style="bold")
-            body.append(f"{value}\n")
-        for cfg in net.ipam:
-            body.append(f"{'Subnet':11}", style="bold")
-            body.append(f"{cfg.subnet}  gateway {cfg.gateway or '-'}  range {cfg.ip_range or '-'}\n")
-        for key, value in net.options:
-            body.append(f"{'Option':11}", style="bold")
-            body.append(f"{key}={value}\n")
-        for key, value in net.labels:
-            body.append(f"{'Label':11}", style="bold")
-            body.append(f"{key}={value}\n")
+            *(("Subnet", f"{c.subnet}  gateway {c.gateway or '-'}  range {c.ip_range or '-'}") for c in net.ipam),
+            *(("Option", f"{k}={v}") for k, v in net.options),
+            *(("Label", f"{k}={v}") for k, v in net.labels),
+        ))
         body.append("\nContainers\n", style="bold underline")
         aliases = {}
         for c in self.pane("containers").items.values():

@@ -10,6 +10,16 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 
+def field_lines(rows, width: int = 11) -> Text:
+    """``label  value`` lines for a details screen; rows with an empty value are left out."""
+    body = Text()
+    for label, value in rows:
+        if value:
+            body.append(f"{label:{width}}", style="bold")
+            body.append(f"{value}\n")
+    return body
+
+
 class HelpScreen(ModalScreen[None]):
     """Every binding of the focused pane (and the app's), with disabled ones marked."""
 
