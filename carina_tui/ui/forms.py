@@ -57,6 +57,15 @@ def only_engine(app: CarinaApp) -> str:
     return next(iter(app.session.gateways))
 
 
+def manager_engine(app: CarinaApp) -> str:
+    """The first engine known to be a swarm manager (overlay networks are made there), else the first."""
+    for key in app.session.gateways:
+        state = app.engines.get(key)
+        if state is not None and state.info is not None and state.info.is_manager:
+            return key
+    return only_engine(app)
+
+
 def networks_on(app: CarinaApp, endpoint: str) -> list[NetworkInfo]:
     """The networks a container on ``endpoint`` can see: its engine's own and the swarm's."""
     return [n for n in app.pane("networks").items.values() if n.endpoint == endpoint or n.scope == "swarm"]
@@ -123,6 +132,9 @@ class FormScreen(ModalScreen[Any]):
 
     def show_error(self, error: CarinaError) -> None:
         self.busy = False
+        if not self.is_attached:  # cancelled while the engine was working: say it where the user is
+            self.app.notify(str(error), title=error.title, severity="error", timeout=10)
+            return
         self.error.update(Text(str(error)))
         self.error.display = True
         field = getattr(error, "field", None)
@@ -131,10 +143,6 @@ class FormScreen(ModalScreen[Any]):
                 self.query_one(f"#f-{field}").focus()
             except Exception:  # noqa: BLE001 - a field this form does not have: the sentence says it
                 pass
-
-    def clear_error(self) -> None:
-        self.error.update("")
-        self.error.display = False
 
     # -- submit ----------------------------------------------------------------------------
 
@@ -170,6 +178,10 @@ class FormScreen(ModalScreen[Any]):
         except CarinaError as err:
             self.app.call_from_thread(self.show_error, err)
             return
+        except Exception as err:  # noqa: BLE001 - a bug: say so on the form rather than hang on "Working…"
+            self.app.call_from_thread(self.show_error, CarinaError(
+                f"{type(err).__name__}: {err}. This is a bug in carina-tui; the form keeps your values."))
+            return
         self.app.call_from_thread(self._succeeded, result)
 
     def execute(self, values: dict[str, Any]) -> Any:  # pragma: no cover - every form overrides it
@@ -178,7 +190,8 @@ class FormScreen(ModalScreen[Any]):
     def _succeeded(self, result: Any) -> None:
         self.busy = False
         message = self.finished(result)
-        self.dismiss(result)
+        if self.is_attached:
+            self.dismiss(result)
         if message:
             self.app.notify(message)
 
@@ -219,7 +232,7 @@ class CreateNetworkScreen(FormScreen):
 
     def fields(self) -> ComposeResult:
         yield self.row("Name", Input(placeholder="mynet", id="f-name", compact=True))
-        yield from self.engine_field(only_engine(self.carina))
+        yield from self.engine_field(manager_engine(self.carina))
         yield self.row(
             "Driver",
             Select([("bridge", "bridge"), ("overlay", "overlay")], value="bridge", allow_blank=False,
@@ -256,6 +269,8 @@ class CreateNetworkScreen(FormScreen):
         self.app.call_from_thread(self._set_drivers, drivers)
 
     def _set_drivers(self, drivers: list[str]) -> None:
+        if not self.is_attached:
+            return
         select = self.query_one("#f-driver", Select)
         current = self.chosen("driver") or "bridge"
         select.set_options([(d, d) for d in drivers])
@@ -588,6 +603,8 @@ class RunScreen(FormScreen):
         self.app.call_from_thread(self._set_images, tags)
 
     def _set_images(self, tags: list[str]) -> None:
+        if not self.is_attached:
+            return
         self.image_tags = tags
         select = self.query_one("#f-image", Select)
         current = self.chosen("image")
