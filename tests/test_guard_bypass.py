@@ -41,11 +41,14 @@ def sources() -> dict[Path, ast.Module]:
 
 
 def _api_calls(node: ast.AST) -> list[str]:
-    """Names of ``<something>.api.<name>(...)`` and ``api.<name>(...)`` calls under ``node``."""
+    """Names of ``<something>.api.<name>(...)`` and ``api.<name>(...)`` calls under ``node``; a request
+    on the gateway's own keep-alive connections counts as a write (``_keepalive.request``)."""
     out = []
     for sub in ast.walk(node):
         if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
             owner = sub.func.value
+            if isinstance(owner, ast.Attribute) and owner.attr == "_keepalive" and sub.func.attr != "close":
+                out.append(f"_keepalive.{sub.func.attr}")
             if (isinstance(owner, ast.Attribute) and owner.attr == "api") or (
                     isinstance(owner, ast.Name) and owner.id == "api"):
                 out.append(sub.func.attr)
@@ -144,6 +147,9 @@ class DockerGateway:
     def prune_containers(self):
         return self.api.prune_containers()
 
+    def delete_quickly(self, container_id):
+        return self._keepalive.request("DELETE", "/containers/" + container_id)
+
     def stop_container(self, permit, container_id):
         with self._call("stop"):
             self.api.stop(container_id)
@@ -164,8 +170,8 @@ def sneaky(session, c):
 
 def test_the_checkers_catch_a_bypass():
     mutating, problems = gateway_problems(ast.parse(BAD_GATEWAY))
-    assert mutating == {"prune_containers", "stop_container"}
-    assert len(problems) == 2
+    assert mutating == {"prune_containers", "stop_container", "delete_quickly"}
+    assert len(problems) == 3
     found = bypasses(PACKAGE / "ui" / "sneaky.py", ast.parse(BAD_MODULE), {"remove_container"})
     kinds = sorted(p.split(" ", 1)[1] for p in found)
     assert kinds == [

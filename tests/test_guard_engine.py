@@ -16,7 +16,7 @@ from carina_tui.cleanup import execute
 from carina_tui.core.audit import AuditLog
 from carina_tui.core.cleanup import ContainerFilter, plan_cleanup
 from carina_tui.core.clusters import ClusterSpec
-from carina_tui.core.errors import EngineRefused, Refused
+from carina_tui.core.errors import CarinaError, EngineRefused, Refused
 from carina_tui.core.paths import audit_log_path
 from carina_tui.core.permit import require
 from carina_tui.gateways.docker_gateway import DockerGateway
@@ -285,3 +285,31 @@ def test_would_refuse_says_no_at_once_with_the_rule(docker_host, scratch):
     bridge = NetworkInfo(id="d" * 64, name="bridge", driver="bridge", scope="local")
     assert "predefined" in guard.would_refuse_network("network.remove", bridge)
     assert "read-only" in session_for(docker_host, read_only=True).guard.would_refuse_network("network.remove", net)
+
+
+def test_the_gateways_removal_says_what_the_engine_said(docker_host, test_engine, scratch):
+    from carina_tui.core.errors import Conflict, NotFound
+    from carina_tui.core.permit import issue
+
+    gateway = DockerGateway(docker_host)
+    running = test_engine.ids(f"name=^/{scratch.run('busy')}$")[0]
+    with pytest.raises(Conflict) as err:
+        gateway.remove_container(issue("container.remove", running), running)
+    assert "cannot remove a running container" in str(err.value).lower()
+    missing = "f" * 64
+    with pytest.raises(NotFound) as err:
+        gateway.remove_container(issue("container.remove", missing), missing)
+    assert str(err.value).startswith(f"Could not remove container {missing[:12]}: ")
+    stopped = test_engine.ids(f"name=^/{scratch.exited('idle')}$")[0]
+    for _ in range(2):  # the second call goes over the kept-alive connection
+        gateway.remove_container(issue("container.remove", stopped), stopped)
+        with pytest.raises(NotFound):
+            gateway.remove_container(issue("container.remove", stopped), stopped)
+        stopped = test_engine.ids(f"name=^/{scratch.exited('idle2')}$")[0]
+    gateway.close()
+    gateway.remove_container(issue("container.remove", stopped), stopped)  # reconnects after close
+    assert test_engine.ids(f"id={stopped}") == []
+    gone = DockerGateway(f"unix://{test_engine.url[len('unix://'):]}.nowhere")
+    with pytest.raises(CarinaError) as err:
+        gone.remove_container(issue("container.remove", missing), missing)
+    assert "Traceback" not in str(err.value) and str(err.value).endswith(".")

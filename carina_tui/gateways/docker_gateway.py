@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from contextlib import contextmanager
+from urllib.parse import quote
 from typing import Any, Callable, Iterable, Iterator
 
 import docker
@@ -47,6 +48,7 @@ from carina_tui.core.models import (
 )
 from carina_tui.core.permit import Permit, require
 from carina_tui.core.specs import NetworkSpec, RunSpec
+from carina_tui.gateways.unix_http import UnixKeepAlive
 
 DEFAULT_TIMEOUT = 20
 
@@ -77,6 +79,8 @@ class DockerGateway:
         self.node = node  # the engine's name once known (``docker info`` Name)
         self._api: docker.APIClient | None = None
         self._lock = threading.Lock()
+        # Container removal by the thousand (cleanup) goes over kept-alive connections: see unix_http.
+        self._keepalive = UnixKeepAlive(url[len("unix://"):], timeout) if url.startswith("unix://") else None
 
     # -- connection -----------------------------------------------------------------
 
@@ -130,6 +134,8 @@ class DockerGateway:
         )
 
     def close(self) -> None:
+        if self._keepalive is not None:
+            self._keepalive.close()
         with self._lock:
             if self._api is not None:
                 try:
@@ -406,8 +412,25 @@ class DockerGateway:
         self, permit: Permit, container_id: str, *, force: bool = False, volumes: bool = False
     ) -> None:
         require(permit, "container.remove", container_id)
-        with self._call(f"remove container {container_id[:12]}"):
-            self.api.remove_container(container_id, v=volumes, force=force)
+        what = f"remove container {container_id[:12]}"
+        if self._keepalive is None:
+            with self._call(what):
+                self.api.remove_container(container_id, v=volumes, force=force)
+            return
+        with self._call(what):
+            version = self.api.api_version
+            try:
+                status, message = self._keepalive.request(
+                    "DELETE", f"/v{version}/containers/{quote(container_id)}?v={int(volumes)}&force={int(force)}")
+            except OSError as exc:
+                raise requests.exceptions.ConnectionError(str(exc)) from None
+        message = message.rstrip(".")
+        if status == 404:
+            raise NotFound(f"Could not {what}: {message}.")
+        if status == 409:
+            raise Conflict(f"Could not {what}: {message}.")
+        if status >= 300:
+            raise EngineRefused(f"Could not {what}: the engine said {message!r}.")
 
     def exec_run(self, permit: Permit, container_id: str, cmd: list[str]) -> tuple[int, str]:
         require(permit, "container.exec", container_id)
