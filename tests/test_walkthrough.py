@@ -80,9 +80,7 @@ async def run_from_form(pilot, *, name: str, network: str, command: str, ports: 
     await type_text(pilot, "name", name)
     if ports:
         await type_text(pilot, "ports", ports)
-    if env:
-        await type_text(pilot, "env", env)
-    set_fields(screen, command=command)
+    set_fields(screen, env=env, command=command)  # name and ports were typed; these are set, to keep it quick
     assert await submit(pilot) == ""
 
 
