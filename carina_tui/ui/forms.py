@@ -14,7 +14,7 @@ engine chosen on the form (create, run), or the one owning the selected object.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from rich.text import Text
 from textual import on, work
@@ -218,6 +218,20 @@ class FormScreen(ModalScreen[Any]):
                 Select(engine_choices(self.carina), value=endpoint, allow_blank=False, id="f-node", compact=True),
             )
 
+    @work(thread=True, group="form-load", exclusive=True, exit_on_error=False)
+    def load(self, fetch: Callable[[], Any], apply: Callable[[Any], None]) -> None:
+        """Read what a field offers (``fetch``, in a thread) and hand it to ``apply`` on the main thread."""
+        try:
+            found = fetch()
+        except CarinaError as err:
+            self.app.call_from_thread(self.show_error, err)
+            return
+        self.app.call_from_thread(self._apply, apply, found)
+
+    def _apply(self, apply: Callable[[Any], None], found: Any) -> None:
+        if self.is_attached:  # not when the form was closed meanwhile
+            apply(found)
+
     def endpoint(self) -> str:
         if self.carina.session.multi_node:
             return self.chosen("node") or only_engine(self.carina)
@@ -258,19 +272,12 @@ class CreateNetworkScreen(FormScreen):
     def _engine_changed(self, event: Select.Changed) -> None:
         self._load_drivers(self.endpoint())
 
-    @work(thread=True, group="form-load", exclusive=True, exit_on_error=False)
     def _load_drivers(self, endpoint: str) -> None:
-        try:
-            info = self.carina.session.gateways[endpoint].info()
-        except CarinaError as err:
-            self.app.call_from_thread(self.show_error, err)
-            return
-        drivers = sorted((set(info.drivers) - validate.NOT_CREATABLE) | {"bridge", "overlay"})
-        self.app.call_from_thread(self._set_drivers, drivers)
+        gateway = self.carina.session.gateways[endpoint]
+        self.load(lambda: sorted((set(gateway.info().drivers) - validate.NOT_CREATABLE) | {"bridge", "overlay"}),
+                  self._set_drivers)
 
     def _set_drivers(self, drivers: list[str]) -> None:
-        if not self.is_attached:
-            return
         select = self.query_one("#f-driver", Select)
         current = self.chosen("driver") or "bridge"
         select.set_options([(d, d) for d in drivers])
@@ -592,19 +599,11 @@ class RunScreen(FormScreen):
                         if n.name not in ("ingress", "docker_gwbridge") and (n.scope != "swarm" or n.attachable)})
         box.add_options([(name, name, name in keep) for name in names])
 
-    @work(thread=True, group="form-load", exclusive=True, exit_on_error=False)
     def _load_images(self, endpoint: str) -> None:
-        try:
-            images = self.carina.session.gateways[endpoint].images()
-        except CarinaError as err:
-            self.app.call_from_thread(self.show_error, err)
-            return
-        tags = sorted({t for i in images for t in i.tags})
-        self.app.call_from_thread(self._set_images, tags)
+        gateway = self.carina.session.gateways[endpoint]
+        self.load(lambda: sorted({t for i in gateway.images() for t in i.tags}), self._set_images)
 
     def _set_images(self, tags: list[str]) -> None:
-        if not self.is_attached:
-            return
         self.image_tags = tags
         select = self.query_one("#f-image", Select)
         current = self.chosen("image")
