@@ -23,7 +23,9 @@ from pilot_helpers import (
     type_text,
     wait_for,
 )
-from carina_tui.ui.forms import ConnectScreen, CreateNetworkScreen, DisconnectScreen
+from carina_tui.core.models import ContainerInfo, NetworkAttachment, NetworkInfo
+from carina_tui.guard import Outcome
+from carina_tui.ui.forms import ConnectScreen, CreateNetworkScreen, DisconnectScreen, outcome_summary, prune_plan
 from carina_tui.ui.screens import ConfirmScreen, TextScreen
 
 
@@ -210,3 +212,18 @@ async def test_connect_from_the_containers_pane_and_disconnect_with_force(docker
         assert await submit(pilot) == ""
         await wait_for(pilot, lambda: net not in find(app, "containers", web).networks_text, "disconnected")
     assert net not in json.loads(test_engine.docker("inspect", web))[0]["NetworkSettings"]["Networks"]
+
+
+def test_prune_plan_holds_only_unused_user_networks_once():
+    def net(name, id, endpoint="e1", scope="local", driver="bridge"):
+        return NetworkInfo(id=id, name=name, driver=driver, scope=scope, endpoint=endpoint)
+
+    overlay_seen_twice = [net("shared", "s1", "e1", "swarm", "overlay"), net("shared", "s1", "e2", "swarm", "overlay")]
+    networks = [net("bridge", "b1"), net("ingress", "i1", scope="swarm", driver="overlay"), net("host", "h1"),
+                net("old", "o1"), net("old", "o2", "e2"), net("used-by-stopped", "u1"), *overlay_seen_twice]
+    stopped = ContainerInfo(id="c1", name="job", state="exited", image="busybox", endpoint="e1",
+                            networks=(NetworkAttachment("used-by-stopped", "u1"),))
+    plan = prune_plan(networks, [stopped])
+    assert [(n.name, n.endpoint) for n in plan] == [("old", "e1"), ("old", "e2"), ("shared", "e1")]
+    text, clean = outcome_summary([Outcome("o1", "old", "removed"), Outcome("s1", "shared", "skipped", "it is in use")])
+    assert not clean and text == "Removed 1 network: old.\nshared skipped: it is in use"
