@@ -5,7 +5,7 @@ a summary, a race between plan and confirmation, and protected containers kept a
 from __future__ import annotations
 
 from pilot_helpers import SIZE, find, make_app, shown, started, wait_for
-from textual.widgets import Checkbox, DataTable, Static
+from textual.widgets import Checkbox, DataTable, ProgressBar, Static
 
 from carina_tui.core.audit import AuditLog
 from carina_tui.core.paths import audit_log_path
@@ -64,6 +64,9 @@ async def test_x_plans_what_the_filter_shows_and_removes_after_confirming_the_co
         await wait_for(pilot, lambda: screen.result is not None, "the removal finishes", timeout=30)
         summary = text(screen, "cleanup-summary")
         assert "Removed (2)" in summary and "Skipped (0)" in summary and "Failed (0)" in summary
+        assert all(f"  {n}\n" in summary for n in plain), summary
+        await wait_for(pilot, lambda: (bar := screen.query_one("#cleanup-progress", ProgressBar)).display
+                       and bar.progress == bar.total == 2, "the progress bar shows every removal")
         await wait_for(pilot, lambda: not any(find(app, "containers", n) for n in plain),
                        "the removed containers leave the pane")
         await pilot.press("escape")

@@ -213,20 +213,24 @@ class CleanupScreen(ModalScreen[None]):
         self.query_one("#cleanup-plan").display = False
         self.query_one("#cleanup-volumes").display = False
         self.query_one("#cleanup-summary-box").display = True
-        self.query_one("#cleanup-summary", Static).update(summary_text(result))
+        self.query_one("#cleanup-summary", Static).update(summary_text(result, qualify=self.qualify))
         self.query_one("#cleanup-hint", Static).update("escape closes")
         severity = "error" if result.failed else "information"
         self.app.notify(result.summary(), title="Cleanup", severity=severity)
 
 
-def summary_text(result: CleanupResult) -> Text:
+def summary_text(result: CleanupResult, *, qualify: bool = False) -> Text:
+    def name(o) -> str:
+        prefix = f"{o.node}/"
+        return o.name[len(prefix):] if not qualify and o.node and o.name.startswith(prefix) else o.name
+
     text = Text()
     text.append(f"Removed ({len(result.removed)})\n", style="bold green")
     for o in result.removed:
-        text.append(f"  {o.name}\n")
+        text.append(f"  {name(o)}\n")
     for title, items, style in (("Skipped", result.skipped, "bold yellow"), ("Failed", result.failed, "bold red")):
         text.append(f"{title} ({len(items)})\n", style=style)
         for o in items:
-            text.append(f"  {o.name}: ", style="bold")
+            text.append(f"  {name(o)}: ", style="bold")
             text.append(f"{o.reason}\n")
     return text
