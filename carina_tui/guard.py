@@ -54,6 +54,12 @@ class Outcome:
     reason: str = ""
     node: str = ""
 
+    @property
+    def plain_name(self) -> str:
+        """The name without its ``node/`` prefix."""
+        prefix = f"{self.node}/"
+        return self.name[len(prefix):] if self.node and self.name.startswith(prefix) else self.name
+
 
 class Guard:
     def __init__(

@@ -42,9 +42,7 @@ def _item(c, **more) -> dict:
 
 
 def _outcome(o: Outcome) -> dict:
-    prefix = f"{o.node}/"
-    name = o.name[len(prefix):] if o.node and o.name.startswith(prefix) else o.name
-    out = {"id": o.id, "name": name, "node": o.node}
+    out = {"id": o.id, "name": o.plain_name, "node": o.node}
     if o.reason:
         out["reason"] = o.reason
     return out

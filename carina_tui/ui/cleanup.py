@@ -221,8 +221,7 @@ class CleanupScreen(ModalScreen[None]):
 
 def summary_text(result: CleanupResult, *, qualify: bool = False) -> Text:
     def name(o) -> str:
-        prefix = f"{o.node}/"
-        return o.name[len(prefix):] if not qualify and o.node and o.name.startswith(prefix) else o.name
+        return o.name if qualify else o.plain_name
 
     text = Text()
     text.append(f"Removed ({len(result.removed)})\n", style="bold green")
