@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import secrets
 import shutil
 import subprocess
@@ -64,14 +65,21 @@ def make_exited(url: str, count: int) -> list[str]:
     return ids
 
 
-def time_docker_rm(url: str, ids: list[str]) -> float:
-    start = time.perf_counter()
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_docker_rm(url: str, ids: list[str]) -> tuple[float, float]:
+    """Seconds, and CPU seconds of the docker CLI."""
+    cpu, start = _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     subprocess.run(["docker", "-H", url, "rm", *ids], check=True, stdout=subprocess.DEVNULL,
                    env=eng.clean_env())
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _cpu(resource.RUSAGE_CHILDREN) - cpu
 
 
-def time_cleanup(url: str, expected: int, per_engine: int) -> tuple[float, str]:
+def time_cleanup(url: str, expected: int, per_engine: int) -> tuple[float, float, str]:
+    """Seconds, CPU seconds of this process (the client side), and the summary."""
     from carina_tui.cleanup import execute
     from carina_tui.core.cleanup import plan_cleanup
     from carina_tui.core.clusters import ClusterSpec
@@ -79,15 +87,15 @@ def time_cleanup(url: str, expected: int, per_engine: int) -> tuple[float, str]:
 
     session = Session(ClusterSpec("bench", "cli", (url,)))
     session.gateways[url].ping()  # connect first, as the console or CLI already has by then
-    start = time.perf_counter()
+    cpu, start = _cpu(resource.RUSAGE_SELF), time.perf_counter()
     snapshot = session.snapshot()
     plan = plan_cleanup(snapshot.containers, session.guard.rules)
     result = execute(session.guard, plan.to_remove, per_engine=per_engine)
-    elapsed = time.perf_counter() - start
+    elapsed, used = time.perf_counter() - start, _cpu(resource.RUSAGE_SELF) - cpu
     session.close()
     if len(result.removed) != expected or result.failed or result.skipped:
         raise SystemExit(f"cleanup did not remove exactly the {expected} containers: {result.summary()}")
-    return elapsed, result.summary()
+    return elapsed, used, result.summary()
 
 
 def main() -> int:
@@ -110,12 +118,14 @@ def main() -> int:
         for rnd in range(opts.rounds):
             for per_engine in opts.per_engine:
                 ids = make_exited(started.url, opts.count)
-                rm = time_docker_rm(started.url, ids)
+                rm, rm_cpu = time_docker_rm(started.url, ids)
                 make_exited(started.url, opts.count)
-                ours, summary = time_cleanup(started.url, opts.count, per_engine)
-                print(f"round {rnd + 1}, {opts.count} exited containers, pool {per_engine} per engine:\n"
-                      f"  docker rm (one call, all ids):          {rm:6.2f} s\n"
-                      f"  carina-tui cleanup (plan + re-checks):  {ours:6.2f} s   ({summary})\n"
+                ours, ours_cpu, summary = time_cleanup(started.url, opts.count, per_engine)
+                print(f"round {rnd + 1}, {opts.count} exited containers, pool {per_engine} per engine "
+                      f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):\n"
+                      f"  docker rm (one call, all ids):          {rm:6.2f} s  (client CPU {rm_cpu:.2f} s)\n"
+                      f"  carina-tui cleanup (plan + re-checks):  {ours:6.2f} s  (client CPU {ours_cpu:.2f} s;"
+                      f" {summary})\n"
                       f"  ratio: {ours / rm:.2f}x docker rm (target <= 1.10x)", flush=True)
     finally:
         eng.stop_engine(started)
