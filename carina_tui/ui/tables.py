@@ -147,7 +147,12 @@ class TablePane(Vertical, Generic[T]):
         return all(part in self.search_text(item).lower() for part in needle.split())
 
     def _sync(self, keys: set[str] | None) -> None:
-        table = self.table
+        found = self.query(KeyTable)
+        if not found:
+            # The pane is being taken down (the app is quitting) while a worker's news
+            # is still on its way: there is nothing left to draw it on.
+            return
+        table = found.first()
         if keys is None:
             order = list(self.items) + [k for k in self._shown if k not in self.items]
         else:
