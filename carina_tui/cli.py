@@ -12,11 +12,10 @@ Errors end as one sentence on stderr and exit status 1 (2 for bad usage), never 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from carina_tui import __version__
-from carina_tui.core.errors import CarinaError
+from carina_tui.core.errors import CarinaError, EngineUnreachable
 
 
 def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
@@ -95,11 +94,14 @@ def run_console(args: argparse.Namespace) -> int:
     from carina_tui.targets import open_session
 
     session, config = open_session(args)
-    if session.spec.endpoints and all(u.startswith("unix://") for u in session.spec.endpoints):
-        # A local socket answers or fails at once: say so before drawing anything.
-        session.first_reachable()
-    session.prefetch()  # the engine answers while the interface is being built
+    session.prefetch()  # docker-py loads and the engine answers while Textual loads
     from carina_tui.ui.app import CarinaApp
+
+    if session.spec.endpoints and all(u.startswith("unix://") for u in session.spec.endpoints):
+        # A local socket answers or fails at once: when none answers, say so before drawing anything.
+        first = session.wait_prefetch(timeout=5)
+        if first is not None and not any(e.reachable for e in first.engines):
+            raise EngineUnreachable(first.engines[0].error)
 
     app = CarinaApp(session, config=config, read_only=bool(args.read_only))
     app.run()

@@ -83,6 +83,24 @@ class Session:
         self._prefetched = future
         threading.Thread(target=run, name="carina-prefetch", daemon=True).start()
 
+    def wait_prefetch(self, timeout: float) -> Snapshot | None:
+        """The prefetched snapshot if it is ready within ``timeout`` (it stays to be taken)."""
+        future = self._prefetched
+        if future is None:
+            return None
+        try:
+            return future.result(timeout=timeout)
+        except Exception:  # noqa: BLE001 - a timeout, or an error the first snapshot() will raise
+            return None
+
+    def take_prefetched(self) -> Snapshot | None:
+        """The prefetched snapshot if it is already there (never waits); taken only once."""
+        future = self._prefetched
+        if future is None or not future.done() or future.exception() is not None:
+            return None
+        self._prefetched = None
+        return future.result()
+
     @property
     def multi_node(self) -> bool:
         return len(self.gateways) > 1

@@ -168,7 +168,12 @@ class CarinaApp(App):
         self._draw_header()
         self.query_one("#containers", ContainersPane).qualify = self.session.multi_node
         self.query_one("#networks", NetworksPane).qualify = self.session.multi_node
-        self.load()
+        ready = None if self.session.spec.discover_nodes else self.session.take_prefetched()
+        if ready is not None:
+            # Fetched while the interface was being built: the first frame shows it.
+            self._loaded(Loaded(ready))
+        else:
+            self.load()
         for key in self.session.gateways:
             self._start_follower(key)
 
