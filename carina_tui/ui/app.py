@@ -627,14 +627,15 @@ class CarinaApp(App):
         self.push_screen(ConfirmScreen(question, f"{c.id}\nimage {c.image}\nnode {c.node}"), answered)
 
     def remove_network(self, n: NetworkInfo) -> None:
-        if n.predefined or self.read_only:
+        attached = [c for c in self.pane("containers").items.values() if any(a.network_id == n.id for a in c.networks)]
+        if self.session.guard.would_refuse_network("network.remove", n, attached):
+            # The guard says why (predefined, read-only, a protected member) and audits the refusal.
             self.guarded(lambda: self.session.guard.remove_network(n))
             return
-        attached = [c.qualified_name for c in self.pane("containers").items.values()
-                    if any(a.network_id == n.id for a in c.networks)]
         if attached:
-            self.notify(f"Network {n.name} still has containers attached ({', '.join(attached)}); "
-                        "disconnect them first (x).", title="Not removed", severity="warning")
+            self.notify(f"Network {n.name} still has containers attached "
+                        f"({', '.join(c.qualified_name for c in attached)}); disconnect them first (x).",
+                        title="Not removed", severity="warning")
             return
 
         def answered(yes: bool | None) -> None:
