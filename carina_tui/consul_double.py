@@ -803,19 +803,23 @@ def main(argv: list[str] | None = None) -> int:
         double.add_node(args.node, double.agent["address"], server=not args.client)
         double.set_leader(f"{double.agent['address']}:8300")
         double.set_peers([f"{double.agent['address']}:8300"])
+    return serve(double, "Consul HTTP API test double", f"{args.bind}:{args.port}")
+
+
+def serve(double: ConsulDouble, label: str, where: str) -> int:
+    """Run ``double`` in the foreground until SIGTERM or SIGINT (for the command lines)."""
     try:
         double.start()
     except OSError as exc:
-        print(f"consul test double: cannot listen on {args.bind}:{args.port}: {exc.strerror}", file=sys.stderr)
+        print(f"{label}: cannot listen on {where}: {exc.strerror}.", file=sys.stderr)
         return 1
-    print(f"Consul HTTP API test double listening on {double.url}", flush=True)
+    print(f"{label} listening on {double.url}", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
     try:
         while not done.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         double.stop()
     return 0

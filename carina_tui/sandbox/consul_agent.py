@@ -15,14 +15,9 @@ process that answers ``GET /v1/status/leader`` at ``http://<node>:8500``.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
-try:  # the double may move into this package
-    from carina_tui.sandbox.consul_double import ConsulDouble  # type: ignore[import-not-found]
-except ImportError:
-    from carina_tui.consul_double import ConsulDouble
+from carina_tui.consul_double import ConsulDouble, serve
 
 
 def parse_members(text: str) -> list[tuple[str, str]]:
@@ -54,18 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     double.set_peers([f"{addr}:8300" for _, addr in members])
     # No sample libnetwork records: the swarm keeps its own state, and Consul's KV holds
     # only what someone puts there, as on a real cluster.
-    try:
-        double.start()
-    except OSError as exc:
-        print(f"consul agent: cannot listen on {args.bind}:{args.port}: {exc.strerror}.", file=sys.stderr)
-        return 1
-    print(f"Consul HTTP API test double for {args.node} listening on {double.url}", flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    done.wait()
-    double.stop()
-    return 0
+    return serve(double, f"Consul HTTP API test double for {args.node}", f"{args.bind}:{args.port}")
 
 
 if __name__ == "__main__":
