@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from urllib.parse import urlsplit
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from carina_tui.core.audit import AuditLog
@@ -41,7 +41,6 @@ class Snapshot:
     containers: tuple[ContainerInfo, ...] = ()
     networks: tuple[NetworkInfo, ...] = ()
     nodes: tuple[NodeInfo, ...] = ()
-    errors: tuple[str, ...] = field(default=())
 
 
 class Session:
@@ -165,11 +164,10 @@ class Session:
             return info, containers, networks, nodes
 
         results = self._each(load)
-        engines, containers, networks, nodes, errors = [], [], {}, {}, []
+        engines, containers, networks, nodes = [], [], {}, {}
         for key, result in results.items():
             if isinstance(result, CarinaError):
                 engines.append(self._state(key, result))
-                errors.append(str(result))
                 continue
             info, cs, ns, nd = result  # type: ignore[misc]
             engines.append(EngineState(key, self.gateways[key].url, info=info))
@@ -183,24 +181,12 @@ class Session:
             containers=tuple(containers),
             networks=tuple(networks.values()),
             nodes=tuple(sorted(nodes.values(), key=lambda n: n.hostname)),
-            errors=tuple(errors),
         )
 
     def containers_on(self, key: str, ids: list[str]) -> tuple[list[ContainerInfo], set[str]]:
         """Fresh rows for ``ids`` on one engine, and the ids that are gone."""
         found = self.gateways[key].containers(ids)
         return found, set(ids) - {c.id for c in found}
-
-    def first_reachable(self) -> DockerGateway:
-        """The first engine that answers; else the error of the first one (a full sentence)."""
-        first: CarinaError | None = None
-        for gw in self.gateways.values():
-            try:
-                gw.ping()
-                return gw
-            except CarinaError as err:
-                first = first or err
-        raise first or EngineUnreachable(f"Cluster {self.spec.name} has no engine endpoints; add some to its entry.")
 
     def close(self) -> None:
         for gw in self.gateways.values():

@@ -22,7 +22,6 @@ from textual.message import Message
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from carina_tui import __version__
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.config import Config
 from carina_tui.core.errors import CarinaError
@@ -389,12 +388,12 @@ class CarinaApp(App):
             return
         pane = self.pane("networks")
         fresh = {n.key: n for n in message.networks}
-        stale = [k for k, n in pane.items.items() if n.endpoint == message.endpoint and k not in fresh]
-        stale = [k for k in stale if not (pane.items[k].scope == "swarm" and self._swarm_net_elsewhere(k, message.endpoint))]
+        # A worker lists only the swarm networks it uses; only a manager's list says one is gone.
+        state = self.engines.get(message.endpoint)
+        manager = state is not None and state.info is not None and state.info.is_manager
+        stale = [k for k, n in pane.items.items() if n.endpoint == message.endpoint and k not in fresh
+                 and (n.scope != "swarm" or manager)]
         pane.update_items(fresh.values(), stale)
-
-    def _swarm_net_elsewhere(self, key: str, endpoint: str) -> bool:
-        return False
 
     @on(EngineDown)
     def _engine_down(self, message: EngineDown) -> None:
@@ -728,7 +727,3 @@ class CarinaApp(App):
                 severity="error",
                 timeout=15,
             )
-
-
-def version_text() -> str:
-    return f"carina-tui {__version__}"
