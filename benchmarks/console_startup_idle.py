@@ -371,7 +371,6 @@ def profile_child(url: str, report: str, total: int) -> None:
     timed(docker.APIClient, "containers", "    APIClient.containers (HTTP + JSON)")
     timed(DockerGateway, "networks", "  gateway.networks")
     timed(DockerGateway, "_connect", "  gateway._connect (APIClient, version=auto: GET /version)")
-    timed(DockerGateway, "ping", "gateway.ping (first_reachable, main thread)")
     timed(DataTable, "add_row", "DataTable.add_row")
     timed(DataTable, "sort", "DataTable.sort")
     timed(TablePane, "_sync", "TablePane._sync (all panes)")
@@ -411,15 +410,13 @@ def profile_child(url: str, report: str, total: int) -> None:
         return original_mount(self)
 
     CarinaApp.on_mount = on_mount
-    original_first = Session.first_reachable
+    original_prefetch = Session.prefetch
 
-    def first_reachable(self):
-        marks.append(("session opened", time.perf_counter(), time.process_time()))
-        result = original_first(self)
-        marks.append(("first_reachable (ping) done", time.perf_counter(), time.process_time()))
-        return result
+    def prefetch(self):
+        marks.append(("session opened, first snapshot started in a thread", time.perf_counter(), time.process_time()))
+        return original_prefetch(self)
 
-    Session.first_reachable = first_reachable
+    Session.prefetch = prefetch
     bytes_at_loaded = {}
     try:
         cli.main(["--host", url])

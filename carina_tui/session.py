@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from urllib.parse import urlsplit
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from carina_tui.core.audit import AuditLog
@@ -41,6 +41,7 @@ class Snapshot:
     containers: tuple[ContainerInfo, ...] = ()
     networks: tuple[NetworkInfo, ...] = ()
     nodes: tuple[NodeInfo, ...] = ()
+    errors: tuple[str, ...] = field(default=())  # the sentences of the engines that did not answer
 
 
 class Session:
@@ -164,10 +165,11 @@ class Session:
             return info, containers, networks, nodes
 
         results = self._each(load)
-        engines, containers, networks, nodes = [], [], {}, {}
+        engines, containers, networks, nodes, errors = [], [], {}, {}, []
         for key, result in results.items():
             if isinstance(result, CarinaError):
                 engines.append(self._state(key, result))
+                errors.append(str(result))
                 continue
             info, cs, ns, nd = result  # type: ignore[misc]
             engines.append(EngineState(key, self.gateways[key].url, info=info))
@@ -181,6 +183,7 @@ class Session:
             containers=tuple(containers),
             networks=tuple(networks.values()),
             nodes=tuple(sorted(nodes.values(), key=lambda n: n.hostname)),
+            errors=tuple(errors),
         )
 
     def containers_on(self, key: str, ids: list[str]) -> tuple[list[ContainerInfo], set[str]]:
