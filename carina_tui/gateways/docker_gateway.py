@@ -244,7 +244,9 @@ class DockerGateway:
             raw = self.api.networks()
         return [self._network(n) for n in raw]
 
-    def network(self, network_id: str) -> NetworkDetail:
+    def network(self, network_id: str, *, aliases: bool = False) -> NetworkDetail:
+        """A network and its members. ``aliases`` also inspects each member for its aliases on
+        the network (one call per member): the details view wants them, the guard's checks do not."""
         with self._call(f"inspect network {network_id[:12]}"):
             doc = self.api.inspect_network(network_id, verbose=False)
         members = []
@@ -258,7 +260,7 @@ class DockerGateway:
                     ipv4=(ep.get("IPv4Address") or "").split("/")[0],
                     ipv6=(ep.get("IPv6Address") or "").split("/")[0],
                     mac=ep.get("MacAddress") or "",
-                    aliases=self._aliases(cid, doc.get("Name") or ""),
+                    aliases=self._aliases(cid, doc.get("Name") or "") if aliases else (),
                     node=self.node,
                 )
             )

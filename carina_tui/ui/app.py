@@ -380,7 +380,7 @@ class CarinaApp(App):
             return
         gone = {f"{message.endpoint}|{cid}" for cid in message.gone}
         self.pane("containers").update_items(message.found, gone)
-        self._derived()
+        self._derived(message.found, gone)
 
     @on(NetworksChanged)
     def _networks_changed(self, message: NetworksChanged) -> None:
@@ -411,26 +411,30 @@ class CarinaApp(App):
         self.notify(f"{self.session.gateways[message.endpoint].url} answers again.", title="Reconnected")
         self.load()
 
-    def _derived(self) -> None:
-        """Refresh what other panes derive from the containers: network counts, protected list."""
-        containers = list(self.pane("containers").items.values())
-        self.query_one("#networks", NetworksPane).set_counts(containers)
+    def _derived(self, changed: list[ContainerInfo] | None = None, gone: set[str] = frozenset()) -> None:
+        """Refresh what other panes derive from the containers: network counts, protected list.
+
+        ``changed``/``gone`` (from an event batch) classify just those containers; None (a full
+        load) classifies them all. The rules are only run on what the batch brought."""
+        containers = self.pane("containers")
+        self.query_one("#networks", NetworksPane).set_counts(containers.items.values())
         guard = self.session.guard
-        protected = []
-        for c in containers:
+        system = self.pane("system")
+        candidates = containers.items.values() if changed is None else changed
+        want = {}
+        for c in candidates:
             rule = guard.classify(c)
             if rule is not None:
-                protected.append(ProtectedRow(c, rule))
-        system = self.pane("system")
-        want = {r.key: r for r in protected}
-        changed = [r for k, r in want.items() if system.items.get(k) != r]
-        gone = [k for k in system.items if k not in want]
-        system.update_items(changed, gone)
+                want[c.key] = ProtectedRow(c, rule)
+        looked_at = set(system.items) if changed is None else {c.key for c in changed} | set(gone)
+        stale = [k for k in system.items if k in looked_at and k not in want]
+        new_rows = [r for k, r in want.items() if system.items.get(k) != r]
+        system.update_items(new_rows, stale)
         if not self._reported_once:
             # The first report waits for the first frame: it imports the Consul client.
             self._reported_once = True
             self.set_timer(0.5, self.consul_report)
-        elif changed or gone:
+        elif new_rows or stale:
             self.consul_report()
         self._redraw_clusters()
 
@@ -686,7 +690,7 @@ class CarinaApp(App):
 
     @work(thread=True, group="details", exclusive=True, exit_on_error=False)
     def _inspect_network(self, n: NetworkInfo) -> None:
-        detail = self.session.gateways[n.endpoint].network(n.id)
+        detail = self.session.gateways[n.endpoint].network(n.id, aliases=True)
         net = detail.network
         body = field_lines((
             ("Name", net.name),
@@ -701,15 +705,10 @@ class CarinaApp(App):
             *(("Label", f"{k}={v}") for k, v in net.labels),
         ))
         body.append("\nContainers\n", style="bold underline")
-        aliases = {}
-        for c in self.pane("containers").items.values():
-            for att in c.networks:
-                if att.network_id == net.id:
-                    aliases[c.id] = att.aliases
         if not detail.members:
             body.append("none attached\n", style="dim")
         for m in detail.members:
-            body.append(f"{m.name:24} {m.ipv4:16} {' '.join(m.aliases or aliases.get(m.container_id, ()))}\n")
+            body.append(f"{m.name:24} {m.ipv4:16} {' '.join(m.aliases)}\n")
         self.call_from_thread(self.push_screen, TextScreen(f"Network {net.name}", body))
 
     # -- errors from workers ------------------------------------------------------------
