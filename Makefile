@@ -2,8 +2,10 @@
 #
 #   make venv         .venv with the package and its test tools (pip install -e '.[test]')
 #   make deps         the machine packages: docker.io, busybox-static, openssl, iproute2
-#   make test         deps + venv, then pytest; the tests start (and stop) a private dockerd,
-#                     or use the engine at CARINA_TEST_DOCKER_HOST when it is set
+#   make test         deps + venv, then the whole suite: tests/unit (no engine), tests/engine and
+#                     tests/ui (a private dockerd the run starts and stops, or the engine at
+#                     CARINA_TEST_DOCKER_HOST), tests/cluster (the multi-node sandbox)
+#   make test-unit    the fast tests alone (no engine, seconds)
 #   make demo         deps + venv, an engine with demo content, then the console on it: the engine
 #                     at DOCKER_HOST or the default socket if one answers, else the sandbox
 #                     (`carina-tui sandbox up`: a 2-node swarm in network namespaces)
@@ -19,7 +21,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := docker.io busybox-static openssl iproute2 util-linux
 PYTEST_ARGS ?= -q
 
-.PHONY: venv deps test demo bench screenshots clean
+.PHONY: venv deps test test-unit demo bench screenshots clean
 
 venv: $(STAMP)
 
@@ -51,6 +53,9 @@ deps:
 
 test: deps venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-unit: venv
+	$(VENV)/bin/pytest $(PYTEST_ARGS) tests/unit
 
 demo: deps venv
 	@args="$$($(PY) -m carina_tui.sandbox.demo prepare)" || exit 1; \

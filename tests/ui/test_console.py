@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from uihelp import make_app, names_shown, row_texts, wait_until
+from pilot_helpers import make_app, names_shown, row_texts, wait_until
 
 from carina_tui.ui.screens import HelpScreen
 

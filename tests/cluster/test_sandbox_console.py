@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from uihelp import row_texts, wait_until
+from pilot_helpers import row_texts, wait_until
 
 import harness
 from carina_tui.core.config import load_config

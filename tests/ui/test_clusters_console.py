@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from uihelp import names_shown, row_texts, wait_until
+from pilot_helpers import names_shown, row_texts, wait_until
 
 import tlsutil
 from carina_tui.core.clusters import ClusterSpec

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from uihelp import names_shown, row_texts, wait_until
+from pilot_helpers import names_shown, row_texts, wait_until
 
 from carina_tui.consul_double import ConsulDouble
 from carina_tui.core.clusters import ClusterSpec
@@ -18,7 +18,7 @@ from carina_tui.ui.app import CarinaApp
 from carina_tui.ui.screens import TextScreen
 
 SIZE = (160, 50)
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
