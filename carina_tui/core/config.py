@@ -44,8 +44,8 @@ from urllib.parse import urlsplit
 from carina_tui.core import paths
 from carina_tui.core.clusters import ClusterSpec, TLSFiles
 from carina_tui.core.endpoints import BadEndpoint, parse_endpoint
-from carina_tui.core.errors import ConfigError
-from carina_tui.core.rules import DEFAULT_RULES, RULE_KINDS, Rule
+from carina_tui.core.errors import ConfigError, clip
+from carina_tui.core.rules import DEFAULT_RULES, RULE_KINDS, Rule, merge_rules
 
 TOP_LEVEL_KEYS = ("clusters", "protect", "read_only")
 CLUSTER_KEYS = (
@@ -81,21 +81,10 @@ class Config:
     def rules_for(self, spec: ClusterSpec | None) -> tuple[Rule, ...]:
         """Every rule that protects containers of ``spec``: defaults, global, then the cluster's own."""
         own = spec.rules if spec is not None else ()
-        return _merge_rules(self.rules, own)
+        return merge_rules(self.rules, own)
 
     def read_only_for(self, spec: ClusterSpec | None) -> bool:
         return self.read_only or (spec is not None and spec.read_only)
-
-
-def _merge_rules(first: tuple[Rule, ...], more: tuple[Rule, ...]) -> tuple[Rule, ...]:
-    """``first`` then the rules of ``more`` that protect something new (same kind and value = same rule)."""
-    seen = {(r.kind, r.value) for r in first}
-    added = []
-    for rule in more:
-        if (rule.kind, rule.value) not in seen:
-            seen.add((rule.kind, rule.value))
-            added.append(rule)
-    return tuple(first) + tuple(added)
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, must_exist: bool | None = None) -> Config:
@@ -235,7 +224,7 @@ class _Reader:
         clusters = tuple(self.cluster(name, body) for name, body in clusters_table.items())
         return Config(
             clusters=clusters,
-            rules=_merge_rules(DEFAULT_RULES, rules),
+            rules=merge_rules(DEFAULT_RULES, rules),
             read_only=read_only,
             path=str(self.file),
             exists=True,
@@ -258,15 +247,11 @@ class _Reader:
                 raise self.fail(key, f"must have exactly one of name, name_pattern, image or label; it has {named}")
             kind = kinds[0]
             text = self.text(entry, kind, f"{key}.")
-            if kind == "label":
-                label_key, eq, _ = text.partition("=")
-                if not eq or not label_key.strip():
-                    raise self.fail(f"{key}.label", f'is "{text}"; write it as "key=value", e.g. "carina.protected=true"')
-                text = f"{label_key.strip()}={text.partition('=')[2].strip()}"
-            rule = Rule(kind, text, source=source)  # type: ignore[arg-type]
-            if rule not in found:
-                found.append(rule)
-        return tuple(found)
+            try:
+                found.append(Rule(kind, text, source=source))  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise self.fail(f"{key}.{kind}", f"is {_show(text)}, which {exc}") from None
+        return merge_rules(found)
 
     def cluster(self, name: str, body: Any) -> ClusterSpec:
         where = f"clusters.{name}"
