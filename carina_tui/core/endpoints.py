@@ -51,9 +51,12 @@ def parse_endpoint(url: str) -> Endpoint:
         raise BadEndpoint("has no scheme; write it like tcp://203.0.113.10:2376 or unix:///var/run/docker.sock")
     try:
         parts = urlsplit(text)
-        port = parts.port
     except ValueError as exc:
         raise BadEndpoint(f"is not a valid address ({exc})") from None
+    try:
+        port = parts.port
+    except ValueError:  # not digits, out of range, or more digits than int() takes
+        raise BadEndpoint("is not a valid address: its port must be a number between 1 and 65535") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise BadEndpoint(f'uses the scheme "{scheme}://"; use tcp://, unix:// or ssh://')

@@ -351,3 +351,80 @@ def test_twenty_thousand_rules_load_in_linear_time(tmp_path):
     assert time.monotonic() - started < 10
     assert len(session.guard.rules) == len(DEFAULT_RULES) + 2 * half
     session.close()
+
+
+# --------------------------------------------------------------------------- a file that is there but cannot be read
+
+
+def test_a_dangling_link_is_an_error_not_the_default_rules(home, tmp_path):
+    paths.config_dir().mkdir(parents=True)
+    paths.config_file().symlink_to(tmp_path / "dotfiles" / "clusters.toml")
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert str(info.value) == (
+        f"The config file {paths.config_file()} is a symbolic link to {tmp_path / 'dotfiles' / 'clusters.toml'}, "
+        "which does not exist: fix the link or remove it."
+    )
+
+
+def test_a_config_folder_that_is_a_dangling_link_is_an_error(home, tmp_path):
+    paths.config_dir().parent.mkdir(parents=True)
+    paths.config_dir().symlink_to(tmp_path / "unmounted")
+    with pytest.raises(ConfigError, match=r"its folder .*carina-tui is a symbolic link to .*unmounted"):
+        load_config()
+
+
+def test_a_fifo_is_refused_without_being_opened(home, tmp_path):
+    import threading
+
+    fifo = tmp_path / "clusters.toml"
+    os.mkfifo(fifo)
+    result: list = []
+
+    def load() -> None:
+        try:
+            load_config(fifo)
+        except ConfigError as err:
+            result.append(str(err))
+
+    reader = threading.Thread(target=load, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # blocked in open(): let it go before failing
+        with open(fifo, "wb"):
+            pass
+        pytest.fail("load_config opened the FIFO and waited for a writer")
+    assert result == [f"The config file {fifo} is a named pipe (FIFO), not a regular file; carina-tui reads its "
+                      "config only from a regular file: point --config at one, or remove it."]
+
+
+def test_a_link_to_a_device_or_a_socket_is_refused(home, tmp_path):
+    import socket
+
+    device = tmp_path / "dev.toml"
+    device.symlink_to("/dev/zero")
+    with pytest.raises(ConfigError, match="is a character device, not a regular file"):
+        load_config(device)
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "s.toml"))
+        with pytest.raises(ConfigError, match="is a socket, not a regular file"):
+            load_config(tmp_path / "s.toml")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+def test_an_unreadable_file_is_an_error(home):
+    file = write(paths.config_file(), EXAMPLE)
+    file.chmod(0)
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_config()
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[clusters.a]\nendpoints = [\"unix:///s\"]\nnode_port = " + "9" * 5000 + "\n", "has a number too long to read"),
+    ("a = " + "[" * 3000 + "1" + "]" * 3000 + "\n", "nested too deep"),
+    ('[clusters.a]\nendpoints = ["tcp://h:' + "9" * 5000 + '"]\n', "its port must be a number between 1 and 65535"),
+    ("[clusters.a]\nendpoints = [\"unix:///s\"]\nnode_port = " + "9" * 4000 + "\n", "which is not a port number"),
+])
+def test_huge_values_are_a_short_sentence(text, words):
+    sentence = error_of(text)
+    assert words in sentence and len(sentence) < 400
