@@ -16,8 +16,6 @@ def resolve(args: argparse.Namespace, config: Config) -> ClusterSpec:
 
     host = getattr(args, "host", None)
     name = getattr(args, "cluster", None)
-    if host and name:
-        raise ConfigError("Give either --host or --cluster, not both.")
     if host:
         return discovery.host_target(host)
     if name:

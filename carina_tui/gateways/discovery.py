@@ -452,6 +452,6 @@ def find(name: str, config: Config | None = None, env: Mapping[str, str] | None 
                 return spec
     known = ", ".join(dict.fromkeys(s.name for s in specs)) or "none"
     raise NotFound(
-        f'No cluster is named "{name}". The clusters there are: {known}. '
+        f'No cluster is named "{clip(name)}". The clusters there are: {known}. '
         "Run `carina-tui clusters` to see them with their sources."
     )
