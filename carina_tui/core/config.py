@@ -185,8 +185,8 @@ def _refuse_if_not_regular(file: Path, info: os.stat_result) -> None:
 
 
 def _unreadable(file: Path, exc: OSError) -> ConfigError:
-    return ConfigError(f"The config file {file} cannot be read ({exc.strerror or exc}): check it and its "
-                       "folder's permissions.")
+    return ConfigError(f"The config file {clip(str(file), 200)} cannot be read ({exc.strerror or exc}): "
+                       "check it and its folder's permissions.")
 
 
 def parse_config(text: str, path: str | os.PathLike[str] = "clusters.toml") -> Config:
