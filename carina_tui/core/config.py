@@ -37,14 +37,14 @@ import os
 import re
 import stat
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from carina_tui.core import paths
 from carina_tui.core.clusters import ClusterSpec, TLSFiles
-from carina_tui.core.endpoints import BadEndpoint, parse_endpoint
+from carina_tui.core.endpoints import BadEndpoint, endpoint_key, parse_endpoint
 from carina_tui.core.errors import ConfigError, clip
 from carina_tui.core.rules import DEFAULT_RULES, RULE_KINDS, Rule, merge_rules
 
@@ -86,6 +86,23 @@ class Config:
 
     def read_only_for(self, spec: ClusterSpec | None) -> bool:
         return self.read_only or (spec is not None and spec.read_only)
+
+    def claim(self, spec: ClusterSpec) -> ClusterSpec:
+        """``spec`` as the config sees it: an engine that belongs to a configured cluster keeps
+        that cluster's rules and read-only setting however it was named (--host, DOCKER_HOST,
+        a Docker context, a Carina bundle, another cluster entry), and, when ``spec`` is not a
+        config entry itself, that cluster's TLS. Addresses are compared by ``endpoint_key``."""
+        keys = {endpoint_key(url) for url in spec.endpoints}
+        owners = [c for c in self.clusters
+                  if not (spec.source == "config" and c.name == spec.name)
+                  and any(endpoint_key(url) in keys for url in c.endpoints)]
+        if not owners:
+            return spec
+        claimed = replace(spec, rules=merge_rules(spec.rules, *(c.rules for c in owners)),
+                          read_only=spec.read_only or any(c.read_only for c in owners))
+        if spec.source != "config":
+            claimed = replace(claimed, tls=owners[0].tls, insecure=owners[0].insecure)
+        return claimed
 
 
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
@@ -383,6 +400,7 @@ class _Reader:
         if not value:
             raise self.fail(key, 'is empty; give at least one address such as "tcp://203.0.113.10:2376"')
         found: list[str] = []
+        seen: set[str] = set()
         for index, url in enumerate(value):
             item = f"{key}[{index}]"
             if not isinstance(url, str):
@@ -391,8 +409,9 @@ class _Reader:
                 parse_endpoint(url)
             except BadEndpoint as exc:
                 raise self.fail(f"{item} ({_show(url)})", str(exc)) from None
-            if url.strip() in found:
+            if endpoint_key(url) in seen:
                 raise self.fail(item, f"repeats {_show(url.strip())}; give each node once")
+            seen.add(endpoint_key(url))
             found.append(url.strip())
         return tuple(found)
 

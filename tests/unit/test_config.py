@@ -428,3 +428,71 @@ def test_an_unreadable_file_is_an_error(home):
 def test_huge_values_are_a_short_sentence(text, words):
     sentence = error_of(text)
     assert words in sentence and len(sentence) < 400
+
+
+# --------------------------------------------------------------------------- an engine named another way
+
+
+@pytest.mark.parametrize("one, other", [
+    ("tcp://10.0.0.1:2376", "tcp://10.0.0.1:2376/"),
+    ("tcp://Docker.Example.COM:2376", "TCP://docker.example.com.:2376"),
+    ("tcp://127.0.0.1:2375", "tcp://localhost:2375"),
+    ("tcp://[::1]:2375", "tcp://127.0.0.1:2375"),
+    ("tcp://[2001:db8::0001]:2376", "tcp://[2001:DB8::1]:2376"),
+    ("ssh://me@host", "ssh://root@host:22"),
+    ("unix:///var/run/docker.sock", "unix:///var/run//docker.sock/"),
+    ("unix:///var/run/docker.sock", " unix:///var/./run/docker.sock "),
+])
+def test_one_engine_written_two_ways_has_one_key(one, other):
+    from carina_tui.core.endpoints import endpoint_key
+
+    assert endpoint_key(one) == endpoint_key(other)
+
+
+def test_a_socket_reached_through_a_linked_folder_is_the_same_engine(tmp_path):
+    from carina_tui.core.endpoints import endpoint_key
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "var").symlink_to(tmp_path / "run")
+    assert endpoint_key(f"unix://{tmp_path}/var/docker.sock") == endpoint_key(f"unix://{tmp_path}/run/docker.sock")
+    assert endpoint_key("tcp://10.0.0.1:2376") != endpoint_key("tcp://10.0.0.1:2377")
+    assert endpoint_key("tcp://10.0.0.1:2376") != endpoint_key("tcp://10.0.0.2:2376")
+
+
+CLAIMED = """
+[clusters.frozen]
+endpoints = ["tcp://10.0.0.1:2376", "tcp://10.0.0.2:2376"]
+tls_ca = "/ca.pem"
+tls_cert = "/cert.pem"
+tls_key = "/key.pem"
+read_only = true
+protect = [{ name_pattern = "keep-*" }]
+"""
+
+
+@pytest.mark.parametrize("source", ["cli", "env", "context", "carina", "default"])
+def test_an_engine_of_a_configured_cluster_keeps_its_rules_read_only_and_tls(tmp_path, source):
+    from carina_tui.core.clusters import ClusterSpec
+
+    config = parse_config(CLAIMED, tmp_path / "c.toml")
+    frozen = config.cluster("frozen")
+    named = ClusterSpec(name="x", source=source, endpoints=("tcp://10.0.0.2:2376/",))
+    claimed = config.claim(named)
+    assert claimed.read_only and config.read_only_for(claimed)
+    assert claimed.tls == frozen.tls
+    assert Rule("name_pattern", "keep-*", "cluster:frozen") in config.rules_for(claimed)
+    assert (claimed.name, claimed.source, claimed.endpoints) == (named.name, named.source, named.endpoints)
+    elsewhere = ClusterSpec(name="y", source=source, endpoints=("tcp://10.0.0.3:2376",))
+    assert config.claim(elsewhere) is elsewhere
+
+
+def test_a_cluster_entry_sharing_an_engine_gets_the_other_entrys_rules_but_keeps_its_tls(tmp_path):
+    config = parse_config(CLAIMED + '[clusters.open]\nendpoints = ["tcp://10.0.0.1:2376"]\ninsecure = true\n',
+                          tmp_path / "c.toml")
+    claimed = config.claim(config.cluster("open"))
+    assert claimed.read_only and claimed.tls is None and claimed.insecure
+    assert config.claim(config.cluster("frozen")) == config.cluster("frozen")
+
+
+def test_the_same_node_twice_in_one_entry_is_refused_however_written():
+    assert "repeats" in error_of('[clusters.a]\nendpoints = ["unix:///s", "unix:///s/"]\n')
