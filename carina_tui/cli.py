@@ -61,6 +61,11 @@ class _Parser(argparse.ArgumentParser):
 
     top_level = False
 
+    def error(self, message: str):
+        """argparse's own complaints (an unknown option, a missing value) as one sentence too."""
+        message = clip(message, 300)
+        self.exit(2, f"carina-tui: {message[:1].upper()}{message[1:]}; see `{self.prog} --help`.\n")
+
     def parse_known_args(self, args=None, namespace=None):
         namespace, extras = super().parse_known_args(args, namespace)
         if self.top_level:
