@@ -26,8 +26,11 @@ Shape (keys may grow; these stay)::
     protect = [{ name = "x" }, { image = "example/agent" }]
 
 The default rules (``DEFAULT_RULES``) always apply: the file can add rules, never
-remove them. A missing file is an empty config. Anything wrong in the file is a
-``ConfigError`` whose sentence names the file and the key.
+remove them. A missing file is an empty config; a file that is there but cannot be
+read (a dangling link, a FIFO, a folder, no permission) is a ``ConfigError``, never
+a fallback. Anything wrong in the file is a ``ConfigError`` whose sentence names the
+file and the key. ``Config.claim`` gives an engine of a configured cluster that
+cluster's rules, read-only setting and TLS, however the engine was named.
 """
 
 from __future__ import annotations
