@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def carina(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "carina_tui", *args], capture_output=True, text=True,
-                          env=full_env, timeout=60, stdin=subprocess.DEVNULL)
+from harness import carina
 
 
 def test_version_and_help():

@@ -13,33 +13,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-import harness
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def carina(*args: str, env: dict | None = None, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "carina_tui", *args], stdout=stdout, stderr=subprocess.PIPE,
-                          text=True, env=full_env, timeout=90, stdin=subprocess.DEVNULL)
-
-
-def write_config(text: str, path: Path | None = None) -> Path:
-    path = path or Path(os.environ["XDG_CONFIG_HOME"]) / "carina-tui" / "clusters.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
-def exists(engine: harness.TestEngine, name: str) -> bool:
-    return bool(engine.ids(f"name=^/{name}$"))
-
+from harness import carina, exists, write_config
 
 def one_sentence(err: str) -> bool:
     lines = err.strip().splitlines()
