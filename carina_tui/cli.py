@@ -20,7 +20,6 @@ import os
 import sys
 
 from carina_tui import __version__
-from carina_tui.core.endpoints import endpoint_problem
 from carina_tui.core.errors import CarinaError, EngineUnreachable, clip
 
 WHERE = ("host", "cluster", "config")  # the options that choose the engine and the rules
@@ -109,7 +108,11 @@ def _settle(args: argparse.Namespace) -> None:
     if read_only:
         typed.append("--read-only")
     args.read_only = read_only
-    problem = endpoint_problem(args.host) if args.host is not None else ""
+    problem = ""
+    if args.host is not None:
+        from carina_tui.core.endpoints import endpoint_problem
+
+        problem = endpoint_problem(args.host)
     if problem:
         raise UsageError(f'--host "{clip(args.host.strip())}" {problem}.')
     if args.host is not None and args.cluster is not None:
