@@ -17,6 +17,7 @@ def run_clusters(args) -> int:
     specs = all_clusters(config, current) if current is not None else _discover(config)
     out = []
     for spec in specs:
+        spec = config.claim(spec)  # the TLS it is reached with, when it is a configured cluster's engine
         entry = {
             "name": spec.name,
             "source": spec.source,

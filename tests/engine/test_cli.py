@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def carina(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "carina_tui", *args], capture_output=True, text=True,
-                          env=full_env, timeout=60, stdin=subprocess.DEVNULL)
+from harness import carina
 
 
 def test_version_and_help():
@@ -46,7 +35,8 @@ def test_docker_host_is_used_like_the_docker_cli(tmp_path):
 
 def test_bad_usage_exits_2():
     out = carina("--no-such-option")
-    assert out.returncode == 2 and "usage:" in out.stderr
+    assert out.returncode == 2
+    assert out.stderr == "carina-tui: Unrecognized arguments: --no-such-option; see `carina-tui --help`.\n"
 
 
 def test_clusters_json_lists_every_cluster_with_reachability(docker_host, tmp_path):
