@@ -11,6 +11,8 @@ import json
 import time
 from typing import Callable
 
+from textual import events
+from textual.keys import _character_to_key
 from textual.widgets import Checkbox, Input, Select, SelectionList, Static
 
 from carina_tui.core.clusters import ClusterSpec
@@ -126,6 +128,19 @@ async def settle_workers(pilot, *groups: str) -> None:
         return not [w for w in pilot.app.workers if w.group in groups and not w.is_finished]
 
     await wait_for(pilot, idle, f"the {', '.join(groups)} workers finish")
+    await pilot.pause()
+
+
+async def burst(pilot, *keys: str) -> None:
+    """Send ``keys`` the way a fast typist's (or a paste over SSH) arrive: all in the app's
+    queue at once. ``pilot.press`` waits for the app to go idle after each key, which hides
+    every ordering problem between a key, the screen it opens and the keys after it."""
+    app = pilot.app
+    for key in keys:
+        name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
+        event = events.Key(name, key if len(key) == 1 else None)
+        event.set_sender(app)
+        app.post_message(event)
     await pilot.pause()
 
 

@@ -28,7 +28,7 @@ from carina_tui.core.errors import CarinaError
 from carina_tui.core.models import ContainerInfo, NetworkInfo
 from carina_tui.session import EngineState, EventFollower, Session, Snapshot
 from carina_tui.ui.panes import ClusterRow, ClustersPane, ContainersPane, NetworksPane, ProtectedRow, SystemPane
-from carina_tui.ui.screens import ConfirmScreen, HelpScreen, TextScreen, field_lines
+from carina_tui.ui.screens import ConfirmScreen, HelpScreen, TextScreen, TypeAheadApp, field_lines
 from carina_tui.ui.tables import TablePane
 
 
@@ -112,7 +112,7 @@ def cluster_key(spec: ClusterSpec) -> str:
     return f"{spec.source}|{spec.name}|{','.join(spec.endpoints)}"
 
 
-class CarinaApp(App):
+class CarinaApp(TypeAheadApp, App):
     CSS_PATH = "app.tcss"
     TITLE = "carina-tui"
     ENABLE_COMMAND_PALETTE = True

@@ -21,7 +21,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, OptionList, Select, SelectionList, Static
 from textual.widgets.option_list import Option
@@ -31,7 +30,7 @@ from carina_tui.core.errors import CarinaError, ValidationError
 from carina_tui.core.models import ContainerInfo, NetworkInfo
 from carina_tui.core.specs import NetworkSpec, RunSpec
 from carina_tui.guard import Outcome
-from carina_tui.ui.screens import ConfirmScreen
+from carina_tui.ui.screens import ConfirmScreen, TypeAheadScreen
 
 if TYPE_CHECKING:  # pragma: no cover
     from carina_tui.ui.app import CarinaApp
@@ -78,12 +77,16 @@ def attached(c: ContainerInfo, net: NetworkInfo) -> bool:
 # -- the form base -------------------------------------------------------------------------
 
 
-class FormScreen(ModalScreen[Any]):
+class FormScreen(TypeAheadScreen):
     """A modal form. Subclasses yield their fields from ``fields()`` (ids ``f-<field>``)
-    and do the work in ``execute`` (in a thread worker); ``finished`` runs after success."""
+    and do the work in ``execute`` (in a thread worker); ``finished`` runs after success.
+
+    Keys typed while it opens land in its first field, in order (``TypeAheadScreen``), and
+    ``ctrl+s`` is an ordinary binding: a priority one ran as the app received it, before the
+    field had taken the text typed just before it."""
 
     BINDINGS = [
-        Binding("ctrl+s", "submit", "Submit", priority=True, id="form.submit"),
+        Binding("ctrl+s", "submit", "Submit", id="form.submit"),
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
     ]
     TITLE = ""
@@ -116,13 +119,8 @@ class FormScreen(ModalScreen[Any]):
         return Horizontal(Label(label, classes="form-label"), widget, classes="form-row")
 
     def on_mount(self) -> None:
-        self.focus_first()
-
-    def focus_first(self) -> None:
-        for widget in self.query(".form-fields *"):
-            if widget.focusable:
-                widget.focus()
-                return
+        # Subclasses load their choices after this, in workers: the form is usable at once.
+        self.ready(next((w for w in self.query(".form-fields *") if w.focusable), None))
 
     # -- errors on the form --------------------------------------------------------------
 
@@ -565,9 +563,10 @@ class RunScreen(FormScreen):
         self.image_tags: list[str] | None = None
 
     def fields(self) -> ComposeResult:
-        yield self.row("Image", Select([], prompt="local image", id="f-image", compact=True))
+        # The name first: it can be typed at once, while the images are still loading.
         yield self.row("Name", Input(placeholder="wordpress (empty: the engine picks one)", id="f-name",
                                      compact=True))
+        yield self.row("Image", Select([], prompt="local image", id="f-image", compact=True))
         yield from self.engine_field(self.start_endpoint)
         yield Label("Networks (space ticks; the first ticked is joined at creation and gets the aliases)",
                     classes="form-label wide")
