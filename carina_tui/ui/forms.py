@@ -26,8 +26,9 @@ from textual.widgets import Checkbox, Input, Label, OptionList, Select, Selectio
 from textual.widgets.option_list import Option
 
 from carina_tui.core import validate
-from carina_tui.core.errors import CarinaError, ValidationError
+from carina_tui.core.errors import CarinaError, NotFound, ValidationError
 from carina_tui.core.models import ContainerInfo, NetworkInfo
+from carina_tui.core.outcome import SETTLE, action_outcome
 from carina_tui.core.specs import NetworkSpec, RunSpec
 from carina_tui.guard import Outcome
 from carina_tui.ui.screens import ConfirmScreen, TypeAheadScreen
@@ -638,12 +639,20 @@ class RunScreen(FormScreen):
         gateway = session.gateways[endpoint]
         tags = {t for i in gateway.images() for t in i.tags}
         spec = validate.run_spec(**values, images=tags, existing=gateway.containers() + elsewhere)
-        return session.guard.run_container(endpoint, spec), spec
+        cid = session.guard.run_container(endpoint, spec)
+        try:
+            after = gateway.settled(cid, SETTLE)  # what to say is what the engine holds a moment later
+        except NotFound:
+            after = None
+        return cid, spec, after
 
     def finished(self, result: Any) -> str:
-        cid, spec = result
+        cid, spec, after = result
         ports = ", ".join(str(p) for p in spec.ports if p.host_port is not None)
-        return f"{spec.name or cid[:12]} runs ({spec.image}{f', publishing {ports}' if ports else ''})."
+        name = (after.container.name if after is not None else "") or spec.name or cid[:12]
+        self.carina.say_outcome(*action_outcome("container.run", name, None, after,
+                                                runs=f" ({spec.image}{f', publishing {ports}' if ports else ''})"))
+        return ""
 
 
 def open_run(app: CarinaApp) -> None:

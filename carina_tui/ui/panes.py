@@ -227,7 +227,7 @@ class ContainersPane(TablePane[ContainerInfo]):
 
     def action_restart(self) -> None:
         if (c := self.target()) is not None:
-            self.app.container_action("container.restart", c, f"{c.name} restarted.")
+            self.app.container_action("container.restart", c)
 
     def action_remove(self) -> None:
         if (c := self.target()) is not None:
@@ -341,7 +341,7 @@ class SystemPane(TablePane[ProtectedRow]):
 
     def action_start(self) -> None:
         if (row := self.target()) is not None:
-            self.app.container_action("container.start", row.container, f"{row.container.name} started.")
+            self.app.container_action("container.start", row.container)
 
     def action_remove(self) -> None:
         if (row := self.target()) is not None:

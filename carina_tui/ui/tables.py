@@ -88,6 +88,8 @@ class TablePane(Vertical, Generic[T]):
         self._shown: dict[str, tuple[Cell, ...]] = {}
         self.filter_text = ""
         self._moved: tuple[float, str, str] | None = None  # (when, to which key, the sentence said)
+        # Cells shown instead of the item's own while an action is under way: key -> (column, shown, covered)
+        self._marks: dict[str, tuple[str, Text, Text | None]] = {}
 
     # -- layout ---------------------------------------------------------------------
 
@@ -147,6 +149,35 @@ class TablePane(Vertical, Generic[T]):
         if gone:
             self._sync(set(gone))
 
+    def mark(self, key: str, column: str, text: str) -> Text | None:
+        """Show ``text`` in ``column`` of ``key``'s row ("stopping…") until the item's own cell there
+        changes (the engine's news arrived), the row goes, or ``unmark``. Returns the mark's token."""
+        if key not in self.items:
+            return None
+        shown = Text(text, style="italic yellow")
+        self._marks[key] = (column, shown, None)
+        self._sync({key})
+        return shown
+
+    def unmark(self, key: str, token: Text | None = None) -> None:
+        """Show ``key``'s row as its item says again (only if ``token`` is still its mark, when given)."""
+        mark = self._marks.get(key)
+        if mark is None or (token is not None and mark[1] is not token):
+            return
+        del self._marks[key]
+        if key in self.items:
+            self._sync({key})
+
+    def _marked(self, key: str, cells: tuple[Text, ...]) -> tuple[Text, ...]:
+        column, shown, covered = self._marks[key]
+        at = next(i for i, (col, _, _) in enumerate(self.COLUMNS) if col == column)
+        if covered is None:
+            self._marks[key] = (column, shown, cells[at])
+        elif cells[at] != covered:
+            del self._marks[key]  # the engine's news replaces the mark
+            return cells
+        return cells[:at] + (shown,) + cells[at + 1:]
+
     def rerender(self) -> None:
         """Recompute every row (for data derived from other panes); only diffs reach the screen."""
         self._sync(None)
@@ -195,8 +226,12 @@ class TablePane(Vertical, Generic[T]):
                         leaving(k)
                         table.remove_row(k)
                         del self._shown[k]
+                    if item is None:
+                        self._marks.pop(k, None)
                     continue
                 new = tuple(c if isinstance(c, Text) else Text(c) for c in self.cells(item))
+                if k in self._marks:
+                    new = self._marked(k, new)
                 if old is None:
                     table.add_row(*new, key=k)
                     added = True
