@@ -22,6 +22,10 @@ from carina_tui.ui.forms import FormScreen
 
 SIZE = (160, 50)
 
+# A command for containers to stop: sh as PID 1 ignores SIGTERM unless it traps it, and an
+# untrapped one makes every stop wait out docker's 10 s grace.
+TRAPPED = ("sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done")
+
 
 def make_app(*endpoints: str, read_only: bool = False, name: str = "test") -> CarinaApp:
     return CarinaApp(Session(ClusterSpec(name, "cli", tuple(endpoints)), read_only=read_only))
@@ -131,16 +135,19 @@ async def settle_workers(pilot, *groups: str) -> None:
     await pilot.pause()
 
 
-async def burst(pilot, *keys: str) -> None:
+async def burst(pilot, *keys: str, news: tuple = ()) -> None:
     """Send ``keys`` the way a fast typist's (or a paste over SSH) arrive: all in the app's
     queue at once. ``pilot.press`` waits for the app to go idle after each key, which hides
-    every ordering problem between a key, the screen it opens and the keys after it."""
+    every ordering problem between a key, the screen it opens and the keys after it.
+    ``news``: messages that reach the app right behind the keys, while they are on their way."""
     app = pilot.app
     for key in keys:
         name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
         event = events.Key(name, key if len(key) == 1 else None)
         event.set_sender(app)
         app.post_message(event)
+    for message in news:
+        app.post_message(message)
     await pilot.pause()
 
 

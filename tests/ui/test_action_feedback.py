@@ -8,6 +8,7 @@ import threading
 
 from pilot_helpers import (
     SIZE,
+    TRAPPED,
     cell,
     find,
     make_app,
@@ -24,9 +25,6 @@ from carina_tui.core.errors import EngineRefused
 from carina_tui.sandbox.images import CONSUL_IMAGE
 from carina_tui.ui.app import ContainersChanged
 from carina_tui.ui.forms import RunScreen
-
-# sh as PID 1 ignores SIGTERM unless it traps it: trapped, a stop takes no 10 s grace
-TRAPPED = ("sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done")
 
 
 def state_of(test_engine, name: str) -> str:

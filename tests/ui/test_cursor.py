@@ -4,12 +4,9 @@ highlighted, even when rows move between the key and the action."""
 
 from __future__ import annotations
 
-from pilot_helpers import SIZE, burst, find, make_app, notices, select_row, started, wait_for
+from pilot_helpers import SIZE, TRAPPED, burst, find, make_app, notices, select_row, started, wait_for
 from carina_tui.ui.app import ContainersChanged
 from carina_tui.ui.tables import TablePane
-
-# sh as PID 1 ignores SIGTERM unless it traps it: trapped, a stop takes no 10 s grace
-TRAPPED = ("sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done")
 
 
 def highlighted(app) -> str:
@@ -38,8 +35,7 @@ async def test_the_cursor_stays_on_its_container_and_says_where_it_went(docker_h
         gateway = app.session.gateways[docker_host]
         late = scratch.run("a0")
         fresh = gateway.containers(test_engine.ids(f"name=^/{late}$"))
-        await burst(pilot, "s")
-        app.post_message(ContainersChanged(docker_host, fresh, set()))
+        await burst(pilot, "s", news=(ContainersChanged(docker_host, fresh, set()),))
         await wait_for(pilot, lambda: (c := find(app, "containers", k[4])) and c.state == "exited",
                        "s stops the highlighted k4")
         assert highlighted(app) == k[4]
