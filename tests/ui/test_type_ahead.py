@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pilot_helpers import SIZE, burst, error_text, make_app, set_fields, started, submit, wait_for
+from pilot_helpers import SIZE, burst, error_text, make_app, notices, set_fields, started, submit, wait_for
 from carina_tui.ui.forms import RunScreen
 
 
@@ -31,3 +31,14 @@ async def test_keys_typed_while_the_run_form_opens_reach_it_in_order(docker_host
         set_fields(screen, image="busybox:latest", command="sleep 3600")
         assert await submit(pilot) == ""
     assert len(test_engine.ids(f"name=^/{name}$")) == 1, f"the engine holds a container named exactly {name}"
+
+
+async def test_a_network_typed_in_one_go_is_made_with_exactly_that_name(docker_host, test_engine, scratch):
+    name = scratch.name("typednet")
+    scratch.networks.append(name)
+    async with make_app(docker_host).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        await pilot.press("2")
+        await burst(pilot, "n", *name, "ctrl+s")
+        await wait_for(pilot, lambda: f"Network {name} created (bridge)." in notices(app), "the network is made")
+    assert test_engine.docker("network", "ls", "--quiet", "--filter", f"name=^{name}$").strip()
