@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Mapping, Sequence, TypeVar
 
 from carina_tui.core.audit import AuditEntry, AuditLog
 from carina_tui.core.errors import CarinaError, NotFound, Refused
-from carina_tui.core.models import ContainerInfo, NetworkInfo
+from carina_tui.core.models import ContainerDetail, ContainerInfo, NetworkInfo
 from carina_tui.core.permit import issue
 from carina_tui.core.rules import DEFAULT_RULES, Rule, matching_rule
 from carina_tui.core.specs import NetworkSpec, RunSpec
@@ -59,6 +59,14 @@ class Outcome:
         """The name without its ``node/`` prefix."""
         prefix = f"{self.node}/"
         return self.name[len(prefix):] if self.node and self.name.startswith(prefix) else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Acted:
+    """What a container action did, as the engine tells it right after: what a screen says."""
+
+    before: ContainerInfo  # the fresh look the guard decided on
+    after: ContainerDetail | None  # a fresh look after the call; None when the container is gone
 
 
 class Guard:
@@ -118,13 +126,29 @@ class Guard:
 
     def container_action(self, action: str, target: ContainerInfo, *args, **kwargs):
         """Run one container action (``container.stop`` ...) after a fresh check."""
+        return self._container_action(action, target, *args, **kwargs)[1]
+
+    def act(self, action: str, target: ContainerInfo, *, settle: float = 0.0, **kwargs) -> Acted:
+        """``container_action``, then a fresh look at the container (``settle``: see
+        ``DockerGateway.settled``), so that what the console says is what the engine holds."""
+        fresh, _ = self._container_action(action, target, **kwargs)
+        if action == "container.remove":
+            return Acted(fresh, None)
+        try:
+            after = self._gateway(target.endpoint).settled(fresh.id, settle)
+        except NotFound:
+            after = None
+        return Acted(fresh, after)
+
+    def _container_action(self, action: str, target: ContainerInfo, *args, **kwargs) -> tuple[ContainerInfo, object]:
         if action not in CONTAINER_ACTIONS:
             raise Refused(f"{action} is not an action carina-tui knows; nothing was done.")
         verb, method = CONTAINER_ACTIONS[action]
         gateway = self._gateway(target.endpoint)
         fresh = self._fresh(gateway, action, target)
         self._check(action, fresh)
-        return self._run(action, fresh, lambda: method(gateway, issue(action, fresh.id), fresh.id, *args, **kwargs))
+        return fresh, self._run(action, fresh,
+                                lambda: method(gateway, issue(action, fresh.id), fresh.id, *args, **kwargs))
 
     def start(self, c: ContainerInfo) -> None:
         self.container_action("container.start", c)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from contextlib import contextmanager
 from urllib.parse import quote
 from typing import Any, Callable, Iterable, Iterator
@@ -238,6 +239,17 @@ class DockerGateway:
         with self._call(f"inspect container {container_id[:12]}"):
             doc = self.api.inspect_container(container_id)
         return self._container_detail(doc)
+
+    def settled(self, container_id: str, within: float = 0.0, step: float = 0.1) -> ContainerDetail:
+        """A fresh look at a container just acted on. With ``within``, a running one is looked at
+        again until it stops or ``within`` seconds pass: a container that exits at once is then
+        reported as exited, with its code, not as running."""
+        deadline = time.monotonic() + within
+        while True:
+            detail = self.inspect_container(container_id)
+            if detail.container.state != "running" or time.monotonic() >= deadline:
+                return detail
+            time.sleep(step)
 
     def networks(self) -> list[NetworkInfo]:
         with self._call("list networks"):
