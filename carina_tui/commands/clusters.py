@@ -84,6 +84,8 @@ def run_status(args) -> int:
         for n in snapshot.nodes
     ] or [{"hostname": e["name"], "role": e["swarm_role"] or "standalone", "status": "ready" if e["reachable"] else "down"}
           for e in engines]
+    qualify = session.multi_node  # node/name for local networks, as the console's Networks pane names them
+    networks = sorted(snapshot.networks, key=lambda n: n.display_name(qualify))
     by_state = Counter(c.state for c in snapshot.containers)
     protected = []
     for c in snapshot.containers:
@@ -106,8 +108,9 @@ def run_status(args) -> int:
         "engines": engines,
         "nodes": nodes,
         "containers": {"total": len(snapshot.containers), **dict(sorted(by_state.items()))},
-        "networks": [{"name": n.name, "driver": n.driver, "scope": n.scope, "subnet": n.subnets_text}
-                     for n in sorted(snapshot.networks, key=lambda n: n.name)],
+        "networks": [{"name": n.name, "node": "" if n.scope == "swarm" else n.node, "driver": n.driver,
+                      "scope": n.scope, "subnet": n.subnets_text}
+                     for n in networks],
         "protected": protected,
         "consul": consul,
         "warnings": [w.as_json() for w in report.warnings],
@@ -120,7 +123,7 @@ def run_status(args) -> int:
             print(f"  engine {e['name'] or e['endpoint']}: {'up ' + e['version'] if e['reachable'] else e['error']}")
         print(f"  nodes: {', '.join(n['hostname'] for n in nodes)}")
         print("  containers: " + ", ".join(f"{k} {v}" for k, v in doc["containers"].items()))
-        print(f"  networks: {', '.join(n['name'] for n in doc['networks'])}")
+        print(f"  networks: {', '.join(n.display_name(qualify) for n in networks)}")
         for p in protected:
             print(f"  protected: {p['name']} ({p['state']}) by {p['rule']}")
         if consul.get("address"):
