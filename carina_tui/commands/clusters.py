@@ -48,13 +48,22 @@ def run_clusters(args) -> int:
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
-    for e in out:
-        state = "up" if e["reachable"] else "DOWN"
-        print(f"{e['name']:<20} {e['source']:<8} {state:<5} {', '.join(e['endpoints']) or '-'}"
-              f"{'  tls' if e['tls'] else ''}{'  ' + e['version'] if e['version'] else ''}")
+    rows = [(e["name"], e["source"], "up" if e["reachable"] else "DOWN", str(e["nodes"] or "-"),
+             "yes" if e["tls"] else "no", e["version"] or "-", ", ".join(e["endpoints"]) or "-") for e in out]
+    lines = aligned(("NAME", "SOURCE", "STATE", "NODES", "TLS", "VERSION", "ENDPOINTS"), rows)
+    print(lines[0])
+    indent = " " * (lines[0].index("SOURCE"))
+    for e, line in zip(out, lines[1:]):
+        print(line)
         if e["error"]:
-            print(f"{'':<20} {e['error']}")
+            print(f"{indent}{e['error']}")
     return 0
+
+
+def aligned(header: tuple[str, ...], rows: list[tuple[str, ...]], gap: int = 3) -> list[str]:
+    """The header and the rows in columns as wide as their widest cell, like ``docker ps``."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+    return [(" " * gap).join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in (header, *rows)]
 
 
 def _discover(config):

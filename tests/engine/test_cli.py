@@ -54,3 +54,59 @@ def test_clusters_json_lists_every_cluster_with_reachability(docker_host, tmp_pa
     assert found["here"]["reachable"] is True and found["here"]["source"] == "config"
     assert found["here"]["endpoints"] == [docker_host] and found["here"]["error"] == ""
     assert found["gone"]["reachable"] is False and "No Docker engine answers" in found["gone"]["error"]
+
+
+def test_clusters_prints_a_header_over_aligned_columns(docker_host, tmp_path):
+    gone = f"unix://{tmp_path}/gone.sock"
+    config = tmp_path / "clusters.toml"
+    config.write_text(f'[clusters.here]\nendpoints = ["{docker_host}"]\n\n'
+                      f'[clusters.a-much-longer-name]\nendpoints = ["{gone}"]\n')
+    out = carina("clusters", "--config", str(config))
+    assert out.returncode == 0, out.stderr
+    header, *lines = out.stdout.splitlines()
+    assert header.split() == ["NAME", "SOURCE", "STATE", "NODES", "TLS", "VERSION", "ENDPOINTS"]
+    at = {word: header.index(word) for word in header.split()}
+    rows = {line.split()[0]: line for line in lines if not line.startswith(" ")}
+    assert {"here", "a-much-longer-name", "default"} <= set(rows)
+    for name, line in rows.items():  # every cell starts under its heading, whatever the names' lengths
+        for word in ("SOURCE", "STATE", "NODES", "TLS", "VERSION", "ENDPOINTS"):
+            assert line[at[word] - 1] == " " and line[at[word]] != " ", (word, line)
+    assert rows["here"][at["STATE"]:].split()[0] == "up" and rows["here"][at["ENDPOINTS"]:] == docker_host
+    assert rows["a-much-longer-name"][at["STATE"]:].split()[0] == "DOWN"
+    error = lines[lines.index(rows["a-much-longer-name"]) + 1]  # the reason, under the row
+    assert error.startswith(" " * at["SOURCE"]) and "No Docker engine answers" in error
+
+
+def test_status_on_one_engine_names_networks_plainly(docker_host):
+    import json
+
+    out = carina("status", "--host", docker_host)
+    assert out.returncode == 0, out.stderr
+    (line,) = [l for l in out.stdout.splitlines() if l.strip().startswith("networks:")]
+    shown = line.split(":", 1)[1].strip().split(", ")
+    assert {"bridge", "host", "none"} <= set(shown) and not any("/" in n for n in shown)
+    doc = json.loads(carina("status", "--host", docker_host, "--json").stdout)
+    bridge = next(n for n in doc["networks"] if n["name"] == "bridge")
+    assert bridge["node"] and bridge["scope"] == "local"  # the node is in the JSON, for scripts
+
+
+def _json_help(command: str) -> str:
+    shown = " ".join(carina(command, "--help").stdout.split())  # argparse wraps: compare it unwrapped
+    return shown[shown.rindex(" --json ") + len(" --json "):]
+
+
+def test_json_help_names_every_key_the_command_prints(docker_host, tmp_path):
+    import json
+
+    config = tmp_path / "clusters.toml"
+    config.write_text(f'[clusters.here]\nendpoints = ["{docker_host}"]\n')
+    printed = {
+        "status": json.loads(carina("status", "--host", docker_host, "--json").stdout),
+        "clusters": json.loads(carina("clusters", "--config", str(config), "--json").stdout)[0],
+        "cleanup": json.loads(carina("cleanup", "--host", docker_host, "--label", "carina.none=1", "--dry-run",
+                                     "--json").stdout),
+    }
+    for command, doc in printed.items():
+        words = set(_json_help(command).replace(",", " ").replace(":", " ").replace("(", " ").split())
+        assert set(doc) <= words, f"{command} --help leaves out {set(doc) - words}"
+
