@@ -110,3 +110,58 @@ def test_json_help_names_every_key_the_command_prints(docker_host, tmp_path):
         words = set(_json_help(command).replace(",", " ").replace(":", " ").replace("(", " ").split())
         assert set(doc) <= words, f"{command} --help leaves out {set(doc) - words}"
 
+
+def readme_examples() -> dict[str, object]:
+    """The README's ``$ carina-tui ... --json`` examples, by the command's words (options left out)."""
+    import json
+    import re
+
+    from harness import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    found = {}
+    for block in re.findall(r"```console\n\$ carina-tui (.*?)\n```", text, re.S):
+        line, _, body = block.partition("\n")
+        if "--json" in line:
+            words = [w for w in line.split() if w in ("clusters", "status", "cleanup", "--dry-run", "--yes")]
+            found[" ".join(words)] = json.loads(body)
+    return found
+
+
+def undocumented(example, real, where="") -> list[str]:
+    """What ``real`` prints that ``example`` does not show: keys, or a value of another type. Lists
+    are compared by their first items, when both have one."""
+    if isinstance(real, dict) and isinstance(example, dict):
+        return [f"{where}.{k}" for k in real if k not in example] + [
+            miss for k in real if k in example for miss in undocumented(example[k], real[k], f"{where}.{k}")]
+    if isinstance(real, list) and isinstance(example, list):
+        return undocumented(example[0], real[0], f"{where}[0]") if real and example else []
+    if real is not None and example is not None and type(real) is not type(example):
+        return [f"{where} is {type(real).__name__} in a real run, {type(example).__name__} in the README"]
+    return []
+
+
+def test_the_readme_shows_what_each_json_output_really_holds(docker_host, scratch, tmp_path):
+    import json
+
+    examples = readme_examples()
+    assert set(examples) == {"clusters", "status", "cleanup --dry-run", "cleanup --yes"}
+    config = tmp_path / "clusters.toml"
+    config.write_text(f'[clusters.here]\nendpoints = ["{docker_host}"]\n')
+    tag = {"carina.readme": scratch.tag}
+    scratch.exited("done", labels=tag)
+    scratch.exited("kept", labels={**tag, "carina.protected": "true"})
+    only = ["--host", docker_host, "--label", f"carina.readme={scratch.tag}"]
+    real = {
+        "clusters": carina("clusters", "--config", str(config), "--json"),
+        "status": carina("status", "--host", docker_host, "--json"),
+        "cleanup --dry-run": carina("cleanup", *only, "--dry-run", "--json"),
+        "cleanup --yes": carina("cleanup", *only, "--yes", "--json"),
+    }
+    for command, out in real.items():
+        assert out.returncode == 0, (command, out.stderr)
+        doc = json.loads(out.stdout)
+        assert undocumented(examples[command], doc) == [], f"README: carina-tui {command} --json"
+    removed = json.loads(real["cleanup --yes"].stdout)
+    assert [r["name"] for r in removed["removed"]] == [scratch.name("done")]
+    assert [p["name"] for p in removed["protected"]] == [scratch.name("kept")]
