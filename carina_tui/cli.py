@@ -253,7 +253,7 @@ def _drop_pending(stream) -> None:
 
 
 def run_console(args: argparse.Namespace) -> int:
-    from carina_tui.targets import open_session
+    from carina_tui.services.targets import open_session
 
     session, config = open_session(args)
     session.prefetch()  # docker-py loads and the engine answers while Textual loads

@@ -16,7 +16,7 @@ from textual.keys import _character_to_key
 from textual.widgets import Checkbox, Input, Select, SelectionList, Static
 
 from carina_tui.core.clusters import ClusterSpec
-from carina_tui.session import Session
+from carina_tui.services.session import Session
 from carina_tui.ui.app import CarinaApp
 from carina_tui.ui.forms import FormScreen
 

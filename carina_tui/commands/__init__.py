@@ -4,18 +4,18 @@ from __future__ import annotations
 
 
 def cleanup_command(args) -> int:
-    from carina_tui.commands.cleanup import run
+    from carina_tui.commands.cleanup_command import run
 
     return run(args)
 
 
 def clusters_command(args) -> int:
-    from carina_tui.commands.clusters import run_clusters
+    from carina_tui.commands.clusters_command import run_clusters
 
     return run_clusters(args)
 
 
 def status_command(args) -> int:
-    from carina_tui.commands.clusters import run_status
+    from carina_tui.commands.clusters_command import run_status
 
     return run_status(args)

@@ -27,7 +27,7 @@ from carina_tui.core.config import Config
 from carina_tui.core.errors import CarinaError
 from carina_tui.core.models import ContainerInfo, NetworkInfo
 from carina_tui.core.outcome import SETTLE, UNDER_WAY, action_outcome
-from carina_tui.session import EngineState, EventFollower, Session, Snapshot
+from carina_tui.services.session import EngineState, EventFollower, Session, Snapshot
 from carina_tui.ui.panes import ClusterRow, ClustersPane, ContainersPane, NetworksPane, ProtectedRow, SystemPane
 from carina_tui.ui.screens import ConfirmScreen, HelpScreen, TextScreen, TypeAheadApp, field_lines
 from carina_tui.ui.tables import TablePane
@@ -78,7 +78,7 @@ class ClusterProbed(Message):
 
 @dataclass
 class SystemReported(Message):
-    report: object  # carina_tui.system_report.SystemReport
+    report: object  # carina_tui.services.system_report.SystemReport
 
 
 ABANDONED = object()
@@ -195,7 +195,7 @@ class CarinaApp(TypeAheadApp, App):
 
     @work(thread=True, group="discover", exclusive=True, exit_on_error=False)
     def find_clusters(self) -> None:
-        from carina_tui.targets import all_clusters
+        from carina_tui.services.targets import all_clusters
 
         found = all_clusters(self.config, self.session.spec)
         self.post_message(ClustersFound(found))
@@ -206,7 +206,7 @@ class CarinaApp(TypeAheadApp, App):
 
     @work(thread=True, group="probe", exit_on_error=False)
     def probe(self, spec: ClusterSpec) -> None:
-        from carina_tui.targets import probe
+        from carina_tui.services.targets import probe
 
         try:
             states = probe(spec, self.config)
@@ -236,7 +236,7 @@ class CarinaApp(TypeAheadApp, App):
         if cluster_key(spec) == cluster_key(self.session.spec):
             self.notify(f"The console already shows {spec.name}.")
             return
-        from carina_tui.targets import session_for
+        from carina_tui.services.targets import session_for
 
         try:
             session = session_for(spec, self.config, read_only=self.cli_read_only)
@@ -454,7 +454,7 @@ class CarinaApp(TypeAheadApp, App):
 
     @work(thread=True, group="consul", exclusive=True, exit_on_error=False)
     def consul_report(self) -> None:
-        from carina_tui.system_report import build_report
+        from carina_tui.services.system_report import build_report
 
         snapshot = self.call_from_thread(self._system_snapshot)
         report = build_report(self.session, snapshot)

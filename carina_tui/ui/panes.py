@@ -200,7 +200,7 @@ class ContainersPane(TablePane[ContainerInfo]):
 
     def visible(self, c: ContainerInfo) -> bool:
         """The filter understands node=, name=, label=, until= besides free words (see core.cleanup)."""
-        from carina_tui.ui.cleanup import pane_shows
+        from carina_tui.ui.cleanup_screen import pane_shows
 
         return pane_shows(self, c)
 
@@ -243,7 +243,7 @@ class ContainersPane(TablePane[ContainerInfo]):
             self.app.show_inspect(c)
 
     def action_cleanup(self) -> None:
-        from carina_tui.ui.cleanup import open_cleanup
+        from carina_tui.ui.cleanup_screen import open_cleanup
 
         open_cleanup(self.app, self)
 

@@ -11,7 +11,7 @@ import harness
 from carina_tui.core.config import load_config
 from carina_tui.gateways import discovery
 from carina_tui.sandbox import cluster
-from carina_tui.targets import session_for
+from carina_tui.services.targets import session_for
 from carina_tui.ui.app import CarinaApp
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 and not harness.in_ci(), reason="the sandbox needs root")

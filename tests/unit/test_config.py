@@ -338,7 +338,7 @@ def test_twenty_thousand_rules_load_in_linear_time(tmp_path):
     """It took 93 s (a list searched for every rule added); the bound only catches a return to that."""
     import time
 
-    from carina_tui.targets import session_for
+    from carina_tui.services.targets import session_for
 
     half = 10_000
     text = "".join(f'[[protect]]\nname = "keep-{i}"\n' for i in range(half))

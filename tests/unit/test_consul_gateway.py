@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from carina_tui.consul_double import ConsulDouble
+from carina_tui.sandbox.consul_double import ConsulDouble
 from carina_tui.core.errors import ConsulProblem
 from carina_tui.gateways.consul_gateway import ConsulGateway, Watch, parse_address
 

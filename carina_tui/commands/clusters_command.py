@@ -8,7 +8,7 @@ from collections import Counter
 from carina_tui.core.config import load_config
 from carina_tui.core.consul_models import ConsulSnapshot
 from carina_tui.core.errors import CarinaError
-from carina_tui.targets import all_clusters, open_session, probe, resolve
+from carina_tui.services.targets import all_clusters, open_session, probe, resolve
 
 
 def run_clusters(args) -> int:
@@ -73,7 +73,7 @@ def _discover(config):
 
 
 def run_status(args) -> int:
-    from carina_tui.system_report import build_report
+    from carina_tui.services.system_report import build_report
 
     session, _config = open_session(args)
     try:

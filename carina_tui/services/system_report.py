@@ -15,7 +15,7 @@ from carina_tui.core.consul_models import ConsulSnapshot, KVDecoded
 from carina_tui.core.errors import CarinaError
 from carina_tui.core.kvdecode import decode_entries
 from carina_tui.core.models import ContainerInfo, NetworkInfo
-from carina_tui.session import Session, Snapshot
+from carina_tui.services.session import Session, Snapshot
 
 
 @dataclass(frozen=True)
