@@ -91,9 +91,6 @@ class Guard:
         """The rule protecting ``container``, or None."""
         return matching_rule(container, self.rules)
 
-    def is_protected(self, container: ContainerInfo) -> bool:
-        return self.classify(container) is not None
-
     def would_refuse(self, action: str, container: ContainerInfo | None = None) -> str | None:
         """Why ``action`` would be refused (a sentence), judged on what we know now.
 
@@ -187,10 +184,6 @@ class Guard:
         self._check(action, probe)
         gateway = self._gateway(endpoint)
         return self._run(action, probe, lambda: gateway.run_container(issue(action, spec.name), spec.name, spec))
-
-    def remove_if_still_stopped(self, c: ContainerInfo, *, volumes: bool = False) -> Outcome:
-        """Cleanup's execution step for one planned container; see ``remove_still_stopped``."""
-        return self.remove_still_stopped([c], volumes=volumes)[0]
 
     def remove_still_stopped(self, planned: Sequence[ContainerInfo], *, volumes: bool = False,
                              report: Callable[[Outcome], None] | None = None) -> list[Outcome]:

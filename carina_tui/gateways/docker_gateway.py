@@ -374,12 +374,6 @@ class DockerGateway:
             if pending:
                 yield pending.decode("utf-8", "replace")
 
-    def ports(self, container_id: str) -> list[PortBinding]:
-        """What ``docker port`` shows."""
-        with self._call(f"read the ports of {container_id[:12]}"):
-            doc = self.api.inspect_container(container_id)
-        return list(_ports_from_inspect(doc))
-
     # -- mutations (permit required; only the guard holds permits) -------------------
 
     def start_container(self, permit: Permit, container_id: str) -> None:

@@ -2,7 +2,7 @@
 
 Shared by the console (``carina_tui.ui.cleanup_screen``, in a thread worker) and the
 headless ``carina-tui cleanup``. No Textual here. Each container goes through
-``Guard.remove_if_still_stopped``, which inspects it again and skips it (with
+``Guard.remove_still_stopped``, which inspects it again and skips it (with
 the reason) when it is gone, running, or protected by now; the guard writes
 every attempt to the audit log.
 

@@ -142,13 +142,6 @@ class TablePane(Vertical, Generic[T]):
         if keys:
             self._sync(keys)
 
-    def remove_where(self, predicate) -> None:
-        gone = [k for k, v in self.items.items() if predicate(v)]
-        for k in gone:
-            del self.items[k]
-        if gone:
-            self._sync(set(gone))
-
     def mark(self, key: str, column: str, text: str) -> Text | None:
         """Show ``text`` in ``column`` of ``key``'s row ("stopping…") until the item's own cell there
         changes (the engine's news arrived), the row goes, or ``unmark``. Returns the mark's token."""
