@@ -8,6 +8,7 @@ from collections import Counter
 from carina_tui.core.config import load_config
 from carina_tui.core.consul_models import ConsulSnapshot
 from carina_tui.core.errors import CarinaError
+from carina_tui.core.models import swarm_size
 from carina_tui.services.targets import all_clusters, open_session, probe, resolve
 
 
@@ -43,7 +44,7 @@ def run_clusters(args) -> int:
                     info = up[0].info
                     entry["version"] = info.version
                     entry["swarm_role"] = info.swarm_role
-                    entry["nodes"] = info.swarm_nodes if info.swarm_state == "active" else len(spec.endpoints)
+                    entry["nodes"] = swarm_size((s.info for s in up), len(spec.endpoints))
         out.append(entry)
     if args.json:
         print(json.dumps(out, indent=2))

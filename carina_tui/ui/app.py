@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.config import Config
 from carina_tui.core.errors import CarinaError
-from carina_tui.core.models import ContainerInfo, NetworkInfo
+from carina_tui.core.models import ContainerInfo, NetworkInfo, swarm_size
 from carina_tui.core.outcome import SETTLE, UNDER_WAY, action_outcome
 from carina_tui.services.session import EngineState, EventFollower, Session, Snapshot
 from carina_tui.ui.panes import ClusterRow, ClustersPane, ContainersPane, NetworksPane, ProtectedRow, SystemPane
@@ -556,9 +556,7 @@ class CarinaApp(TypeAheadApp, App):
             reach = "no"
         # A manager knows the swarm's size; a worker's info says 0.
         info = next((s.info for s in up if s.info.is_manager), up[0].info if up else None)
-        nodes = ""
-        if info is not None:
-            nodes = str(info.swarm_nodes) if info.swarm_state == "active" else str(len(cluster.endpoints))
+        nodes = str(swarm_size((s.info for s in up), len(cluster.endpoints))) if up else ""
         return ClusterRow(
             key=f"cluster|{key}", kind="cluster", name=cluster.name, source=cluster.source,
             endpoint=", ".join(cluster.endpoints) or "-", tls="on" if cluster.tls else "off",
@@ -653,7 +651,7 @@ class CarinaApp(TypeAheadApp, App):
             self.set_timer(UNDER_WAY_LIMIT, lambda: self._unmark(c, marks))
 
     def start_stop(self, c: ContainerInfo) -> None:
-        if c.state in ("running", "restarting", "paused"):
+        if c.running:
             self.container_action("container.stop", c)
         else:
             self.container_action("container.start", c)
@@ -664,7 +662,7 @@ class CarinaApp(TypeAheadApp, App):
             # Say it now, and let the guard write the refusal to the audit log.
             self.container_action("container.remove", c)
             return
-        running = c.state in ("running", "restarting", "paused")
+        running = c.running
         question = f"Remove container {c.qualified_name}{' (running: it will be killed)' if running else ''}?"
 
         def answered(yes: bool | None) -> None:

@@ -27,7 +27,7 @@ from textual.widgets.option_list import Option
 
 from carina_tui.core import validate
 from carina_tui.core.errors import CarinaError, NotFound, ValidationError
-from carina_tui.core.models import ContainerInfo, NetworkInfo
+from carina_tui.core.models import NO_ALIASES, NOT_JOINABLE, SWARM_PLUMBING, ContainerInfo, NetworkInfo
 from carina_tui.core.outcome import SETTLE, action_outcome
 from carina_tui.core.specs import NetworkSpec, RunSpec
 from carina_tui.guard import Outcome
@@ -35,10 +35,6 @@ from carina_tui.ui.screens import ConfirmScreen, TypeAheadScreen
 
 if TYPE_CHECKING:  # pragma: no cover
     from carina_tui.ui.app import CarinaApp
-
-# Networks a container cannot be connected to after it was created, or that no one should pick.
-NOT_JOINABLE = frozenset({"host", "none", "ingress", "docker_gwbridge"})
-
 
 # -- which engine --------------------------------------------------------------------------
 
@@ -404,7 +400,7 @@ class ConnectScreen(PickerScreen):
     def execute(self, values: dict[str, Any]) -> tuple[NetworkInfo, ContainerInfo]:
         network, container = values["network"], values["container"]
         aliases = validate.aliases(values["aliases"])
-        if aliases and network.name in ("bridge", "host", "none"):
+        if aliases and network.name in NO_ALIASES:
             raise ValidationError(
                 f"Aliases work on user-defined networks only, not on {network.name}; leave them empty.",
                 field="aliases",
@@ -597,7 +593,7 @@ class RunScreen(FormScreen):
         keep = set(box.selected)
         box.clear_options()
         names = sorted({n.name for n in networks_on(self.carina, endpoint)
-                        if n.name not in ("ingress", "docker_gwbridge") and (n.scope != "swarm" or n.attachable)})
+                        if n.name not in SWARM_PLUMBING and (n.scope != "swarm" or n.attachable)})
         box.add_options([(name, name, name in keep) for name in names])
 
     def _load_images(self, endpoint: str) -> None:
