@@ -79,6 +79,15 @@ def on_local_link(ip: str, route_table: str = "/proc/net/route") -> bool:
     return False
 
 
+def consul_gateway(session: Session, address: str, *, timeout: float):
+    """A Consul gateway on ``address`` with the cluster's token (else ``CONSUL_HTTP_TOKEN``); the
+    console's watch asks for one here, so the UI never imports a gateway."""
+    from carina_tui.gateways.consul_gateway import ConsulGateway
+
+    return ConsulGateway(address, token=session.spec.consul_token or os.environ.get("CONSUL_HTTP_TOKEN"),
+                         timeout=timeout)
+
+
 def node_names(snapshot: Snapshot) -> list[str]:
     if snapshot.nodes:
         return [n.hostname for n in snapshot.nodes]
@@ -91,10 +100,7 @@ def build_report(session: Session, snapshot: Snapshot, *, timeout: float = 3.0) 
     consul: ConsulSnapshot | CarinaError | None = None
     kv: KVDecoded | None = None
     if address:
-        from carina_tui.gateways.consul_gateway import ConsulGateway
-
-        gateway = ConsulGateway(address, token=session.spec.consul_token or os.environ.get("CONSUL_HTTP_TOKEN"),
-                                timeout=timeout)
+        gateway = consul_gateway(session, address, timeout=timeout)
         try:
             consul = gateway.snapshot()
             kv = decode_entries(consul.kv)

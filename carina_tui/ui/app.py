@@ -468,15 +468,13 @@ class CarinaApp(TypeAheadApp, App):
         A blocking query holds its connection for up to 30 s and cannot be interrupted, so it
         runs in a daemon thread that this worker abandons when cancelled: quitting never waits.
         """
-        import os
         import threading
 
-        from carina_tui.gateways.consul_gateway import ConsulGateway
+        from carina_tui.services.system_report import consul_gateway
 
         worker = get_current_worker()
         stop = threading.Event()
-        gateway = ConsulGateway(address, token=self.session.spec.consul_token or os.environ.get("CONSUL_HTTP_TOKEN"),
-                                timeout=40)
+        gateway = consul_gateway(self.session, address, timeout=40)
         watch = gateway.watch_checks(wait="30s")
         first = True
         while not worker.is_cancelled:
