@@ -16,6 +16,7 @@ from textual.keys import _character_to_key
 from textual.widgets import Checkbox, Input, Select, SelectionList, Static
 
 from carina_tui.core.clusters import ClusterSpec
+from carina_tui.core.config import Config
 from carina_tui.services.session import Session
 from carina_tui.ui.app import CarinaApp
 from carina_tui.ui.forms import FormScreen
@@ -27,8 +28,8 @@ SIZE = (160, 50)
 TRAPPED = ("sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done")
 
 
-def make_app(*endpoints: str, read_only: bool = False, name: str = "test") -> CarinaApp:
-    return CarinaApp(Session(ClusterSpec(name, "cli", tuple(endpoints)), read_only=read_only))
+def make_app(*endpoints: str, read_only: bool = False, name: str = "test", config: Config | None = None) -> CarinaApp:
+    return CarinaApp(Session(ClusterSpec(name, "cli", tuple(endpoints)), read_only=read_only), config=config)
 
 
 async def wait_until(pilot, condition, timeout: float = 5.0, step: float = 0.05) -> bool:

@@ -28,6 +28,7 @@ from carina_tui.core.errors import CarinaError
 from carina_tui.core.models import ContainerInfo, NetworkInfo, swarm_size
 from carina_tui.core.outcome import SETTLE, UNDER_WAY, action_outcome
 from carina_tui.services.session import EngineState, EventFollower, Session, Snapshot
+from carina_tui.ui.keymap import check_keymap, keep_theme, kept_theme
 from carina_tui.ui.panes import ClusterRow, ClustersPane, ContainersPane, NetworksPane, ProtectedRow, SystemPane
 from carina_tui.ui.screens import ConfirmScreen, HelpScreen, TextScreen, TypeAheadApp, field_lines
 from carina_tui.ui.tables import TablePane
@@ -137,6 +138,11 @@ class CarinaApp(TypeAheadApp, App):
         super().__init__()
         self.session = session
         self.config = config if config is not None else Config()
+        # The user's keys and theme; a bad line of the config stops here, as a sentence naming it.
+        self.set_keymap(check_keymap(self.config))
+        theme = kept_theme(self.config, self.available_themes)
+        if theme:
+            self.theme = theme
         self.cli_read_only = read_only
         self.discover = discover
         self.followers: dict[str, EventFollower] = {}
@@ -162,6 +168,7 @@ class CarinaApp(TypeAheadApp, App):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.watch(self, "theme", self._theme_chosen, init=False)
         self.query_one("#containers", ContainersPane).table.focus()
         self._start_session()
         if self.discover:
@@ -187,6 +194,12 @@ class CarinaApp(TypeAheadApp, App):
         for worker in list(self.workers):
             if worker.group in ("load", "consul", "consul-watch") or worker.group.startswith(("events:", "sync:", "details")):
                 worker.cancel()
+
+    def _theme_chosen(self, theme: str) -> None:
+        """A theme chosen in the palette is kept for the next start (``ui.keymap.keep_theme``)."""
+        problem = keep_theme(self.config, theme)
+        if problem:
+            self.notify(problem, title="Theme", severity="warning")
 
     def on_unmount(self) -> None:
         self._stop_session()
