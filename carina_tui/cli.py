@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+STOPPED_CLEANUP_WAIT = 3.0  # seconds quitting waits for a cleanup's removals under way
+
+
 def run_console(args: argparse.Namespace) -> int:
     from carina_tui.targets import open_session
 
@@ -104,8 +107,13 @@ def run_console(args: argparse.Namespace) -> int:
             raise EngineUnreachable(first.engines[0].error)
 
     app = CarinaApp(session, config=config, read_only=bool(args.read_only))
-    app.run()
-    session.close()
+    try:
+        app.run()
+    finally:
+        session.close()  # closes every stream: nothing is left reading
+    for run in app.stopped_cleanups:
+        run.wait(STOPPED_CLEANUP_WAIT)  # the removals under way finish and are audited
+        print(run.stopped_sentence(), file=sys.stderr)
     return app.return_code or 0
 
 

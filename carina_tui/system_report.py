@@ -111,3 +111,53 @@ def build_report(session: Session, snapshot: Snapshot, *, timeout: float = 3.0) 
         kv_networks=kv,
     )
     return SystemReport(address, consul, kv, warnings)
+
+
+class ConsulWatch:
+    """A blocking watch on Consul's health checks, on a dedicated daemon thread
+    (``carina-consul:<address>``): ``on_change()`` is called each time they change.
+
+    A blocking query holds its connection for up to ``wait``; ``stop()`` aborts it
+    (the gateway shuts its socket down), so the thread ends at once.
+    """
+
+    def __init__(self, address: str, token: str | None, on_change, *, wait: str = "30s", retry: float = 5.0) -> None:
+        import threading
+
+        from carina_tui.gateways.consul_gateway import ConsulGateway
+
+        self.address = address
+        self.on_change = on_change
+        self.retry = retry
+        self._stop = threading.Event()
+        self._gateway = ConsulGateway(address, token=token, timeout=10)
+        self._watch = self._gateway.watch_checks(wait=wait)
+        self.thread = None
+
+    def start(self) -> "ConsulWatch":
+        from carina_tui.runtime import start_loop
+
+        self.thread = start_loop(f"carina-consul:{self.address}", self._run)
+        return self
+
+    def _run(self) -> None:
+        first = True
+        try:
+            while not self._stop.is_set():
+                try:
+                    changed = self._watch.next(self._stop)
+                except CarinaError:
+                    if self._stop.wait(self.retry):
+                        return
+                    continue
+                if changed is None:
+                    return
+                if not first:
+                    self.on_change()
+                first = False
+        finally:
+            self._gateway.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._gateway.abort()

@@ -129,6 +129,19 @@ async def settle_workers(pilot, *groups: str) -> None:
     await pilot.pause()
 
 
+def loop_threads(prefix: str = "carina-") -> list[str]:
+    """Names of the live dedicated threads (``carina-events:<node>``, ``carina-logs:<name>``…)."""
+    from carina_tui.runtime import loop_threads as live
+
+    return sorted(t.name for t in live(prefix))
+
+
+async def threads_end(pilot, prefix: str, timeout: float = 5.0) -> None:
+    """Wait until no dedicated thread whose name starts with ``prefix`` is alive."""
+    await wait_for(pilot, lambda: not loop_threads(prefix), f"the {prefix}* threads end (alive: "
+                   f"{loop_threads(prefix)})", timeout)
+
+
 async def type_text(pilot, field: str, text: str) -> None:
     """Focus a form's Input by tabbing to it, then type ``text`` key by key."""
     screen = form(pilot.app)
