@@ -24,6 +24,7 @@ class SystemReport:
     consul: ConsulSnapshot | CarinaError | None
     kv: KVDecoded | None
     warnings: tuple[ConsulWarning, ...]
+    unreachable: tuple[str, ...] = ()  # nodes whose engine did not answer: what Consul says of them may be stale
 
 
 def agents_of(session: Session, containers) -> list[ContainerInfo]:
@@ -85,9 +86,25 @@ def node_names(snapshot: Snapshot) -> list[str]:
     return [s.info.name for s in snapshot.engines if s.info is not None]
 
 
+def unreachable_nodes(session: Session, snapshot: Snapshot) -> dict[str, float]:
+    """The nodes whose engine did not answer (their name, else the swarm's name for that address,
+    else the endpoint) and when they last did."""
+    by_addr = {n.addr: n.hostname for n in snapshot.nodes if n.addr}
+    out: dict[str, float] = {}
+    for state in snapshot.engines:
+        if state.reachable:
+            continue
+        gw = session.gateways.get(state.key)
+        name = gw.node if gw is not None else ""
+        out[name or by_addr.get(urlsplit(state.url).hostname or "", state.url)] = state.since
+    return out
+
+
 def build_report(session: Session, snapshot: Snapshot, *, timeout: float = 3.0) -> SystemReport:
     agents = [c for c in agents_of(session, snapshot.containers) if "consul" in c.image or c.name.endswith("carina-svcd")]
-    address = consul_address(session, agents)
+    down = unreachable_nodes(session, snapshot)
+    gone = {s.key for s in snapshot.engines if not s.reachable}
+    address = consul_address(session, [a for a in agents if a.endpoint not in gone])
     consul: ConsulSnapshot | CarinaError | None = None
     kv: KVDecoded | None = None
     if address:
@@ -109,8 +126,9 @@ def build_report(session: Session, snapshot: Snapshot, *, timeout: float = 3.0) 
         consul,
         docker_networks=networks if kv is not None else None,
         kv_networks=kv,
+        unreachable=down,
     )
-    return SystemReport(address, consul, kv, warnings)
+    return SystemReport(address, consul, kv, warnings, tuple(sorted(down)))
 
 
 class ConsulWatch:

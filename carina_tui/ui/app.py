@@ -29,7 +29,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.config import Config
 from carina_tui.core.errors import CarinaError
-from carina_tui.core.models import ContainerInfo, NetworkInfo
+from carina_tui.core.models import ContainerInfo, NetworkInfo, clock
 from carina_tui.runtime import DaemonExecutor
 from carina_tui.session import EngineState, Session, Snapshot
 from carina_tui.ui.panes import ClusterRow, ClustersPane, ContainersPane, NetworksPane, ProtectedRow, SystemPane
@@ -62,6 +62,7 @@ class NetworksChanged(Message):
 class EngineDown(Message):
     endpoint: str
     sentence: str
+    since: float  # when it last answered
 
 
 @dataclass
@@ -342,7 +343,7 @@ class CarinaApp(App):
         self.session.follow_events(
             on_containers=lambda k, found, gone: self._post(ContainersChanged(k, found, gone)),
             on_networks=self._fetch_networks,
-            on_down=lambda k, sentence: self._post(EngineDown(k, sentence)),
+            on_down=lambda k, sentence: self._post(EngineDown(k, sentence, time.time())),
             on_up=lambda k: self._post(EngineUp(k)),
         )
 
@@ -357,6 +358,10 @@ class CarinaApp(App):
             return
         snap = message.snapshot
         for state in snap.engines:
+            old = self.engines.get(state.key)
+            if not state.reachable:  # stale since it last answered; 0: it never did
+                since = time.time() if old is not None and old.reachable else (old.since if old else 0.0)
+                state = EngineState(state.key, state.url, error=state.error, since=since)
             self.engines[state.key] = state
         self._follow_events()  # nodes found by discover_nodes
         self.query_one("#containers", ContainersPane).qualify = self.session.multi_node
@@ -370,6 +375,7 @@ class CarinaApp(App):
         networks = self.pane("networks")
         keep_n = [n for n in networks.items.values() if n.endpoint not in reachable and n.scope != "swarm"]
         networks.replace_all(list(snap.networks) + keep_n)
+        self._mark_stale()
         self._derived()
         self._redraw_clusters()
         if not self._loaded_once:
@@ -405,10 +411,14 @@ class CarinaApp(App):
             return  # (or from a cluster switched away from)
         old = self.engines.get(message.endpoint)
         url = self.session.gateways[message.endpoint].url
-        self.engines[message.endpoint] = EngineState(message.endpoint, url, info=None, error=message.sentence)
+        since = message.since if old is not None and old.reachable else (old.since if old else 0.0)
+        self.engines[message.endpoint] = EngineState(message.endpoint, url, info=None, error=message.sentence,
+                                                     since=since)
+        self._mark_stale()
         self._redraw_clusters()
         if old is None or old.reachable:
             self.notify(message.sentence, title="Engine unreachable", severity="error", timeout=10)
+            self.consul_report()
 
     @on(EngineUp)
     def _engine_up(self, message: EngineUp) -> None:
@@ -416,6 +426,12 @@ class CarinaApp(App):
             return
         self.notify(f"{self.session.gateways[message.endpoint].url} answers again.", title="Reconnected")
         self.load()
+
+    def _mark_stale(self) -> None:
+        """Rows of engines that do not answer stay, dimmed and marked with when they last answered."""
+        stale = {k: s.since for k, s in self.engines.items() if s is not None and not s.reachable and s.since}
+        for name in ("containers", "networks", "system"):
+            self.pane(name).set_stale(stale)
 
     def _derived(self, changed: list[ContainerInfo] | None = None, gone: set[str] = frozenset()) -> None:
         """Refresh what other panes derive from the containers: network counts, protected list.
@@ -513,7 +529,9 @@ class CarinaApp(App):
                         name=(info.name if info else gw.node) or gw.url,
                         endpoint=gw.url,
                         tls="on" if spec.tls else "off",
-                        reach="…" if state is None else ("yes" if state.reachable else "no"),
+                        reach="…" if state is None else ("yes" if state.reachable else
+                                                         f"unreachable since {clock(state.since)}" if state.since
+                                                         else "no"),
                         version=info.version if info else "",
                         role=(info.swarm_role or "-") if info else "",
                         nodes=str(info.swarm_nodes) if info and info.is_manager else "",
