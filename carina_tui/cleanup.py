@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 
 from carina_tui.core.cleanup import Kept
 from carina_tui.core.models import ContainerInfo
-from carina_tui.guard import Guard, Outcome
+from carina_tui.guard import STOPPED_BEFORE, Guard, Outcome
 from carina_tui.runtime import DaemonExecutor, start_loop
 
 PER_ENGINE = 8
@@ -65,7 +65,8 @@ def execute(
 
     The containers of each engine go in batches of ``batch`` to the guard, which
     re-reads a batch in one call and then removes it one by one; ``per_engine``
-    batches run at once per engine. ``cancel`` stops before the next batch.
+    batches run at once per engine. ``cancel`` stops before the next removal: those
+    under way finish (and are audited), the rest are skipped untouched.
     ``kept`` (the plan's protected ones) are written to the audit log as refused.
     """
     for k in kept:
@@ -89,7 +90,7 @@ def execute(
     def one(group: list[ContainerInfo]) -> None:
         if cancel is not None and cancel.is_set():
             for c in group:
-                note(Outcome(c.id, c.qualified_name, "skipped", "the cleanup was stopped before it got to it", c.node))
+                note(Outcome(c.id, c.qualified_name, "skipped", STOPPED_BEFORE, c.node))
             return
         reported: set[str] = set()
 
@@ -98,7 +99,8 @@ def execute(
             note(outcome)
 
         try:
-            guard.remove_still_stopped(group, volumes=volumes, report=heard)
+            guard.remove_still_stopped(group, volumes=volumes, report=heard,
+                                       stopped=cancel.is_set if cancel is not None else None)
         except Exception as err:  # noqa: BLE001 - one bad batch must not stop the others
             for c in group:
                 if c.id not in reported:

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-STOPPED_CLEANUP_WAIT = 3.0  # seconds quitting waits for a cleanup's removals under way
+STOPPED_CLEANUP_WAIT = 2.0  # seconds quitting waits for a cleanup's removals under way (one per batch)
 
 
 def run_console(args: argparse.Namespace) -> int:
