@@ -131,7 +131,8 @@ def run_each(fn: Callable, items: list, *, workers: int, name: str) -> list:
 
 
 def start_loop(name: str, target: Callable[[], None]) -> threading.Thread:
-    """A long-lived loop on a dedicated daemon thread called ``name`` (``carina-<what>:<where>``).
+    """A long-lived loop on a dedicated daemon thread called ``name`` (``carina-<what>:<where>``,
+    e.g. ``carina-events:tcp://10.0.0.2:2376``).
     The owner stops it by closing what it reads; the thread never holds the process."""
     thread = threading.Thread(target=target, name=name, daemon=True)
     thread.start()

@@ -226,8 +226,8 @@ class EventFollower:
     """The long-lived loops of one engine; hands coalesced batches of changes to its callbacks.
 
     Two loops, each on a dedicated daemon thread (``start()``): ``follow``
-    (``carina-events:<node>``) reads the stream (and, while the engine is away,
-    pings until it answers again), ``sync`` (``carina-sync:<node>``) wakes on
+    (``carina-events:<endpoint>``) reads the stream (and, while the engine is away,
+    pings until it answers again), ``sync`` (``carina-sync:<endpoint>``) wakes on
     events, waits ``window`` seconds to gather more, then fetches only what
     changed. ``stop()`` closes the stream, so both end at once.
     """
@@ -262,9 +262,8 @@ class EventFollower:
         self.threads: tuple[threading.Thread, ...] = ()
 
     def start(self) -> None:
-        where = self.gateway.node or self.key
-        self.threads = (start_loop(f"carina-events:{where}", self.follow),
-                        start_loop(f"carina-sync:{where}", self.sync))
+        self.threads = (start_loop(f"carina-events:{self.key}", self.follow),
+                        start_loop(f"carina-sync:{self.key}", self.sync))
 
     def join(self, timeout: float) -> bool:
         """Wait up to ``timeout`` for both threads to end; True when they did."""

@@ -1,8 +1,8 @@
 """The console: one screen, four live panes; short engine calls in named thread workers.
 
 How a docker event becomes a row: ``EventFollower.follow`` (dedicated thread
-``carina-events:<node>``, owned by the session) reads the engine's stream and
-notes the ids; ``EventFollower.sync`` (thread ``carina-sync:<node>``) wakes,
+``carina-events:<endpoint>``, owned by the session) reads the engine's stream and
+notes the ids; ``EventFollower.sync`` (thread ``carina-sync:<endpoint>``) wakes,
 waits 250 ms to gather more, lists just those ids in one call and posts
 ``ContainersChanged``; the handler here, on the main thread, hands the rows to
 the panes, which apply them as row diffs inside ``batch_update``. Thread workers
@@ -134,7 +134,8 @@ class CarinaApp(App):
     def on_load(self) -> None:
         # Thread workers run on the loop's default executor: ours has a fixed size and daemon
         # threads, so neither the core count nor a blocked request can starve it or hold exit.
-        asyncio.get_running_loop().set_default_executor(DaemonExecutor())
+        self.executor = DaemonExecutor()
+        asyncio.get_running_loop().set_default_executor(self.executor)
 
     async def action_quit(self) -> None:
         """Stop at once: a cleanup under way stops after the removals it has started (the CLI
