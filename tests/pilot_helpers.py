@@ -159,8 +159,7 @@ def loop_threads(prefix: str = "carina-") -> list[str]:
 
 async def threads_end(pilot, prefix: str, timeout: float = 5.0) -> None:
     """Wait until no dedicated thread whose name starts with ``prefix`` is alive."""
-    await wait_for(pilot, lambda: not loop_threads(prefix), f"the {prefix}* threads end (alive: "
-                   f"{loop_threads(prefix)})", timeout)
+    await wait_for(pilot, lambda: not loop_threads(prefix), f"the {prefix}* threads end", timeout)
 
 
 async def type_text(pilot, field: str, text: str) -> None:

@@ -358,8 +358,10 @@ class CarinaApp(App):
         if not self._panes_ready:
             return
         snap = message.snapshot
+        came_back = False
         for state in snap.engines:
             old = self.engines.get(state.key)
+            came_back |= state.reachable and old is not None and not old.reachable
             if not state.reachable:  # stale since it last answered; 0: it never did
                 since = time.time() if old is not None and old.reachable else (old.since if old else 0.0)
                 state = EngineState(state.key, state.url, error=state.error, since=since)
@@ -378,6 +380,8 @@ class CarinaApp(App):
         networks.replace_all(list(snap.networks) + keep_n)
         self._mark_stale()
         self._derived()
+        if came_back and self._reported_once:
+            self.consul_report()  # the System pane stops saying it is unreachable
         self._redraw_clusters()
         if not self._loaded_once:
             self._loaded_once = True
