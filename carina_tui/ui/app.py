@@ -34,6 +34,7 @@ from carina_tui.core.outcome import SETTLE, UNDER_WAY, action_outcome
 from carina_tui.runtime import DaemonExecutor
 from carina_tui.services.session import EngineState, Session, Snapshot
 from carina_tui.ui.keymap import check_keymap, keep_theme, kept_theme
+from carina_tui.ui.palette import ConsoleCommands
 from carina_tui.ui.panes import ClusterRow, ClustersPane, ContainersPane, NetworksPane, ProtectedRow, SystemPane
 from carina_tui.ui.screens import ConfirmScreen, HelpScreen, TextScreen, TypeAheadApp, field_lines
 from carina_tui.ui.tables import TablePane
@@ -105,6 +106,7 @@ class CarinaApp(TypeAheadApp, App):
     CSS_PATH = "app.tcss"
     TITLE = "carina-tui"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
 
     BINDINGS = [
         Binding("1", "focus_pane('clusters')", "Clusters", id="app.focus_clusters", show=False),
@@ -317,6 +319,12 @@ class CarinaApp(TypeAheadApp, App):
             node = node.parent
         return None
 
+    def run_pane_action(self, name: str, action: str) -> None:
+        """Run a pane's action as its key would, with the pane focused (the command palette)."""
+        pane = self.pane(name)
+        pane.table.focus()
+        self.call_later(self.run_action, action, pane)
+
     def action_zoom(self) -> None:
         pane = self.focused_pane()
         if pane is None:
@@ -329,14 +337,23 @@ class CarinaApp(TypeAheadApp, App):
     def action_help(self) -> None:
         pane = self.focused_pane()
         title = f"Keys: {pane.TITLE if pane else 'console'}"
-        rows: list[tuple[str, str, bool]] = []
+        # The focused pane's own keys first, then the console's, the generic table keys last.
+        sections: tuple[list, list, list] = ([], [], [])
         seen = set()
         for key, active in self.screen.active_bindings.items():
             binding = active.binding
             if binding.action in seen and not binding.description:
                 continue
             seen.add(binding.action)
-            rows.append((binding.key_display or self.get_key_display(binding), binding.description or binding.action, active.enabled))
+            node = active.node
+            where = 0 if isinstance(node, TablePane) else 1 if node is self or node is self.screen else 2
+            sections[where].append((binding.key_display or self.get_key_display(binding),
+                                    binding.description or binding.action, active.enabled))
+        rows: list[tuple[str, str, bool]] = []
+        for heading, section in zip((pane.TITLE if pane else "Pane", "Console", "Tables"), sections):
+            if section:
+                rows.append(("", heading, True))
+                rows.extend(section)
         self.push_screen(HelpScreen(title, rows))
 
     @property

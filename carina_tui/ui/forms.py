@@ -100,7 +100,7 @@ class FormScreen(TypeAheadScreen):
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box form-box"):
             yield Static(Text(self.title_text(), style="bold"), classes="modal-title")
-            with VerticalScroll(classes="form-fields"):
+            with VerticalScroll(classes="form-fields", can_focus=False):
                 yield from self.fields()
             yield Static("", id="form-error", classes="form-error")
             yield Static(self.HINT, classes="modal-hint")
@@ -115,9 +115,21 @@ class FormScreen(TypeAheadScreen):
     def row(label: str, widget: Widget) -> Horizontal:
         return Horizontal(Label(label, classes="form-label"), widget, classes="form-row")
 
+    # Rows the form needs besides its fields: borders 2, title 2, error line 2, hint 2.
+    CHROME = 8
+
     def on_mount(self) -> None:
+        self._fit()
         # Subclasses load their choices after this, in workers: the form is usable at once.
         self.ready(next((w for w in self.query(".form-fields *") if w.focusable), None))
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """The fields get what the screen leaves once the title, error line and hint are counted:
+        they scroll to the focused field, and the error and the ctrl+s hint are never pushed off."""
+        self.query_one(".form-fields").styles.max_height = max(3, self.app.size.height - self.CHROME)
 
     # -- errors on the form --------------------------------------------------------------
 

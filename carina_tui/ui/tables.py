@@ -81,6 +81,7 @@ class TablePane(Vertical, Generic[T]):
     ]
 
     MUTATING: frozenset[str] = frozenset()
+    ALLOW_MAXIMIZE = True  # ``z`` zooms the pane (Textual maximizes only focusable widgets by default)
 
     # How long after the cursor moved by itself an action key is taken as aimed at the row that went.
     MOVED_GRACE = 2.0
