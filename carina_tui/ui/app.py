@@ -24,6 +24,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Static
+from textual.widgets._footer import FooterKey
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from carina_tui.core.clusters import ClusterSpec
@@ -96,6 +97,18 @@ UNDER_WAY_LIMIT = 10.0
 @dataclass
 class ConsulChanged(Message):
     pass
+
+
+class ConsoleFooter(Footer):
+    """The footer with ``?`` and ``q`` first: at 80 columns the pane's keys are cut off, never these two."""
+
+    FIRST = ("help", "quit")
+
+    def compose(self) -> ComposeResult:
+        keys = list(super().compose())
+        first = sorted((k for k in keys if isinstance(k, FooterKey) and k.action in self.FIRST),
+                       key=lambda k: self.FIRST.index(k.action))
+        yield from first + [k for k in keys if k not in first]
 
 
 def cluster_key(spec: ClusterSpec) -> str:
@@ -179,7 +192,7 @@ class CarinaApp(TypeAheadApp, App):
             with Vertical(id="right"):
                 yield ContainersPane(id="containers")
                 yield SystemPane(id="system")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.watch(self, "theme", self._theme_chosen, init=False)

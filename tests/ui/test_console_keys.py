@@ -79,3 +79,17 @@ async def test_the_run_form_can_be_completed_at_80x24(docker_host, test_engine, 
         error = screen.query_one("#form-error")
         assert error.region.area and error.region in screen_area, "the error line is on screen"
         assert hint.region in screen_area
+
+
+async def test_the_footer_keeps_help_and_quit_at_80_columns(docker_host):
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(docker_host)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        for pane in "1234":
+            await pilot.press(pane)
+            await pilot.pause()
+            shown_keys = {k.action for k in app.screen.query(FooterKey)
+                          if k.region.area and k.region.right <= 80}
+            assert {"help", "quit"} <= shown_keys, (pane, shown_keys)
