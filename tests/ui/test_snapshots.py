@@ -9,6 +9,7 @@ no cluster discovery. Update after a deliberate change of the look with
 from __future__ import annotations
 
 import pytest
+from textual.widgets import Input
 from render_standin import NOW, render_app
 
 import carina_tui.core.models as models
@@ -42,6 +43,8 @@ def settled(*keys: str):
             await pilot.press(key)
             await pilot.pause()
             await app.workers.wait_for_complete()
+        for field in app.screen.query(Input):
+            field.cursor_blink = False  # a blinking cursor is there or not depending on the moment
         await pilot.pause()
 
     return run_before
