@@ -109,6 +109,12 @@ class ContainerInfo:
         return ", ".join(sorted({str(p) for p in self.ports if p.host_port is not None}))
 
     @property
+    def all_ports_text(self) -> str:
+        """Every port, published or not, each once: the engine lists a published port once per
+        host address (0.0.0.0 and ::), which reads as the same port twice."""
+        return ", ".join(dict.fromkeys(str(p) for p in self.ports))
+
+    @property
     def networks_text(self) -> str:
         return ", ".join(n.network for n in self.networks)
 

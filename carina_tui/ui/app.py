@@ -775,7 +775,7 @@ class CarinaApp(TypeAheadApp, App):
             ("Finished", detail.finished_at if info.state != "running" else ""),
             ("Restart", detail.restart_policy or "no"),
             ("Protected", rule.describe() if rule else "no"),
-            ("Ports", ", ".join(str(p) for p in info.ports) or "none published"),
+            ("Ports", info.all_ports_text or "none published"),
             *(("Network", f"{n.network}  {n.ipv4}  {' '.join(n.aliases)}") for n in info.networks),
             *(("Label", f"{k}={v}") for k, v in info.labels),
         ), width=10)

@@ -32,6 +32,7 @@ from carina_tui.runtime import start_loop
 
 TAIL = 500
 MAX_LINES = 10_000
+NO_OUTPUT = "No output yet: the container has printed nothing; new lines show here as they come."
 
 
 class SearchHighlighter(Highlighter):
@@ -93,6 +94,7 @@ class LogScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box log-box"):
             yield Static(Text(f"Logs of {self.container.qualified_name}", style="bold"), classes="modal-title")
+            yield Static(Text(NO_OUTPUT, style="dim italic"), id="log-empty")
             yield SearchLog(max_lines=MAX_LINES, id="log-view")
             yield Input(placeholder="search (enter keeps it, escape clears)", id="log-search")
             yield Static("", id="log-status")
@@ -159,6 +161,7 @@ class LogScreen(ModalScreen[None]):
             self._buffer.clear()
             self._pending = False
         if lines:
+            self.query_one("#log-empty", Static).display = False
             self.view.write_lines(lines)
             if self.term:
                 self._find(jump=False)

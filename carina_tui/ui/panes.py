@@ -108,9 +108,9 @@ class NetworksPane(TablePane[NetworkInfo]):
         Binding("enter", "details", "Details", id="networks.details", show=False),
         Binding("n", "create", "New network", id="networks.create"),
         Binding("c", "connect", "Connect container", id="networks.connect"),
-        Binding("x", "disconnect", "Disconnect container", id="networks.disconnect", show=False),
+        Binding("x", "disconnect", "Disconnect", id="networks.disconnect"),
         Binding("d", "remove", "Remove", id="networks.remove"),
-        Binding("p", "prune", "Prune unused", id="networks.prune", show=False),
+        Binding("p", "prune", "Prune", id="networks.prune"),
     ]
     MUTATING = frozenset({"create", "connect", "disconnect", "remove", "prune"})
 
