@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
@@ -35,6 +36,7 @@ from carina_tui.core.outcome import SETTLE, UNDER_WAY, action_outcome
 from carina_tui.runtime import DaemonExecutor
 from carina_tui.services.session import EngineState, Session, Snapshot
 from carina_tui.ui.keymap import check_keymap, keep_theme, kept_theme
+from carina_tui.ui.messages import ActionRequested, DetailsRequested, InspectRequested, RemoveRequested, SwitchRequested
 from carina_tui.ui.palette import ConsoleCommands
 from carina_tui.ui.panes import ClusterRow, ClustersPane, ContainersPane, NetworksPane, ProtectedRow, SystemPane
 from carina_tui.ui.screens import ConfirmScreen, HelpScreen, TextScreen, TypeAheadApp, field_lines
@@ -620,10 +622,12 @@ class CarinaApp(TypeAheadApp, App):
         )
 
     def show_node(self, row: ClusterRow) -> None:
-        self._node_details(row.key.split("|", 1)[1])
+        # Read on the main thread: the pane's dict changes under a worker's feet.
+        counts = Counter(c.node for c in self.pane("containers").items.values())
+        self._node_details(row.key.split("|", 1)[1], counts)
 
     @work(thread=True, group="details", exclusive=True, exit_on_error=False)
-    def _node_details(self, endpoint: str) -> None:
+    def _node_details(self, endpoint: str, counts: Counter[str]) -> None:
         gw = self.session.gateways[endpoint]
         info = gw.info()
         body = field_lines((
@@ -632,9 +636,6 @@ class CarinaApp(TypeAheadApp, App):
             ("Containers", f"{info.containers} ({info.running} running, {info.stopped} stopped)"),
         ), width=12)
         if info.is_manager:
-            counts: dict[str, int] = {}
-            for c in self.pane("containers").items.values():
-                counts[c.node] = counts.get(c.node, 0) + 1
             body.append("\nSwarm nodes\n", style="bold underline")
             for node in gw.nodes():
                 mgr = f", manager {node.manager_reachability}{' (leader)' if node.leader else ''}" if node.role == "manager" else ""
@@ -644,6 +645,40 @@ class CarinaApp(TypeAheadApp, App):
                 for k, v in node.labels:
                     body.append(f"    label {k}={v}\n")
         self.call_from_thread(self.push_screen, TextScreen(f"Node {info.name}", body))
+
+    # -- what the panes ask for (ui/messages.py) --------------------------------------------
+
+    @on(SwitchRequested)
+    def _switch_requested(self, message: SwitchRequested) -> None:
+        self.switch_cluster(message.spec)
+
+    @on(DetailsRequested)
+    def _details_requested(self, message: DetailsRequested) -> None:
+        item = message.item
+        if isinstance(item, ClusterRow):
+            self.show_node(item)
+        elif isinstance(item, NetworkInfo):
+            self.show_network(item)
+        elif isinstance(item, ContainerInfo):
+            self.show_container(item)
+
+    @on(InspectRequested)
+    def _inspect_requested(self, message: InspectRequested) -> None:
+        self.show_inspect(message.container)
+
+    @on(ActionRequested)
+    def _action_requested(self, message: ActionRequested) -> None:
+        if message.action == "start_stop":
+            self.start_stop(message.container)
+        else:
+            self.container_action(message.action, message.container)
+
+    @on(RemoveRequested)
+    def _remove_requested(self, message: RemoveRequested) -> None:
+        if isinstance(message.item, NetworkInfo):
+            self.remove_network(message.item)
+        else:
+            self.remove_container(message.item)
 
     # -- actions through the guard -------------------------------------------------------
 

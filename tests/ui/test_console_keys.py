@@ -34,7 +34,7 @@ async def test_help_lists_the_focused_panes_keys_first_then_the_consoles_then_th
         order = [description for _, description, _ in rows]
         console, tables = order.index("Console"), order.index("Tables")
         assert rows[0] == ("", "Networks", True)
-        assert 0 < order.index("New network") < console and 0 < order.index("Prune unused") < console
+        assert 0 < order.index("New network") < console and 0 < order.index("Prune") < console
         assert console < order.index("Zoom") < tables and console < order.index("Keys") < tables
         assert tables < order.index("Down")  # j, a generic table key, last
 
