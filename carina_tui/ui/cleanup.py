@@ -23,7 +23,7 @@ from textual.widgets import Checkbox, DataTable, ProgressBar, Static
 
 from carina_tui.cleanup import CleanupResult, execute
 from carina_tui.core.cleanup import ContainerFilter, Plan, parse_filter, plan_cleanup
-from carina_tui.core.errors import ValidationError
+from carina_tui.core.errors import CarinaError, ValidationError
 from carina_tui.core.models import ContainerInfo, age
 from carina_tui.ui.screens import ConfirmScreen
 from carina_tui.ui.tables import state_text
@@ -198,6 +198,9 @@ class CleanupScreen(ModalScreen[None]):
         try:
             result = execute(guard, self.plan.to_remove, volumes=volumes, progress=self._progress,
                              cancel=self._cancel, kept=self.plan.protected_kept)
+        except CarinaError as err:  # the audit log cannot be written: nothing was done
+            self.app.call_from_thread(self._not_done, str(err))
+            return
         finally:
             self.app.call_from_thread(self._stopped)
         self.app.call_from_thread(self._finished, result)
@@ -207,6 +210,15 @@ class CleanupScreen(ModalScreen[None]):
         self._ticker.stop()
         self._tick()
         self.refresh_bindings()
+
+    def _not_done(self, sentence: str) -> None:
+        self.query_one("#cleanup-plan").display = False
+        self.query_one("#cleanup-volumes").display = False
+        self.query_one("#cleanup-progress").display = False
+        self.query_one("#cleanup-summary-box").display = True
+        self.query_one("#cleanup-summary", Static).update(Text(sentence, style="bold red"))
+        self.query_one("#cleanup-hint", Static).update("escape closes")
+        self.app.notify(sentence, title="Cleanup", severity="error", timeout=10)
 
     def _finished(self, result: CleanupResult) -> None:
         self.result = result
@@ -227,6 +239,8 @@ def summary_text(result: CleanupResult, *, qualify: bool = False) -> Text:
     text.append(f"Removed ({len(result.removed)})\n", style="bold green")
     for o in result.removed:
         text.append(f"  {name(o)}\n")
+        if o.reason:  # removed, but its audit line is missing
+            text.append(f"    {o.reason}\n", style="red")
     for title, items, style in (("Skipped", result.skipped, "bold yellow"), ("Failed", result.failed, "bold red")):
         text.append(f"{title} ({len(items)})\n", style=style)
         for o in items:
