@@ -35,6 +35,9 @@ T = TypeVar("T")
 # Container actions the guard allows on a protected container.
 ALLOWED_ON_PROTECTED = frozenset({"container.start", "container.unpause", "container.run", "network.connect"})
 
+# After an unanswered removal, how long an engine that answers again is given to carry it out.
+SETTLE = 2.0
+
 CONTAINER_ACTIONS = {
     "container.start": ("start", DockerGateway.start_container),
     "container.stop": ("stop", DockerGateway.stop_container),
@@ -232,23 +235,28 @@ class Guard:
     @staticmethod
     def _settle(gateway: DockerGateway, c: ContainerInfo, err: Unanswered) -> None:
         """After an unanswered removal: return if ``c`` is gone, else raise saying what is known.
-        Looks again (each look bounded by the gateway's timeout) while the engine does not answer
-        or says the removal is under way, for at most the gateway's timeout."""
+
+        Looks again while the engine does not answer (for at most the gateway's timeout), then,
+        once it answers, for ``SETTLE`` seconds more (longer while it says "removing"): an engine
+        that was held up carries out the request it took a moment after it answers again.
+        """
         deadline = time.monotonic() + gateway.timeout
+        answered = None
         while True:
             try:
                 now = gateway.container(c.id)
             except NotFound:
                 return
             except CarinaError:
-                if time.monotonic() < deadline:
-                    time.sleep(0.1)
-                    continue
-                raise Unanswered(f"{err} Asked again, it did not answer either: whether {c.qualified_name} was "
-                                 "removed is not known; look with docker ps -a.") from None
-            if now.state != "removing" or time.monotonic() >= deadline:
-                raise Unanswered(f"{err} Looked at again, {c.qualified_name} is still there ({now.state}): "
-                                 "it was not removed.") from None
+                if time.monotonic() >= (deadline if answered is None else answered + SETTLE):
+                    raise Unanswered(f"{err} Asked again, it did not answer either: whether {c.qualified_name} "
+                                     "was removed is not known; look with docker ps -a.") from None
+            else:
+                answered = answered if answered is not None else time.monotonic()
+                waited = time.monotonic() - answered
+                if waited >= SETTLE and (now.state != "removing" or waited >= gateway.timeout):
+                    raise Unanswered(f"{err} Looked at again, {c.qualified_name} is still there ({now.state}): "
+                                     "it was not removed.") from None
             time.sleep(0.1)
 
     # -- network actions --------------------------------------------------------------
