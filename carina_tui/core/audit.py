@@ -60,10 +60,7 @@ class AuditLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise AuditUnwritable(
-                f"The audit log {self.path} cannot be written ({_why(exc, self.path)}), so nothing was done: "
-                "every change is recorded there. Make it a file you can write in a folder you can write, "
-                "or point XDG_STATE_HOME at one.") from None
+            raise self.unwritable(_why(exc, self.path)) from None
         mode = 0
         try:
             mode = os.fstat(fd).st_mode
@@ -77,13 +74,24 @@ class AuditLog:
             ) from None
         return AuditHandle(self, fd)
 
+    def unwritable(self, why: str) -> AuditUnwritable:
+        """The sentence for a log that cannot be written, before anything was done."""
+        return AuditUnwritable(
+            f"The audit log {self.path} cannot be written ({why}), so nothing was done: every change is "
+            "recorded there. Make it a file you can write in a folder you can write, or point XDG_STATE_HOME "
+            "at one.")
+
     def check(self) -> None:
         """Raise ``AuditUnwritable`` unless the log can be written now."""
         self.open().close()
 
     def write(self, entry: AuditEntry) -> None:
+        """One line, for an attempt that changed nothing (refused, skipped, failed)."""
         with self.open() as held:
-            held.write(entry)
+            try:
+                held.write(entry)
+            except AuditUnwritable as err:
+                raise self.unwritable(err.why) from None
 
     def line(self, entry: AuditEntry) -> bytes:
         record = {
@@ -128,8 +136,10 @@ class AuditHandle:
             if written != len(data):
                 raise OSError(errno.ENOSPC, "only part of the line was written")
         except OSError as exc:
-            raise AuditUnwritable(
-                f"its audit line could not be written to {self._log.path} ({_why(exc, self._log.path)})") from None
+            why = _why(exc, self._log.path)
+            err = AuditUnwritable(f"its audit line could not be written to {self._log.path} ({why})")
+            err.why = why
+            raise err from None
 
     def close(self) -> None:
         fd, self._fd = self._fd, None
@@ -144,9 +154,16 @@ class AuditHandle:
 
 
 def _why(exc: OSError, path: Path) -> str:
-    """``Not a directory: /x/log``: the system's reason, and the file it was about when not the log."""
+    """``Permission denied``, ``/x/log is not a folder``: the system's reason, and the file it was
+    about when that is not the log itself."""
     reason = exc.strerror or str(exc)
     where = exc.filename
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) and where:
+        probe = Path(where)
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if probe.exists() and not probe.is_dir():
+            return f"{probe} is not a folder"
     if where and str(where) != str(path):
         return f"{reason}: {where}"
     return reason

@@ -63,9 +63,11 @@ class Refused(CarinaError):
 
 
 class AuditUnwritable(CarinaError):
-    """The audit log cannot be written: the guard then does nothing (or, after acting, says so)."""
+    """The audit log cannot be written: the guard then does nothing (or, after acting, says so).
+    ``why`` is the system's reason."""
 
     title = "Audit log"
+    why = ""
 
 
 class Unanswered(EngineUnreachable):

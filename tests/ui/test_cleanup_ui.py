@@ -134,3 +134,26 @@ async def test_the_pane_filter_understands_label_and_until(docker_host, test_eng
         screen = await open_plan(pilot)
         assert "until= takes a duration such as 90s" in text(screen, "cleanup-filter")
     assert test_engine.ids(f"name=^/{young}$")
+
+
+async def test_when_the_audit_log_cannot_be_written_nothing_is_removed_and_the_screen_says_why(
+        docker_host, test_engine, scratch):
+    plain = scratch.exited("job")
+    keeper = scratch.exited("keeper", labels={"carina.protected": "true"})
+    log = audit_log_path()
+    log.parent.parent.mkdir(parents=True, exist_ok=True)
+    log.parent.write_text("a file where the log folder should be\n")
+    async with make_app(docker_host).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        await shown(pilot, "containers", keeper)
+        await filter_pane(pilot, f"t{scratch.tag}")
+        screen = await open_plan(pilot)
+        assert [r[0] for r in rows(screen, "cleanup-remove")] == [plain]
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "d asks first")
+        await pilot.press("y")
+        sentence = f"The audit log {log} cannot be written ({log.parent} is not a folder)"
+        await wait_for(pilot, lambda: sentence in text(screen, "cleanup-summary"), "the screen says why")
+        assert sentence in "\n".join(n.message for n in app._notifications)
+        assert not screen.running
+    assert test_engine.ids(f"name=^/{plain}$") and test_engine.ids(f"name=^/{keeper}$")
