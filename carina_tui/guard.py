@@ -190,6 +190,9 @@ class Guard:
                               rule="read-only")
         try:
             gateway = self._gateway(c.endpoint)
+        except NotFound as err:  # the engine left the cluster
+            return self._tell(action, c, "failed", str(err))
+        try:
             fresh = gateway.container(c.id)
         except NotFound:
             return self._tell(action, c, "skipped", "it no longer exists")
