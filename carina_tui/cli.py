@@ -1,52 +1,163 @@
 """Command line: the console by default, and headless commands for scripts and cron.
 
     carina-tui [--host URL | --cluster NAME] [--read-only] [--config PATH]
-    carina-tui cleanup [--host URL] [--until DURATION] [--label K=V] [--dry-run] [--yes] [--json]
+    carina-tui cleanup [--until DURATION] [--label K=V] [--dry-run] [--yes] [--volumes] [--json]
     carina-tui clusters [--json]
-    carina-tui status [--cluster NAME] [--json]
+    carina-tui status [--json]
     carina-tui sandbox up|status|down
 
-Errors end as one sentence on stderr and exit status 1 (2 for bad usage), never a traceback.
+--host, --cluster, --config and --read-only may stand before or after the command
+(``docker -H URL rm`` is the order people type); the same option given twice with
+different values is bad usage. Errors end as one sentence on stderr and exit status 1
+(2 for bad usage), never a traceback; that includes standard output that cannot be
+written (a full disk, a closed pipe).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from carina_tui import __version__
-from carina_tui.core.errors import CarinaError, EngineUnreachable
+from carina_tui.core.errors import CarinaError, EngineUnreachable, clip
+
+WHERE = ("host", "cluster", "config")  # the options that choose the engine and the rules
+_AFTER = "after_command_"  # dest prefix of a global option typed after the subcommand
+_EMPTY = {
+    "host": "give an engine address such as unix:///var/run/docker.sock or tcp://HOST:2376",
+    "cluster": "give a cluster name (see `carina-tui clusters`)",
+    "config": "give the path of a clusters.toml, or leave --config out",
+}
+
+
+class UsageError(CarinaError):
+    """The command line itself is wrong (exit status 2)."""
+
+    title = "Usage"
+
+
+class OutputError(CarinaError):
+    """Standard output cannot be written (a full disk, a closed pipe)."""
+
+    title = "Output"
+
+
+class _Once(argparse.Action):
+    """Store the value; the same option again with another value is a UsageError, where argparse
+    would keep the last one silently."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        before = getattr(namespace, self.dest, None)
+        if before is not None and before != values:
+            raise UsageError(f"{self.option_strings[-1]} is given twice, as {clip(before)!r} and "
+                             f"{clip(values)!r}; give it once.")
+        setattr(namespace, self.dest, values)
+
+
+class _Parser(argparse.ArgumentParser):
+    """The top-level parser settles the global options once the subcommand's have been read."""
+
+    top_level = False
+
+    def error(self, message: str):
+        """argparse's own complaints (an unknown option, a missing value) as one sentence too."""
+        message = clip(message, 300)
+        self.exit(2, f"carina-tui: {message[:1].upper()}{message[1:]}; see `{self.prog} --help`.\n")
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if self.top_level:
+            _settle(namespace)
+        return namespace, extras
+
+
+def _add_where(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """--host, --cluster, --config, --read-only. Given before the subcommand and after it, they
+    land in different names (argparse would let the subcommand's defaults overwrite what was typed
+    first) and ``_settle`` puts them together."""
+    where = parser.add_argument_group("where (before or after the command)")
+    hidden = argparse.SUPPRESS
+    where.add_argument("-H", "--host", dest=prefix + "host", metavar="URL", action=_Once, default=hidden,
+                       help="engine address, like docker -H (unix://, tcp://, ssh://)")
+    where.add_argument("--cluster", dest=prefix + "cluster", metavar="NAME", action=_Once, default=hidden,
+                       help="a cluster by name (see `carina-tui clusters`)")
+    where.add_argument("--config", dest=prefix + "config", metavar="PATH", action=_Once, default=hidden,
+                       help="config file (default: clusters.toml in the config dir)")
+    where.add_argument("--read-only", dest=prefix + "read_only", action="store_true", default=hidden,
+                       help="refuse every change")
+
+
+def _settle(args: argparse.Namespace) -> None:
+    """One value per global option, wherever it was typed; a UsageError when two disagree."""
+    given = vars(args)
+    command = given.get("command")
+    typed = []
+    for name in WHERE:
+        before, after = given.pop(name, None), given.pop(_AFTER + name, None)
+        if before is not None and after is not None and before != after:
+            raise UsageError(f"--{name} is given twice, as {clip(before)!r} before {command} and {clip(after)!r} "
+                             "after it; give it once.")
+        value = after if after is not None else before
+        if value is not None and not value.strip():
+            raise UsageError(f"--{name} is empty; {_EMPTY[name]}.")
+        if value is not None:
+            typed.append(f"--{name}")
+        setattr(args, name, value)
+    read_only = bool(given.pop("read_only", False)) | bool(given.pop(_AFTER + "read_only", False))
+    if read_only:
+        typed.append("--read-only")
+    args.read_only = read_only
+    problem = ""
+    if args.host is not None:
+        from carina_tui.core.endpoints import endpoint_problem
+
+        problem = endpoint_problem(args.host)
+    if problem:
+        raise UsageError(f'--host "{clip(args.host.strip())}" {problem}.')
+    if args.host is not None and args.cluster is not None:
+        raise UsageError("Give either --host or --cluster, not both.")
+    if command == "sandbox" and typed:
+        raise UsageError(f"{' and '.join(typed)} cannot be used with `carina-tui sandbox`, which works on this "
+                         "machine's own sandbox; leave it out.")
+
+
+# What --json prints, one line per command (the README shows an example of each).
+JSON_HELP = {
+    "cleanup": "print one JSON object: planned and protected (the containers, with id, name, node, state, "
+               "image; protected ones with rule), removed, skipped and failed (id, name, node, reason), "
+               "hidden_by_filter (a count)",
+    "clusters": "print a JSON list, one object per cluster: name, source, endpoints, tls, reachable, error, "
+                "version, swarm_role, nodes, origin",
+    "status": "print one JSON object: cluster, engines, nodes, containers (counts by state), networks (name, "
+              "node, driver, scope, subnet), protected, consul, warnings",
+}
 
 
 def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    target = common.add_argument_group("where")
-    target.add_argument("-H", "--host", metavar="URL", help="engine address, like docker -H (unix://, tcp://, ssh://)")
-    target.add_argument("--cluster", metavar="NAME", help="a cluster by name (see `carina-tui clusters`)")
-    target.add_argument("--config", metavar="PATH", help="config file (default: clusters.toml in the config dir)")
-    target.add_argument("--read-only", action="store_true", help="refuse every change")
-
-    parser = argparse.ArgumentParser(
-        prog="carina-tui",
-        description="A keyboard-driven terminal console for Docker clusters.",
-        parents=[common],
-    )
+    parser = _Parser(prog="carina-tui", description="A keyboard-driven terminal console for Docker clusters.")
+    parser.top_level = True
+    _add_where(parser)
     parser.add_argument("--version", action="version", version=f"carina-tui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    cleanup = sub.add_parser("cleanup", parents=[common], help="remove exited containers, never protected ones")
-    cleanup.add_argument("--until", metavar="DURATION", help="only containers created before this long ago (10m, 2h, 7d)")
+    cleanup = sub.add_parser("cleanup", help="remove exited containers, never protected ones")
+    _add_where(cleanup, _AFTER)
+    cleanup.add_argument("--until", metavar="DURATION", action=_Once,
+                         help="only containers created before this long ago (10m, 2h, 7d)")
     cleanup.add_argument("--label", metavar="K=V", action="append", default=[], help="only containers with this label")
     cleanup.add_argument("--dry-run", action="store_true", help="show the plan, remove nothing")
     cleanup.add_argument("--yes", action="store_true", help="do not ask")
     cleanup.add_argument("--volumes", action="store_true", help="also remove anonymous volumes")
-    cleanup.add_argument("--json", action="store_true", help="print one JSON object")
+    cleanup.add_argument("--json", action="store_true", help=JSON_HELP["cleanup"])
 
-    clusters = sub.add_parser("clusters", parents=[common], help="list every cluster carina-tui knows")
-    clusters.add_argument("--json", action="store_true")
+    clusters = sub.add_parser("clusters", help="list every cluster carina-tui knows")
+    _add_where(clusters, _AFTER)
+    clusters.add_argument("--json", action="store_true", help=JSON_HELP["clusters"])
 
-    status = sub.add_parser("status", parents=[common], help="nodes, containers, networks, protected containers")
-    status.add_argument("--json", action="store_true")
+    status = sub.add_parser("status", help="nodes, containers, networks, protected containers")
+    _add_where(status, _AFTER)
+    status.add_argument("--json", action="store_true", help=JSON_HELP["status"])
 
     if with_sandbox:
         from carina_tui.sandbox.cli import register
@@ -58,29 +169,25 @@ def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
+HEADLESS = {"cleanup": "cleanup_command", "clusters": "clusters_command", "status": "status_command"}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(with_sandbox="sandbox" in argv)
-    args = parser.parse_args(argv)
     try:
+        parser = build_parser(with_sandbox="sandbox" in argv)
+        args = parser.parse_args(argv)
         if args.command is None:
             return run_console(args)
-        if args.command == "cleanup":
-            from carina_tui.commands import cleanup_command
-
-            return cleanup_command(args)
-        if args.command == "clusters":
-            from carina_tui.commands import clusters_command
-
-            return clusters_command(args)
-        if args.command == "status":
-            from carina_tui.commands import status_command
-
-            return status_command(args)
+        if args.command in HEADLESS:
+            return _headless(args)
         handler = getattr(args, "handler", None)
         if handler is not None:
             return int(handler(args) or 0)
         parser.print_help()
+        return 2
+    except UsageError as err:
+        print(f"carina-tui: {err}", file=sys.stderr)
         return 2
     except CarinaError as err:
         print(f"carina-tui: {err}", file=sys.stderr)
@@ -88,6 +195,61 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("carina-tui: interrupted; nothing more was done.", file=sys.stderr)
         return 130
+
+
+def _headless(args: argparse.Namespace) -> int:
+    """Run cleanup, clusters or status with standard output that turns a failed write into a
+    sentence (and exit status 1) instead of a traceback at exit."""
+    from carina_tui import commands
+
+    real = sys.stdout
+    if hasattr(real, "reconfigure"):
+        real.reconfigure(errors="backslashreplace")  # an argument that is not UTF-8 still prints
+    sys.stdout = _Output(real)
+    try:
+        code = getattr(commands, HEADLESS[args.command])(args)
+        sys.stdout.flush()
+        return code
+    except OutputError:
+        _drop_pending(real)
+        raise
+    finally:
+        sys.stdout = real
+
+
+class _Output:
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise _output_error(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise _output_error(exc) from None
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _output_error(exc: OSError) -> OutputError:
+    return OutputError(f"The output could not be written to standard output ({exc.strerror or exc}); "
+                       "free some space or send it somewhere else.")
+
+
+def _drop_pending(stream) -> None:
+    """What is still buffered would fail again when Python exits: let it go to /dev/null."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def run_console(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Mapping, TypeVar
 
 from carina_tui.core.audit import AuditEntry, AuditHandle, AuditLog
 from carina_tui.core.errors import AuditUnwritable, CarinaError, NotFound, Refused, Unanswered
-from carina_tui.core.models import ContainerInfo, NetworkDetail, NetworkInfo
+from carina_tui.core.models import ContainerDetail, ContainerInfo, NetworkDetail, NetworkInfo
 from carina_tui.core.permit import issue
 from carina_tui.core.rules import DEFAULT_RULES, Rule, matching_rule
 from carina_tui.core.specs import NetworkSpec, RunSpec
@@ -36,7 +36,7 @@ T = TypeVar("T")
 ALLOWED_ON_PROTECTED = frozenset({"container.start", "container.unpause", "container.run", "network.connect"})
 
 # After an unanswered removal, how long an engine that answers again is given to carry it out.
-SETTLE = 2.0
+REMOVAL_SETTLE = 2.0
 
 CONTAINER_ACTIONS = {
     "container.start": ("start", DockerGateway.start_container),
@@ -67,6 +67,14 @@ class Outcome:
         """The name without its ``node/`` prefix."""
         prefix = f"{self.node}/"
         return self.name[len(prefix):] if self.node and self.name.startswith(prefix) else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Acted:
+    """What a container action did, as the engine tells it right after: what a screen says."""
+
+    before: ContainerInfo  # the fresh look the guard decided on
+    after: ContainerDetail | None  # a fresh look after the call; None when the container is gone
 
 
 class Guard:
@@ -126,6 +134,21 @@ class Guard:
 
     def container_action(self, action: str, target: ContainerInfo, *args, **kwargs):
         """Run one container action (``container.stop`` ...) after a fresh check."""
+        return self._container_action(action, target, *args, **kwargs)[1]
+
+    def act(self, action: str, target: ContainerInfo, *, settle: float = 0.0, **kwargs) -> Acted:
+        """``container_action``, then a fresh look at the container (``settle``: see
+        ``DockerGateway.settled``), so that what the console says is what the engine holds."""
+        fresh, _ = self._container_action(action, target, **kwargs)
+        if action == "container.remove":
+            return Acted(fresh, None)
+        try:
+            after = self._gateway(target.endpoint).settled(fresh.id, settle)
+        except NotFound:
+            after = None
+        return Acted(fresh, after)
+
+    def _container_action(self, action: str, target: ContainerInfo, *args, **kwargs) -> tuple[ContainerInfo, object]:
         if action not in CONTAINER_ACTIONS:
             raise Refused(f"{action} is not an action carina-tui knows; nothing was done.")
         verb, method = CONTAINER_ACTIONS[action]
@@ -133,8 +156,9 @@ class Guard:
         fresh = self._fresh(gateway, action, target)
         self._check(action, fresh)
         if action == "container.remove":
-            return self._run(action, fresh, lambda: self._removal(gateway, fresh, *args, **kwargs))
-        return self._run(action, fresh, lambda: method(gateway, issue(action, fresh.id), fresh.id, *args, **kwargs))
+            return fresh, self._run(action, fresh, lambda: self._removal(gateway, fresh, *args, **kwargs))
+        return fresh, self._run(action, fresh,
+                                lambda: method(gateway, issue(action, fresh.id), fresh.id, *args, **kwargs))
 
     def start(self, c: ContainerInfo) -> None:
         self.container_action("container.start", c)
@@ -240,7 +264,7 @@ class Guard:
         """After an unanswered removal: return if ``c`` is gone, else raise saying what is known.
 
         Looks again while the engine does not answer (for at most the gateway's timeout), then,
-        once it answers, for ``SETTLE`` seconds more (longer while it says "removing"): an engine
+        once it answers, for ``REMOVAL_SETTLE`` seconds more (longer while it says "removing"): an engine
         that was held up carries out the request it took a moment after it answers again.
         """
         deadline = time.monotonic() + gateway.timeout
@@ -251,13 +275,13 @@ class Guard:
             except NotFound:
                 return
             except CarinaError:
-                if time.monotonic() >= (deadline if answered is None else answered + SETTLE):
+                if time.monotonic() >= (deadline if answered is None else answered + REMOVAL_SETTLE):
                     raise Unanswered(f"{err} Asked again, it did not answer either: whether {c.qualified_name} "
                                      "was removed is not known; look with docker ps -a.") from None
             else:
                 answered = answered if answered is not None else time.monotonic()
                 waited = time.monotonic() - answered
-                if waited >= SETTLE and (now.state != "removing" or waited >= gateway.timeout):
+                if waited >= REMOVAL_SETTLE and (now.state != "removing" or waited >= gateway.timeout):
                     raise Unanswered(f"{err} Looked at again, {c.qualified_name} is still there ({now.state}): "
                                      "it was not removed.") from None
             time.sleep(0.1)

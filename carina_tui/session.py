@@ -16,7 +16,7 @@ from carina_tui.core.audit import AuditLog
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.errors import CarinaError, EngineUnreachable
 from carina_tui.core.models import ContainerInfo, EngineEvent, EngineInfo, NetworkInfo, NodeInfo
-from carina_tui.core.rules import DEFAULT_RULES, Rule
+from carina_tui.core.rules import DEFAULT_RULES, Rule, merge_rules
 from carina_tui.gateways.docker_gateway import DockerGateway
 from carina_tui.guard import Guard
 
@@ -61,7 +61,7 @@ class Session:
         }
         self.guard = Guard(
             self.gateways,
-            rules=tuple(rules) + tuple(r for r in spec.rules if r not in rules),
+            rules=merge_rules(rules, spec.rules),
             read_only=self.read_only,
             audit=audit,
             cluster=spec.name,

@@ -16,8 +16,6 @@ def resolve(args: argparse.Namespace, config: Config) -> ClusterSpec:
 
     host = getattr(args, "host", None)
     name = getattr(args, "cluster", None)
-    if host and name:
-        raise ConfigError("Give either --host or --cluster, not both.")
     if host:
         return discovery.host_target(host)
     if name:
@@ -26,11 +24,13 @@ def resolve(args: argparse.Namespace, config: Config) -> ClusterSpec:
 
 
 def session_for(spec: ClusterSpec, config: Config, *, read_only: bool = False) -> Session:
-    """A session on ``spec`` with the rules and read-only setting the config gives it."""
+    """A session on ``spec`` with the rules, read-only setting and TLS the config gives it,
+    also when ``spec`` names a configured cluster's engine another way (``Config.claim``)."""
     if spec.problem:
         raise ConfigError(spec.problem)
     from carina_tui.gateways import tls
 
+    spec = config.claim(spec)
     tls.check_endpoint(spec)
     return Session(spec, rules=config.rules_for(spec), read_only=read_only or config.read_only_for(spec))
 

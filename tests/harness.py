@@ -18,6 +18,8 @@ import glob
 import os
 import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -29,6 +31,30 @@ from carina_tui.sandbox.images import BUSYBOX_IMAGE, CONSUL_IMAGE, ensure_local_
 TEST_LABEL = "carina.test=1"
 TEST_DIR_PREFIX = "carina-t-"
 OWNER_FILE = "owner.pid"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def carina(*args: str, env: dict | None = None, stdout=subprocess.PIPE, timeout: float = 90) -> subprocess.CompletedProcess:
+    """Run ``carina-tui ARGS`` as a user does: a new process, no terminal on stdin, the
+    test's environment (plus ``env``); stdout and stderr as text."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "carina_tui", *args], stdout=stdout, stderr=subprocess.PIPE,
+                          text=True, env=full_env, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def exists(engine: "TestEngine", name: str) -> bool:
+    """True while the engine holds a container of exactly that name."""
+    return bool(engine.ids(f"name=^/{name}$"))
+
+
+def write_config(text: str, path: Path | None = None) -> Path:
+    """Write a clusters.toml: at ``path``, else where carina-tui looks by default (the test's XDG dir)."""
+    path = path or Path(os.environ["XDG_CONFIG_HOME"]) / "carina-tui" / "clusters.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
 
 
 def in_ci() -> bool:

@@ -11,6 +11,8 @@ import json
 import time
 from typing import Callable
 
+from textual import events
+from textual.keys import _character_to_key
 from textual.widgets import Checkbox, Input, Select, SelectionList, Static
 
 from carina_tui.core.clusters import ClusterSpec
@@ -19,6 +21,10 @@ from carina_tui.ui.app import CarinaApp
 from carina_tui.ui.forms import FormScreen
 
 SIZE = (160, 50)
+
+# A command for containers to stop: sh as PID 1 ignores SIGTERM unless it traps it, and an
+# untrapped one makes every stop wait out docker's 10 s grace.
+TRAPPED = ("sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done")
 
 
 def make_app(*endpoints: str, read_only: bool = False, name: str = "test") -> CarinaApp:
@@ -126,6 +132,22 @@ async def settle_workers(pilot, *groups: str) -> None:
         return not [w for w in pilot.app.workers if w.group in groups and not w.is_finished]
 
     await wait_for(pilot, idle, f"the {', '.join(groups)} workers finish")
+    await pilot.pause()
+
+
+async def burst(pilot, *keys: str, news: tuple = ()) -> None:
+    """Send ``keys`` the way a fast typist's (or a paste over SSH) arrive: all in the app's
+    queue at once. ``pilot.press`` waits for the app to go idle after each key, which hides
+    every ordering problem between a key, the screen it opens and the keys after it.
+    ``news``: messages that reach the app right behind the keys, while they are on their way."""
+    app = pilot.app
+    for key in keys:
+        name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
+        event = events.Key(name, key if len(key) == 1 else None)
+        event.set_sender(app)
+        app.post_message(event)
+    for message in news:
+        app.post_message(message)
     await pilot.pause()
 
 

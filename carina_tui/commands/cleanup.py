@@ -30,7 +30,8 @@ from carina_tui.guard import Outcome
 
 
 def _filter(args: argparse.Namespace) -> ContainerFilter:
-    until = parse_duration(args.until) if getattr(args, "until", None) else None
+    given = getattr(args, "until", None)
+    until = parse_duration(given) if given is not None else None  # "" is a mistake, not "no filter"
     labels = tuple(parse_label(text) for text in getattr(args, "label", None) or ())
     return ContainerFilter(labels=labels, until=until)
 

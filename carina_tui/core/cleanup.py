@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from carina_tui.core.durations import parse_duration
-from carina_tui.core.errors import ValidationError
+from carina_tui.core.errors import ValidationError, clip
 from carina_tui.core.models import ContainerInfo
 from carina_tui.core.rules import Rule, last_name_part, matching_rule
 
@@ -79,7 +79,7 @@ def parse_label(text: str, *, what: str = "--label") -> tuple[str, str | None]:
     key, eq, value = text.partition("=")
     key = key.strip()
     if not key:
-        raise ValidationError(f"{what} takes KEY or KEY=VALUE (for example carina.role=worker), not {text!r}.",
+        raise ValidationError(f"{what} takes KEY or KEY=VALUE (for example carina.role=worker), not {clip(text)!r}.",
                               field=what)
     return key, (value if eq else None)
 

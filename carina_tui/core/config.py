@@ -26,8 +26,11 @@ Shape (keys may grow; these stay)::
     protect = [{ name = "x" }, { image = "example/agent" }]
 
 The default rules (``DEFAULT_RULES``) always apply: the file can add rules, never
-remove them. A missing file is an empty config. Anything wrong in the file is a
-``ConfigError`` whose sentence names the file and the key.
+remove them. A missing file is an empty config; a file that is there but cannot be
+read (a dangling link, a FIFO, a folder, no permission) is a ``ConfigError``, never
+a fallback. Anything wrong in the file is a ``ConfigError`` whose sentence names the
+file and the key. ``Config.claim`` gives an engine of a configured cluster that
+cluster's rules, read-only setting and TLS, however the engine was named.
 """
 
 from __future__ import annotations
@@ -35,17 +38,18 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import stat
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from carina_tui.core import paths
 from carina_tui.core.clusters import ClusterSpec, TLSFiles
-from carina_tui.core.endpoints import BadEndpoint, parse_endpoint
-from carina_tui.core.errors import ConfigError
-from carina_tui.core.rules import DEFAULT_RULES, RULE_KINDS, Rule
+from carina_tui.core.endpoints import BadEndpoint, endpoint_key, parse_endpoint
+from carina_tui.core.errors import ConfigError, clip
+from carina_tui.core.rules import DEFAULT_RULES, RULE_KINDS, Rule, merge_rules
 
 TOP_LEVEL_KEYS = ("clusters", "protect", "read_only")
 CLUSTER_KEYS = (
@@ -81,21 +85,36 @@ class Config:
     def rules_for(self, spec: ClusterSpec | None) -> tuple[Rule, ...]:
         """Every rule that protects containers of ``spec``: defaults, global, then the cluster's own."""
         own = spec.rules if spec is not None else ()
-        return _merge_rules(self.rules, own)
+        return merge_rules(self.rules, own)
 
     def read_only_for(self, spec: ClusterSpec | None) -> bool:
         return self.read_only or (spec is not None and spec.read_only)
 
+    def claim(self, spec: ClusterSpec) -> ClusterSpec:
+        """``spec`` as the config sees it: an engine that belongs to a configured cluster keeps
+        that cluster's rules and read-only setting however it was named (--host, DOCKER_HOST,
+        a Docker context, a Carina bundle, another cluster entry), and, when ``spec`` is not a
+        config entry itself, that cluster's TLS. Addresses are compared by ``endpoint_key``."""
+        keys = {endpoint_key(url) for url in spec.endpoints}
+        owners = [c for c in self.clusters
+                  if not (spec.source == "config" and c.name == spec.name)
+                  and any(endpoint_key(url) in keys for url in c.endpoints)]
+        if not owners:
+            return spec
+        claimed = replace(spec, rules=merge_rules(spec.rules, *(c.rules for c in owners)),
+                          read_only=spec.read_only or any(c.read_only for c in owners))
+        if spec.source != "config":
+            claimed = replace(claimed, tls=owners[0].tls, insecure=owners[0].insecure)
+        return claimed
 
-def _merge_rules(first: tuple[Rule, ...], more: tuple[Rule, ...]) -> tuple[Rule, ...]:
-    """``first`` then the rules of ``more`` that protect something new (same kind and value = same rule)."""
-    seen = {(r.kind, r.value) for r in first}
-    added = []
-    for rule in more:
-        if (rule.kind, rule.value) not in seen:
-            seen.add((rule.kind, rule.value))
-            added.append(rule)
-    return tuple(first) + tuple(added)
+
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+_NOT_REGULAR = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, must_exist: bool | None = None) -> Config:
@@ -103,25 +122,16 @@ def load_config(path: str | os.PathLike[str] | None = None, *, must_exist: bool 
 
     A missing file gives the empty config, unless the user named the file
     (``--config`` or ``$CARINA_TUI_CONFIG``; or ``must_exist=True``): then it is a ConfigError.
+    A file that is there but cannot be read (a dangling link, a folder, a FIFO, no
+    permission) is always a ConfigError: running on the default rules alone while
+    the user's own rules sit unread would be a silent loss of protection.
     """
     file = paths.config_file(path)
     if must_exist is None:
         must_exist = paths.config_file_is_explicit(path)
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        if must_exist:
-            raise ConfigError(
-                f"The config file {file} does not exist: check the path given with --config, "
-                "or create the file (an empty file is a valid config)."
-            ) from None
+    data = _read_regular_file(file, must_exist)
+    if data is None:
         return Config(path=str(file), exists=False)
-    except IsADirectoryError:
-        raise ConfigError(f"The config file {file} is a folder, not a file: point --config at the TOML file.") from None
-    except OSError as exc:
-        raise ConfigError(
-            f"The config file {file} cannot be read ({exc.strerror or exc}): check its permissions."
-        ) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -131,6 +141,74 @@ def load_config(path: str | os.PathLike[str] | None = None, *, must_exist: bool 
     return parse_config(text, file)
 
 
+def _read_regular_file(file: Path, must_exist: bool) -> bytes | None:
+    """The bytes of ``file``, or None when nothing at all is there. Looked at before it is
+    opened, so a FIFO or a device is refused, never read (a FIFO would block for ever)."""
+    try:
+        os.lstat(file)
+    except FileNotFoundError:
+        _refuse_dangling_folder(file)
+        if must_exist:
+            raise ConfigError(
+                f"The config file {file} does not exist: check the path given with --config, "
+                "or create the file (an empty file is a valid config)."
+            ) from None
+        return None
+    except OSError as exc:
+        raise _unreadable(file, exc) from None
+    try:
+        info = os.stat(file)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"The config file {file} is a symbolic link to {os.readlink(file)}, which does not exist: "
+            "fix the link or remove it."
+        ) from None
+    except OSError as exc:
+        raise _unreadable(file, exc) from None
+    _refuse_if_not_regular(file, info)
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"The config file {file} is {info.st_size // (1024 * 1024)} MiB; a config file is at most "
+                          f"{MAX_CONFIG_BYTES // (1024 * 1024)} MiB. Point --config at the right file.")
+    try:
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # no wait, even if it became a FIFO
+    except OSError as exc:
+        raise _unreadable(file, exc) from None
+    with open(fd, "rb") as handle:
+        _refuse_if_not_regular(file, os.fstat(fd))  # replaced between the look and the open
+        try:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        except OSError as exc:
+            raise _unreadable(file, exc) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"The config file {file} grew past {MAX_CONFIG_BYTES // (1024 * 1024)} MiB while it "
+                          "was read; point --config at the right file.")
+    return data
+
+
+def _refuse_dangling_folder(file: Path) -> None:
+    """A config folder that is a link to nothing (a dotfiles folder not mounted, say) hides the file."""
+    for folder in file.parents:
+        if folder.is_symlink() and not folder.exists():
+            raise ConfigError(
+                f"The config file {file} cannot be read: its folder {folder} is a symbolic link to "
+                f"{os.readlink(folder)}, which does not exist. Fix the link or remove it."
+            )
+
+
+def _refuse_if_not_regular(file: Path, info: os.stat_result) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"The config file {file} is a folder, not a file: point --config at the TOML file.")
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _NOT_REGULAR if test(info.st_mode)), "not a regular file")
+        raise ConfigError(f"The config file {file} is {kind}, not a regular file; carina-tui reads its config "
+                          "only from a regular file: point --config at one, or remove it.")
+
+
+def _unreadable(file: Path, exc: OSError) -> ConfigError:
+    return ConfigError(f"The config file {clip(str(file), 200)} cannot be read ({exc.strerror or exc}): "
+                       "check it and its folder's permissions.")
+
+
 def parse_config(text: str, path: str | os.PathLike[str] = "clusters.toml") -> Config:
     """Parse config text; relative TLS paths are taken from ``path``'s folder."""
     file = Path(path)
@@ -138,6 +216,12 @@ def parse_config(text: str, path: str | os.PathLike[str] = "clusters.toml") -> C
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_syntax_sentence(file, text, exc)) from None
+    except ValueError as exc:  # tomllib's int(): a number of more than 4300 digits
+        raise ConfigError(f"The config file {file} is not valid TOML: it has a number too long to read "
+                          f"({str(exc).split(':')[0]}). Fix that number.") from None
+    except RecursionError:
+        raise ConfigError(f"The config file {file} is not valid TOML for carina-tui: its lists or tables "
+                          "are nested too deep to read. Fix the file.") from None
     return _Reader(file).config(doc)
 
 
@@ -159,14 +243,14 @@ def _syntax_sentence(file: Path, text: str, exc: tomllib.TOMLDecodeError) -> str
 
 def _show(value: Any) -> str:
     if isinstance(value, str):
-        return f'"{value}"'
+        return f'"{clip(value)}"'
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):
         return "a list"
-    return str(value)
+    return clip(str(value))
 
 
 class _Reader:
@@ -211,7 +295,7 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(f"{where}{key}", f"must be a port number such as 2376, not {_show(value)}")
         if not 0 < value < 65536:
-            raise self.fail(f"{where}{key}", f"is {value}, which is not a port number between 1 and 65535")
+            raise self.fail(f"{where}{key}", f"is {_show(value)}, which is not a port number between 1 and 65535")
         return value
 
     def file_path(self, table: dict, key: str, where: str) -> str:
@@ -235,7 +319,7 @@ class _Reader:
         clusters = tuple(self.cluster(name, body) for name, body in clusters_table.items())
         return Config(
             clusters=clusters,
-            rules=_merge_rules(DEFAULT_RULES, rules),
+            rules=merge_rules(DEFAULT_RULES, rules),
             read_only=read_only,
             path=str(self.file),
             exists=True,
@@ -258,15 +342,11 @@ class _Reader:
                 raise self.fail(key, f"must have exactly one of name, name_pattern, image or label; it has {named}")
             kind = kinds[0]
             text = self.text(entry, kind, f"{key}.")
-            if kind == "label":
-                label_key, eq, _ = text.partition("=")
-                if not eq or not label_key.strip():
-                    raise self.fail(f"{key}.label", f'is "{text}"; write it as "key=value", e.g. "carina.protected=true"')
-                text = f"{label_key.strip()}={text.partition('=')[2].strip()}"
-            rule = Rule(kind, text, source=source)  # type: ignore[arg-type]
-            if rule not in found:
-                found.append(rule)
-        return tuple(found)
+            try:
+                found.append(Rule(kind, text, source=source))  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise self.fail(f"{key}.{kind}", f"is {_show(text)}, which {exc}") from None
+        return merge_rules(found)
 
     def cluster(self, name: str, body: Any) -> ClusterSpec:
         where = f"clusters.{name}"
@@ -323,6 +403,7 @@ class _Reader:
         if not value:
             raise self.fail(key, 'is empty; give at least one address such as "tcp://203.0.113.10:2376"')
         found: list[str] = []
+        seen: set[str] = set()
         for index, url in enumerate(value):
             item = f"{key}[{index}]"
             if not isinstance(url, str):
@@ -330,9 +411,10 @@ class _Reader:
             try:
                 parse_endpoint(url)
             except BadEndpoint as exc:
-                raise self.fail(f'{item} ("{url}")', str(exc)) from None
-            if url.strip() in found:
-                raise self.fail(item, f'repeats "{url.strip()}"; give each node once')
+                raise self.fail(f"{item} ({_show(url)})", str(exc)) from None
+            if endpoint_key(url) in seen:
+                raise self.fail(item, f"repeats {_show(url.strip())}; give each node once")
+            seen.add(endpoint_key(url))
             found.append(url.strip())
         return tuple(found)
 
@@ -341,6 +423,6 @@ class _Reader:
             parts = urlsplit(url)
             parts.port
         except ValueError as exc:
-            raise self.fail(f'{key} ("{url}")', f"is not a valid address ({exc})") from None
+            raise self.fail(f"{key} ({_show(url)})", f"is not a valid address ({exc})") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise self.fail(f'{key} ("{url}")', "must be an address such as http://203.0.113.10:8500")
+            raise self.fail(f"{key} ({_show(url)})", "must be an address such as http://203.0.113.10:8500")

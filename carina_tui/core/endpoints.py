@@ -6,6 +6,7 @@ Pure string work, shared by the config reader, discovery and the TLS rules.
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -51,9 +52,12 @@ def parse_endpoint(url: str) -> Endpoint:
         raise BadEndpoint("has no scheme; write it like tcp://203.0.113.10:2376 or unix:///var/run/docker.sock")
     try:
         parts = urlsplit(text)
-        port = parts.port
     except ValueError as exc:
         raise BadEndpoint(f"is not a valid address ({exc})") from None
+    try:
+        port = parts.port
+    except ValueError:  # not digits, out of range, or more digits than int() takes
+        raise BadEndpoint("is not a valid address: its port must be a number between 1 and 65535") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise BadEndpoint(f'uses the scheme "{scheme}://"; use tcp://, unix:// or ssh://')
@@ -79,6 +83,29 @@ def parse_endpoint(url: str) -> Endpoint:
     if port is not None and not 0 < port < 65536:
         raise BadEndpoint(f"has the port {port}, which is not between 1 and 65535")
     return Endpoint(scheme, host=host, port=port, user=parts.username or "")
+
+
+def endpoint_key(url: str) -> str:
+    """One spelling per engine, to tell whether two addresses reach the same one: scheme and
+    host in lower case, an IP address in its short form, every loopback name as ``localhost``
+    (a rule that applies to more than it must errs on the safe side), ssh's port 22 written out,
+    no user, no trailing ``/``, and a socket by its real path (``/var/run`` is often a link to
+    ``/run``). An address that does not parse is its own stripped text."""
+    try:
+        endpoint = parse_endpoint(url)
+    except BadEndpoint:
+        return url.strip()
+    if endpoint.scheme == "unix":
+        return "unix://" + os.path.realpath(endpoint.path)
+    host = endpoint.host.lower().rstrip(".")
+    try:
+        host = ipaddress.ip_address(host).compressed
+    except ValueError:
+        pass
+    if is_loopback(host):
+        host = "localhost"
+    port = endpoint.port if endpoint.port is not None else 22  # tcp:// always has one
+    return f"{endpoint.scheme}://{host}:{port}"
 
 
 def endpoint_problem(url: str) -> str:

@@ -7,6 +7,12 @@ screens show ``str(error)`` and nothing else, so no traceback reaches the user.
 from __future__ import annotations
 
 
+def clip(text: str, limit: int = 60) -> str:
+    """``text`` for a sentence: what the user typed, cut short (saying how long it was) when it is
+    long, so 5,000 digits do not become a 5,000-character sentence."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 class CarinaError(Exception):
     """Base: ``str(err)`` is a complete sentence saying what failed and what to do."""
 

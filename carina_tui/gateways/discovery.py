@@ -42,7 +42,7 @@ from pathlib import Path
 from carina_tui.core.clusters import ClusterSpec, TLSFiles
 from carina_tui.core.config import Config
 from carina_tui.core.endpoints import DEFAULT_SOCKET, BadEndpoint, parse_endpoint
-from carina_tui.core.errors import NotFound
+from carina_tui.core.errors import NotFound, clip
 
 BUNDLE_LAYOUTS: tuple[tuple[str, str, str], ...] = (
     ("ca.pem", "cert.pem", "key.pem"),
@@ -118,7 +118,7 @@ def _endpoint_problem(url: str, where: str) -> str:
     try:
         parse_endpoint(url)
     except BadEndpoint as exc:
-        return f'The engine address "{url}" {where} {exc}.'
+        return f'The engine address "{clip(url)}" {where} {exc}.'
     return ""
 
 
@@ -452,6 +452,6 @@ def find(name: str, config: Config | None = None, env: Mapping[str, str] | None 
                 return spec
     known = ", ".join(dict.fromkeys(s.name for s in specs)) or "none"
     raise NotFound(
-        f'No cluster is named "{name}". The clusters there are: {known}. '
+        f'No cluster is named "{clip(name)}". The clusters there are: {known}. '
         "Run `carina-tui clusters` to see them with their sources."
     )

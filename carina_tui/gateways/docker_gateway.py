@@ -297,6 +297,17 @@ class DockerGateway:
                 self._image_names, self._image_names_read = names, time.monotonic()
             return self._image_names
 
+    def settled(self, container_id: str, within: float = 0.0, step: float = 0.1) -> ContainerDetail:
+        """A fresh look at a container just acted on. With ``within``, a running one is looked at
+        again until it stops or ``within`` seconds pass: a container that exits at once is then
+        reported as exited, with its code, not as running."""
+        deadline = time.monotonic() + within
+        while True:
+            detail = self.inspect_container(container_id)
+            if detail.container.state != "running" or time.monotonic() >= deadline:
+                return detail
+            time.sleep(step)
+
     def networks(self) -> list[NetworkInfo]:
         with self._call("list networks"):
             raw = self.api.networks()

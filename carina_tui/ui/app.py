@@ -26,9 +26,10 @@ from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.config import Config
 from carina_tui.core.errors import CarinaError
 from carina_tui.core.models import ContainerInfo, NetworkInfo
+from carina_tui.core.outcome import SETTLE, UNDER_WAY, action_outcome
 from carina_tui.session import EngineState, EventFollower, Session, Snapshot
 from carina_tui.ui.panes import ClusterRow, ClustersPane, ContainersPane, NetworksPane, ProtectedRow, SystemPane
-from carina_tui.ui.screens import ConfirmScreen, HelpScreen, TextScreen, field_lines
+from carina_tui.ui.screens import ConfirmScreen, HelpScreen, TextScreen, TypeAheadApp, field_lines
 from carina_tui.ui.tables import TablePane
 
 
@@ -82,6 +83,9 @@ class SystemReported(Message):
 
 ABANDONED = object()
 
+# How long a row may say "stopping…" when the engine's event never comes.
+UNDER_WAY_LIMIT = 10.0
+
 
 def abandonable(call: Callable[[], object], cancelled: Callable[[], bool], poll: float = 0.2) -> object:
     """Run ``call`` in a daemon thread and wait for it, giving up (``ABANDONED``) once
@@ -112,7 +116,7 @@ def cluster_key(spec: ClusterSpec) -> str:
     return f"{spec.source}|{spec.name}|{','.join(spec.endpoints)}"
 
 
-class CarinaApp(App):
+class CarinaApp(TypeAheadApp, App):
     CSS_PATH = "app.tcss"
     TITLE = "carina-tui"
     ENABLE_COMMAND_PALETTE = True
@@ -603,15 +607,56 @@ class CarinaApp(App):
         if then is not None:
             self.call_from_thread(then, result)
 
-    def container_action(self, action: str, c: ContainerInfo, done: str = "") -> None:
-        guard = self.session.guard
-        self.guarded(lambda: guard.container_action(action, c), done)
+    def container_action(self, action: str, c: ContainerInfo, **kwargs) -> None:
+        """One container action through the guard. Its row says at once that it is under way
+        ("stopping…") until the engine's news replaces that, or until the call fails (the row is
+        as before and the error is said); what is said after is what the engine holds then."""
+        token = None
+        if action in UNDER_WAY and not self.session.guard.would_refuse(action, c):
+            token = [(pane, pane.mark(c.key, "state", UNDER_WAY[action])) for pane in self._container_panes()]
+        self._act(action, c, kwargs, token)
+
+    def _container_panes(self) -> list[TablePane]:
+        return [self.pane("containers"), self.pane("system")]
+
+    @work(thread=True, group="mutate", exit_on_error=False)
+    def _act(self, action: str, c: ContainerInfo, kwargs: dict, marks) -> None:
+        settle = SETTLE if action in ("container.start", "container.restart") else 0.0
+        try:
+            acted = self.session.guard.act(action, c, settle=settle, **kwargs)
+        except CarinaError as err:
+            self.call_from_thread(self._not_acted, c, err, marks)
+            return
+        self.call_from_thread(self._acted, action, c, acted, marks)
+
+    def say_outcome(self, sentence: str, as_asked: bool) -> None:
+        self.notify(sentence, severity="information" if as_asked else "warning", timeout=10 if as_asked else 15)
+
+    def _unmark(self, c: ContainerInfo, marks) -> None:
+        for pane, token in marks or ():
+            if token is not None:
+                pane.unmark(c.key, token)
+
+    def _not_acted(self, c: ContainerInfo, err: CarinaError, marks) -> None:
+        self._unmark(c, marks)
+        self.notify(str(err), title=err.title, severity="error", timeout=10)
+
+    def _acted(self, action: str, c: ContainerInfo, acted, marks) -> None:
+        self.say_outcome(*action_outcome(action, c.name, acted.before, acted.after))
+        if not self._panes_ready:
+            return
+        shown = self.pane("containers").items.get(c.key)
+        if acted.after is not None and shown is not None and shown.state == acted.after.container.state:
+            self._unmark(c, marks)  # the row is true already (a restart): no news to wait for
+        else:
+            # The engine's event brings the new state; should it never come, the row stops saying so.
+            self.set_timer(UNDER_WAY_LIMIT, lambda: self._unmark(c, marks))
 
     def start_stop(self, c: ContainerInfo) -> None:
         if c.state in ("running", "restarting", "paused"):
-            self.container_action("container.stop", c, f"{c.name} stopped.")
+            self.container_action("container.stop", c)
         else:
-            self.container_action("container.start", c, f"{c.name} started.")
+            self.container_action("container.start", c)
 
     def remove_container(self, c: ContainerInfo) -> None:
         refusal = self.session.guard.would_refuse("container.remove", c)
@@ -624,8 +669,7 @@ class CarinaApp(App):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                guard = self.session.guard
-                self.guarded(lambda: guard.remove(c, force=running), f"{c.name} removed.")
+                self.container_action("container.remove", c, force=running)
 
         self.push_screen(ConfirmScreen(question, f"{c.id}\nimage {c.image}\nnode {c.node}"), answered)
 

@@ -21,17 +21,17 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, OptionList, Select, SelectionList, Static
 from textual.widgets.option_list import Option
 
 from carina_tui.core import validate
-from carina_tui.core.errors import CarinaError, ValidationError
+from carina_tui.core.errors import CarinaError, NotFound, ValidationError
 from carina_tui.core.models import ContainerInfo, NetworkInfo
+from carina_tui.core.outcome import SETTLE, action_outcome
 from carina_tui.core.specs import NetworkSpec, RunSpec
 from carina_tui.guard import Outcome
-from carina_tui.ui.screens import ConfirmScreen
+from carina_tui.ui.screens import ConfirmScreen, TypeAheadScreen
 
 if TYPE_CHECKING:  # pragma: no cover
     from carina_tui.ui.app import CarinaApp
@@ -81,12 +81,16 @@ def attached(c: ContainerInfo, net: NetworkInfo) -> bool:
 # -- the form base -------------------------------------------------------------------------
 
 
-class FormScreen(ModalScreen[Any]):
+class FormScreen(TypeAheadScreen):
     """A modal form. Subclasses yield their fields from ``fields()`` (ids ``f-<field>``)
-    and do the work in ``execute`` (in a thread worker); ``finished`` runs after success."""
+    and do the work in ``execute`` (in a thread worker); ``finished`` runs after success.
+
+    Keys typed while it opens land in its first field, in order (``TypeAheadScreen``), and
+    ``ctrl+s`` is an ordinary binding: a priority one ran as the app received it, before the
+    field had taken the text typed just before it."""
 
     BINDINGS = [
-        Binding("ctrl+s", "submit", "Submit", priority=True, id="form.submit"),
+        Binding("ctrl+s", "submit", "Submit", id="form.submit"),
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
     ]
     TITLE = ""
@@ -119,13 +123,8 @@ class FormScreen(ModalScreen[Any]):
         return Horizontal(Label(label, classes="form-label"), widget, classes="form-row")
 
     def on_mount(self) -> None:
-        self.focus_first()
-
-    def focus_first(self) -> None:
-        for widget in self.query(".form-fields *"):
-            if widget.focusable:
-                widget.focus()
-                return
+        # Subclasses load their choices after this, in workers: the form is usable at once.
+        self.ready(next((w for w in self.query(".form-fields *") if w.focusable), None))
 
     # -- errors on the form --------------------------------------------------------------
 
@@ -304,7 +303,8 @@ class CreateNetworkScreen(FormScreen):
     def execute(self, values: dict[str, Any]) -> tuple[str, NetworkSpec]:
         endpoint = values.pop("endpoint")
         gateway = self.carina.session.gateways[endpoint]
-        spec = validate.network_spec(**values, existing=gateway.networks(), engine=gateway.info())
+        spec = validate.network_spec(**values, existing=gateway.networks(), engine=gateway.info(),
+                                     qualify=self.carina.session.multi_node)
         return self.carina.session.guard.create_network(endpoint, spec), spec
 
     def finished(self, result: Any) -> str:
@@ -568,9 +568,10 @@ class RunScreen(FormScreen):
         self.image_tags: list[str] | None = None
 
     def fields(self) -> ComposeResult:
-        yield self.row("Image", Select([], prompt="local image", id="f-image", compact=True))
+        # The name first: it can be typed at once, while the images are still loading.
         yield self.row("Name", Input(placeholder="wordpress (empty: the engine picks one)", id="f-name",
                                      compact=True))
+        yield self.row("Image", Select([], prompt="local image", id="f-image", compact=True))
         yield from self.engine_field(self.start_endpoint)
         yield Label("Networks (space ticks; the first ticked is joined at creation and gets the aliases)",
                     classes="form-label wide")
@@ -642,12 +643,20 @@ class RunScreen(FormScreen):
         gateway = session.gateways[endpoint]
         tags = {t for i in gateway.images() for t in i.tags}
         spec = validate.run_spec(**values, images=tags, existing=gateway.containers() + elsewhere)
-        return session.guard.run_container(endpoint, spec), spec
+        cid = session.guard.run_container(endpoint, spec)
+        try:
+            after = gateway.settled(cid, SETTLE)  # what to say is what the engine holds a moment later
+        except NotFound:
+            after = None
+        return cid, spec, after
 
     def finished(self, result: Any) -> str:
-        cid, spec = result
+        cid, spec, after = result
         ports = ", ".join(str(p) for p in spec.ports if p.host_port is not None)
-        return f"{spec.name or cid[:12]} runs ({spec.image}{f', publishing {ports}' if ports else ''})."
+        name = (after.container.name if after is not None else "") or spec.name or cid[:12]
+        self.carina.say_outcome(*action_outcome("container.run", name, None, after,
+                                                runs=f" ({spec.image}{f', publishing {ports}' if ports else ''})"))
+        return ""
 
 
 def open_run(app: CarinaApp) -> None:

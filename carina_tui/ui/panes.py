@@ -74,9 +74,10 @@ class ClustersPane(TablePane[ClusterRow]):
         again; otherwise only changed cells are updated."""
         keys = [r.key for r in rows]
         if keys != list(self.items):
-            self.items = {}
-            self._sync(None)
-        self.update_items(rows, [k for k in self.items if k not in set(keys)])
+            self.items = {r.key: r for r in rows}
+            self._sync(None, relayout=True)  # in one step: the cursor stays on its row
+        else:
+            self.update_items(rows)
 
     def action_open(self) -> None:
         row = self.selected
@@ -118,8 +119,7 @@ class NetworksPane(TablePane[NetworkInfo]):
     qualify = False  # node/name for a node's own (local) networks, in clusters of several nodes
 
     def cells(self, n: NetworkInfo):
-        name = f"{n.node}/{n.name}" if self.qualify and n.scope != "swarm" and n.node else n.name
-        return (name, n.driver, n.scope, n.subnets_text, str(self.counts.get(n.id, 0)))
+        return (n.display_name(self.qualify), n.driver, n.scope, n.subnets_text, str(self.counts.get(n.id, 0)))
 
     def set_counts(self, containers) -> None:
         counts: Counter[str] = Counter()
@@ -141,19 +141,19 @@ class NetworksPane(TablePane[NetworkInfo]):
         open_create_network(self.app)
 
     def action_connect(self) -> None:
-        if (net := self.selected) is not None:
+        if (net := self.target()) is not None:
             from carina_tui.ui.forms import open_connect
 
             open_connect(self.app, network=net)
 
     def action_disconnect(self) -> None:
-        if (net := self.selected) is not None:
+        if (net := self.target()) is not None:
             from carina_tui.ui.forms import open_disconnect
 
             open_disconnect(self.app, net)
 
     def action_remove(self) -> None:
-        if (net := self.selected) is not None:
+        if (net := self.target()) is not None:
             self.app.remove_network(net)
 
     def action_prune(self) -> None:
@@ -215,21 +215,21 @@ class ContainersPane(TablePane[ContainerInfo]):
         open_run(self.app)
 
     def action_connect(self) -> None:
-        if (c := self.selected) is not None:
+        if (c := self.target()) is not None:
             from carina_tui.ui.forms import open_connect
 
             open_connect(self.app, container=c)
 
     def action_start_stop(self) -> None:
-        if (c := self.selected) is not None:
+        if (c := self.target()) is not None:
             self.app.start_stop(c)
 
     def action_restart(self) -> None:
-        if (c := self.selected) is not None:
-            self.app.container_action("container.restart", c, f"{c.name} restarted.")
+        if (c := self.target()) is not None:
+            self.app.container_action("container.restart", c)
 
     def action_remove(self) -> None:
-        if (c := self.selected) is not None:
+        if (c := self.target()) is not None:
             self.app.remove_container(c)
 
     def action_logs(self) -> None:
@@ -339,10 +339,10 @@ class SystemPane(TablePane[ProtectedRow]):
         self.app.push_screen(consul_screen(self.report))
 
     def action_start(self) -> None:
-        if (row := self.selected) is not None:
-            self.app.container_action("container.start", row.container, f"{row.container.name} started.")
+        if (row := self.target()) is not None:
+            self.app.container_action("container.start", row.container)
 
     def action_remove(self) -> None:
-        if (row := self.selected) is not None:
+        if (row := self.target()) is not None:
             self.app.remove_container(row.container)
 

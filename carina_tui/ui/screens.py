@@ -1,12 +1,25 @@
-"""Modal screens shared by the panes: help, text details, confirmation."""
+"""Modal screens shared by the panes: help, text details, confirmation; and type-ahead.
+
+Type-ahead: keys typed while a screen opens go to it, in order. Textual hands a key to
+the focused widget's queue and checks the (non-priority) bindings only when the key
+comes back up to the app, so in a burst such as ``N web ctrl+s`` the keys after ``N``
+were already handed to the table when ``N`` opened the form, and a form with no focused
+field yet drops what it is given. ``TypeAheadApp`` hands keys that were typed on the
+screen below to the ``TypeAheadScreen`` that opened meanwhile; the screen holds every
+key until its first field has focus, then gives them to it in the order typed.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 
@@ -94,3 +107,70 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+class TypeAheadScreen(ModalScreen[Any]):
+    """A modal screen that receives, in order, the keys typed while it opens.
+
+    Until ``ready`` has focused its first field, it holds the keys given to it (the
+    app gives them to the screen itself while nothing on it has focus, and
+    ``TypeAheadApp`` gives it those typed on the screen below); ``ready`` focuses the
+    field at once (``Widget.focus`` would wait for the next idle) and replays them there.
+    """
+
+    AUTO_FOCUS = ""  # ``ready`` focuses, in the same step as the replay
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._held: list[events.Key] | None = []
+
+    def _forward_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and self._held is not None:
+            self._held.append(event)
+            return
+        super()._forward_event(event)
+
+    def take_key(self, event: events.Key) -> None:
+        """A key typed before this screen was on top: it is this screen's, after those before it."""
+        if self._held is not None:
+            self._held.append(event)
+        else:
+            (self.focused or self)._forward_event(self._copy(event))
+
+    def ready(self, first: Widget | None) -> None:
+        """Focus ``first`` and hand it the keys held so far, in the order typed."""
+        if first is not None:
+            self.set_focus(first)
+        held, self._held = self._held or [], None
+        target = self.focused or self
+        for key in held:
+            target._forward_event(self._copy(key))
+
+    def _copy(self, key: events.Key) -> events.Key:
+        # A fresh event, sent by the app and forwarded, as the app forwards the driver's: one
+        # sent by the screen would stop bubbling at the screen, and one not marked forwarded
+        # would be taken for new input by the app; either way its bindings (ctrl+s) go unchecked.
+        fresh = events.Key(key.key, key.character)
+        fresh.set_sender(self.app)
+        return fresh
+
+
+class TypeAheadApp:
+    """App mixin: a key typed on one screen that reaches the app (unhandled by the
+    widgets) after a ``TypeAheadScreen`` opened on top goes to that screen, not to
+    its bindings or to nowhere."""
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            event.typed_on = self.screen  # type: ignore[attr-defined]
+        await super().on_event(event)  # type: ignore[misc]
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Textual calls the ``_on_key`` of every class in the MRO: this one runs before App's
+        # (which checks the bindings) and, when it takes the key, prevents it.
+        screen = self.screen  # type: ignore[attr-defined]
+        typed_on = getattr(event, "typed_on", screen)
+        if isinstance(screen, TypeAheadScreen) and typed_on in self.screen_stack[:-1]:  # type: ignore[attr-defined]
+            event.prevent_default()
+            event.stop()
+            screen.take_key(event)

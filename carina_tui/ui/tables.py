@@ -3,10 +3,17 @@
 Rows are added, updated (only the cells that differ) and removed by key inside
 ``batch_update``; the table is never cleared and refilled. The filter (``/``)
 narrows the rows shown without touching the data behind them.
+
+The cursor follows its row, not its position: whatever rows come, go or get sorted,
+it stays on the same key. When its row goes, it moves to the row that took its place
+(or the one before, at the end) and, if the row is gone from the data (not only
+filtered out), the console says so; an action key pressed just after such a move is
+refused once, since the user aimed at the row that went.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Generic, Iterable, TypeVar
 
 from rich.cells import cell_len
@@ -72,11 +79,17 @@ class TablePane(Vertical, Generic[T]):
 
     MUTATING: frozenset[str] = frozenset()
 
+    # How long after the cursor moved by itself an action key is taken as aimed at the row that went.
+    MOVED_GRACE = 2.0
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.items: dict[str, T] = {}
         self._shown: dict[str, tuple[Cell, ...]] = {}
         self.filter_text = ""
+        self._moved: tuple[float, str, str] | None = None  # (when, to which key, the sentence said)
+        # Cells shown instead of the item's own while an action is under way: key -> (column, shown, covered)
+        self._marks: dict[str, tuple[str, Text, Text | None]] = {}
 
     # -- layout ---------------------------------------------------------------------
 
@@ -136,6 +149,35 @@ class TablePane(Vertical, Generic[T]):
         if gone:
             self._sync(set(gone))
 
+    def mark(self, key: str, column: str, text: str) -> Text | None:
+        """Show ``text`` in ``column`` of ``key``'s row ("stopping…") until the item's own cell there
+        changes (the engine's news arrived), the row goes, or ``unmark``. Returns the mark's token."""
+        if key not in self.items:
+            return None
+        shown = Text(text, style="italic yellow")
+        self._marks[key] = (column, shown, None)
+        self._sync({key})
+        return shown
+
+    def unmark(self, key: str, token: Text | None = None) -> None:
+        """Show ``key``'s row as its item says again (only if ``token`` is still its mark, when given)."""
+        mark = self._marks.get(key)
+        if mark is None or (token is not None and mark[1] is not token):
+            return
+        del self._marks[key]
+        if key in self.items:
+            self._sync({key})
+
+    def _marked(self, key: str, cells: tuple[Text, ...]) -> tuple[Text, ...]:
+        column, shown, covered = self._marks[key]
+        at = next(i for i, (col, _, _) in enumerate(self.COLUMNS) if col == column)
+        if covered is None:
+            self._marks[key] = (column, shown, cells[at])
+        elif cells[at] != covered:
+            del self._marks[key]  # the engine's news replaces the mark
+            return cells
+        return cells[:at] + (shown,) + cells[at + 1:]
+
     def rerender(self) -> None:
         """Recompute every row (for data derived from other panes); only diffs reach the screen."""
         self._sync(None)
@@ -146,13 +188,23 @@ class TablePane(Vertical, Generic[T]):
         needle = self.filter_text.lower()
         return all(part in self.search_text(item).lower() for part in needle.split())
 
-    def _sync(self, keys: set[str] | None) -> None:
+    def _sync(self, keys: set[str] | None, *, relayout: bool = False) -> None:
         found = self.query(KeyTable)
         if not found:
             # The pane is being taken down (the app is quitting) while a worker's news
             # is still on its way: there is nothing left to draw it on.
             return
         table = found.first()
+        held = self._cursor_key(table)
+        instead: list[str] = []  # where the cursor goes if its row goes: after it, then before it
+
+        def leaving(key: str) -> None:
+            if key == held and not instead:
+                order = [row.key.value for row in table.ordered_rows]
+                at = order.index(key)
+                instead.extend(order[at + 1:] + order[:at][::-1])
+
+        held_name = self._row_name(held)
         if keys is None:
             order = list(self.items) + [k for k in self._shown if k not in self.items]
         else:
@@ -160,15 +212,26 @@ class TablePane(Vertical, Generic[T]):
             order = [k for k in self.items if k in keys] + [k for k in keys if k not in self.items]
         added = False
         with self.app.batch_update():
+            if relayout and self._shown:
+                # The rows' order itself changed (panes without a sort column): lay them out again.
+                if held is not None:
+                    leaving(held)
+                table.clear()
+                self._shown = {}
             for k in order:
                 item = self.items.get(k)
                 old = self._shown.get(k)
                 if item is None or not self.visible(item):
                     if old is not None:
+                        leaving(k)
                         table.remove_row(k)
                         del self._shown[k]
+                    if item is None:
+                        self._marks.pop(k, None)
                     continue
                 new = tuple(c if isinstance(c, Text) else Text(c) for c in self.cells(item))
+                if k in self._marks:
+                    new = self._marked(k, new)
                 if old is None:
                     table.add_row(*new, key=k)
                     added = True
@@ -179,7 +242,46 @@ class TablePane(Vertical, Generic[T]):
                 self._shown[k] = new
             if added and self.SORT_COLUMN:
                 table.sort(self.SORT_COLUMN, key=_sort_key)
+            self._keep_cursor(table, held, held_name, instead)
         self._retitle()
+
+    def _keep_cursor(self, table: KeyTable, held: str | None, held_name: str, instead: list[str]) -> None:
+        """Put the cursor back on ``held``'s row; if it went, on the first of ``instead`` still shown."""
+        if held is None:
+            return
+        if held in self._shown:
+            at = table.get_row_index(held)
+            if at != table.cursor_row:
+                table.move_cursor(row=at)
+            return
+        to = next((k for k in instead if k in self._shown), None)
+        if to is not None:
+            table.move_cursor(row=table.get_row_index(to))
+        if held in self.items or table.screen.focused is not table:
+            return  # filtered out (the user's own doing), or a pane the user is not in
+        if to is None:
+            sentence = f"{held_name} is gone"
+        else:
+            sentence = f"{held_name} is gone; the cursor moved to {self._row_name(to)}"
+            self._moved = (time.monotonic(), to, sentence)
+        self.app.notify(sentence + ".", title="Cursor moved", severity="warning")
+
+    @staticmethod
+    def _cursor_key(table: KeyTable) -> str | None:
+        if table.row_count == 0:
+            return None
+        try:
+            return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        except Exception:  # noqa: BLE001 - cursor outside the table
+            return None
+
+    def _row_name(self, key: str | None) -> str:
+        """What the row of ``key`` shows in its first column (its name)."""
+        cells = self._shown.get(key) if key is not None else None
+        if not cells:
+            return ""
+        first = cells[0]
+        return (first.plain if isinstance(first, Text) else str(first)).strip()
 
     def _retitle(self) -> None:
         shown, total = len(self._shown), len(self.items)
@@ -198,14 +300,20 @@ class TablePane(Vertical, Generic[T]):
 
     @property
     def selected(self) -> T | None:
-        table = self.table
-        if not self._shown or table.cursor_row < 0 or table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        except Exception:  # noqa: BLE001 - cursor outside the table after removals
-            return None
+        key = self._cursor_key(self.table) if self._shown else None
         return self.items.get(key) if key is not None else None
+
+    def target(self) -> T | None:
+        """The item an action key acts on: the highlighted one, except just after the cursor
+        moved by itself because its row went; then None, once, and the console says so."""
+        item = self.selected
+        moved, self._moved = self._moved, None
+        if (item is not None and moved is not None and moved[1] == self.key_of(item)
+                and time.monotonic() - moved[0] < self.MOVED_GRACE):
+            self.app.notify(f"{moved[2]}: nothing was done; press the key again to act on {self._row_name(moved[1])}.",
+                            title="Cursor moved", severity="warning")
+            return None
+        return item
 
     # -- filter -----------------------------------------------------------------------
 

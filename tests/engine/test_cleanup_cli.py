@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import harness
+from harness import exists, write_config
 from carina_tui.cli import build_parser, main
 from carina_tui.commands import cleanup as command
 from carina_tui.core.audit import AuditLog
@@ -46,10 +45,6 @@ def cli(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out = capsys.readouterr()
     return code, out.out, out.err
-
-
-def exists(engine: harness.TestEngine, name: str) -> bool:
-    return bool(engine.ids(f"name=^/{name}$"))
 
 
 def names(items: list[dict]) -> list[str]:
@@ -148,14 +143,6 @@ def test_read_only_option_refuses_and_audits(docker_host, test_engine, batch, ca
     assert all(exists(test_engine, n) for n in batch["plain"])
     outcomes = {line["outcome"] for line in AuditLog(audit_log_path()).read()}
     assert outcomes == {"refused"}
-
-
-def write_config(text: str) -> Path:
-    folder = Path(os.environ["XDG_CONFIG_HOME"]) / "carina-tui"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "clusters.toml"
-    path.write_text(text)
-    return path
 
 
 def test_read_only_from_the_config(docker_host, test_engine, batch, capsys):

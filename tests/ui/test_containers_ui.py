@@ -7,6 +7,7 @@ import json
 
 from pilot_helpers import (
     SIZE,
+    TRAPPED,
     cell,
     find,
     inspect_doc,
@@ -76,8 +77,7 @@ async def test_a_failed_start_leaves_nothing_and_says_why_on_the_form(docker_hos
 
 
 async def test_stop_start_restart_and_remove(docker_host, test_engine, scratch):
-    # sh as PID 1 ignores SIGTERM unless it traps it: trap it, so stop and restart take no 10 s grace
-    name = scratch.run("life", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done")
+    name = scratch.run("life", *TRAPPED)
     async with make_app(docker_host).run_test(size=SIZE) as pilot:
         app = await started(pilot)
 

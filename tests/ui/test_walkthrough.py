@@ -74,7 +74,7 @@ def swarm_engine():
 async def run_from_form(pilot, *, name: str, network: str, command: str, ports: str = "", env: str = "") -> None:
     """N, then fill the run form the way a person would, and submit."""
     screen = await open_form(pilot, "N", RunScreen)
-    assert screen.query_one("#f-image").has_focus, "the image field has focus first"
+    assert screen.query_one("#f-name").has_focus, "the name field has focus first (typed while the images load)"
     assert "busybox:latest" in (screen.image_tags or []), "the engine's local images are offered"
     set_fields(screen, image="busybox:latest", networks=[network])
     await type_text(pilot, "name", name)

@@ -145,6 +145,15 @@ def test_bad_durations_name_the_option_and_show_examples(text):
     assert err.value.sentence.startswith("--until takes a duration such as 90s, 10m")
 
 
+@pytest.mark.parametrize("text", ["9" * 5000 + "s", "1" * 13 + "s", "5300w", "36501d", "until=" + "9" * 4400 + "d"])
+def test_a_duration_too_long_to_mean_anything_is_a_short_sentence(text):
+    with pytest.raises(ValidationError) as err:
+        parse_filter(text) if text.startswith("until=") else parse_duration(text)
+    assert "is longer than a hundred years; give a duration such as 7d." in err.value.sentence
+    assert len(err.value.sentence) < 200
+    assert parse_duration("0" * 5000 + "1s") == 1 and parse_duration("36500d") == 36500 * 86400
+
+
 @given(st.integers(0, 10 * 365 * 86400))
 def test_format_duration_round_trips(seconds):
     assert parse_duration(format_duration(seconds)) == seconds

@@ -1,0 +1,44 @@
+"""Keys typed while a form opens go to it, in order: ``N``, a name and ``ctrl+s`` typed in one
+go either run a container with exactly that name or leave the form open saying what is missing
+(with the whole name in its field), never an empty or partial name."""
+
+from __future__ import annotations
+
+import pytest
+
+from pilot_helpers import SIZE, burst, error_text, make_app, notices, set_fields, started, submit, wait_for
+from carina_tui.ui.forms import RunScreen
+
+
+@pytest.mark.parametrize("typing", ["press", "burst"])
+async def test_keys_typed_while_the_run_form_opens_reach_it_in_order(docker_host, test_engine, scratch, typing):
+    name = scratch.name(f"typed-{typing}")
+    scratch.containers.append(name)
+    async with make_app(docker_host).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        await pilot.press("3")
+        keys = ("N", *name, "ctrl+s")
+        if typing == "press":
+            await pilot.press(*keys)
+        else:
+            await burst(pilot, *keys)
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and not app.screen.busy
+                                and error_text(app).strip() and app.screen, "the run form opens and answers ctrl+s")
+        # No image was chosen: the form says so, and the name typed before ctrl+s is all there.
+        assert "image" in error_text(app).lower(), error_text(app)
+        assert screen.text("name") == name
+        assert screen.focused is screen.query_one("#f-image"), "the field to fix has focus"
+        set_fields(screen, image="busybox:latest", command="sleep 3600")
+        assert await submit(pilot) == ""
+    assert len(test_engine.ids(f"name=^/{name}$")) == 1, f"the engine holds a container named exactly {name}"
+
+
+async def test_a_network_typed_in_one_go_is_made_with_exactly_that_name(docker_host, test_engine, scratch):
+    name = scratch.name("typednet")
+    scratch.networks.append(name)
+    async with make_app(docker_host).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        await pilot.press("2")
+        await burst(pilot, "n", *name, "ctrl+s")
+        await wait_for(pilot, lambda: f"Network {name} created (bridge)." in notices(app), "the network is made")
+    assert test_engine.docker("network", "ls", "--quiet", "--filter", f"name=^{name}$").strip()
