@@ -7,7 +7,7 @@ before removing it and skips it (with the reason) when it is gone, running, or
 protected by then; the guard writes every attempt to the audit log, and nothing
 starts when the audit log cannot be written.
 
-Each engine has its own pool of ``PER_ENGINE`` threads (docker-py keeps 10
+Each engine has its own pool of ``PER_ENGINE`` daemon threads (docker-py keeps 10
 connections per engine, the kept-alive unix connections as many; measured: 16 is
 no faster, 32 slower), so a cluster of several nodes is cleaned in parallel and
 no engine gets more at once. Speed comes from the inspect and the DELETE going
@@ -19,14 +19,13 @@ the first, than the removal it allows.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from carina_tui.core.cleanup import Kept
 from carina_tui.core.models import ContainerInfo
-from carina_tui.guard import Guard, Outcome
+from carina_tui.guard import STOPPED_BEFORE, Guard, Outcome
+from carina_tui.runtime import DaemonExecutor, start_loop
 
 PER_ENGINE = 8
 
@@ -88,7 +87,7 @@ def execute(
 
     def one(c: ContainerInfo) -> None:
         if cancel is not None and cancel.is_set():
-            note(Outcome(c.id, c.qualified_name, "skipped", "the cleanup was stopped before it got to it", c.node))
+            note(Outcome(c.id, c.qualified_name, "skipped", STOPPED_BEFORE, c.node))
             return
         try:
             outcome = guard.remove_if_still_stopped(c, volumes=volumes)
@@ -99,12 +98,72 @@ def execute(
     by_endpoint: dict[str, list[ContainerInfo]] = {}
     for c in items:
         by_endpoint.setdefault(c.endpoint, []).append(c)
-    with ExitStack() as stack:
-        futures = []
-        for group in by_endpoint.values():
-            pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, min(per_engine, len(group))),
-                                                          thread_name_prefix="cleanup"))
-            futures.extend(pool.submit(one, c) for c in group)
+    # One pool per engine, so that no engine gets more than ``per_engine`` at once and every node is
+    # worked on from the start. Daemon threads: a removal that hangs never holds the process at exit.
+    pools = [DaemonExecutor(max(1, min(per_engine, len(group))), name="carina-cleanup-pool", idle=0.5)
+             for group in by_endpoint.values()]
+    try:
+        futures = [pool.submit(one, c) for pool, group in zip(pools, by_endpoint.values()) for c in group]
         for future in futures:
             future.result()
+    finally:
+        for pool in pools:
+            pool.shutdown()
     return result
+
+
+class CleanupRun:
+    """One cleanup executing on a dedicated thread (``carina-cleanup:<count>``), for the console.
+
+    ``stop()`` lets the removals under way finish (each is audited) and skips the
+    rest; ``wait()`` waits for that, bounded. ``on_done(result)`` is called on the
+    run's thread at the end.
+    """
+
+    def __init__(self, guard: Guard, planned: Iterable[ContainerInfo], *, volumes: bool = False,
+                 kept: Iterable[Kept] = (), on_done: Callable[[CleanupResult], None] | None = None) -> None:
+        self.guard = guard
+        self.planned = list(planned)
+        self.volumes = volumes
+        self.kept = list(kept)
+        self.on_done = on_done
+        self.total = len(self.planned)
+        self.done = 0
+        self.removed = 0
+        self.result: CleanupResult | None = None
+        self.error: BaseException | None = None
+        self.cancel = threading.Event()
+        self.finished = threading.Event()
+
+    def start(self) -> "CleanupRun":
+        start_loop(f"carina-cleanup:{self.total}", self._run)
+        return self
+
+    def _progress(self, done: int, total: int, outcome: Outcome) -> None:
+        self.done = done
+        if outcome.result == "removed":
+            self.removed += 1
+
+    def _run(self) -> None:
+        try:
+            self.result = execute(self.guard, self.planned, volumes=self.volumes, progress=self._progress,
+                                  cancel=self.cancel, kept=self.kept)
+        except BaseException as exc:  # noqa: BLE001 - kept for whoever shows the outcome
+            self.error = exc
+        finally:
+            self.finished.set()
+            if self.on_done is not None:
+                self.on_done(self.result)
+
+    def stop(self) -> None:
+        self.cancel.set()
+
+    def wait(self, timeout: float) -> bool:
+        return self.finished.wait(timeout)
+
+    def stopped_sentence(self) -> str:
+        """What to say after quitting stopped it (after ``wait``)."""
+        if self.finished.is_set():
+            return f"Cleanup stopped at quit: {self.removed} of {self.total} removed; the rest were left."
+        return (f"Cleanup stopped at quit: {self.removed} of {self.total} removed; removals still under way "
+                "were not waited for, the rest were left.")

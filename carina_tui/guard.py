@@ -32,6 +32,8 @@ from carina_tui.gateways.docker_gateway import DockerGateway
 
 T = TypeVar("T")
 
+STOPPED_BEFORE = "the cleanup was stopped before it got to it"
+
 # Container actions the guard allows on a protected container.
 ALLOWED_ON_PROTECTED = frozenset({"container.start", "container.unpause", "container.run", "network.connect"})
 

@@ -33,6 +33,11 @@ def age(created: float, now: float | None = None) -> str:
     return f"{seconds}s"
 
 
+def clock(moment: float) -> str:
+    """The local time of day of an epoch timestamp: 14:03:07 (when a node last answered)."""
+    return time.strftime("%H:%M:%S", time.localtime(moment))
+
+
 @dataclass(frozen=True, slots=True)
 class PortBinding:
     container_port: int

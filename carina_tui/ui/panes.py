@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -9,7 +10,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Static
 
-from carina_tui.core.models import ContainerInfo, NetworkInfo, age
+from carina_tui.core.models import ContainerInfo, NetworkInfo, age, clock
 from carina_tui.core.rules import Rule
 from carina_tui.ui.tables import TablePane, state_text
 
@@ -94,6 +95,7 @@ class NetworksPane(TablePane[NetworkInfo]):
     NUMBER = 2
     EMPTY = "No networks."
     SORT_COLUMN = "name"
+    STALE_COLUMN = "name"
     COLUMNS = (
         ("name", "Name", None),
         ("driver", "Driver", None),
@@ -120,6 +122,9 @@ class NetworksPane(TablePane[NetworkInfo]):
 
     def cells(self, n: NetworkInfo):
         return (n.display_name(self.qualify), n.driver, n.scope, n.subnets_text, str(self.counts.get(n.id, 0)))
+
+    def endpoint_of(self, n: NetworkInfo) -> str:
+        return "" if n.scope == "swarm" else n.endpoint  # one row for the whole swarm
 
     def set_counts(self, containers) -> None:
         counts: Counter[str] = Counter()
@@ -167,6 +172,7 @@ class ContainersPane(TablePane[ContainerInfo]):
     NUMBER = 3
     EMPTY = "No containers."
     SORT_COLUMN = "name"
+    STALE_COLUMN = "state"
     COLUMNS = (
         ("name", "Name", None),
         ("state", "State", None),
@@ -268,6 +274,7 @@ class SystemPane(TablePane[ProtectedRow]):
     NUMBER = 4
     EMPTY = "No protected containers on this cluster."
     SORT_COLUMN = "name"
+    STALE_COLUMN = "state"
     COLUMNS = (
         ("name", "Name", None),
         ("state", "State", None),
@@ -315,14 +322,24 @@ class SystemPane(TablePane[ProtectedRow]):
         consul = report.consul
         if isinstance(consul, ConsulSnapshot):
             alive = sum(1 for m in consul.members if m.status == "alive")
+            members = f"{alive}/{len(consul.members)} members alive"
+            self._members = (members, time.time())
             subtitle = (f"consul {consul.agent.version} dc {consul.agent.datacenter} · leader "
-                        f"{consul.leader or 'NONE'} · {alive}/{len(consul.members)} members alive")
+                        f"{consul.leader or 'NONE'} · {members}")
+            if report.unreachable:  # Consul notices a node that is gone only after a while
+                subtitle += f" (stale: {', '.join(report.unreachable)} unreachable)"
         elif consul is not None:
             subtitle = "consul: not answering"
+            members, when = getattr(self, "_members", ("", 0.0))
+            if members:
+                subtitle += f" · {members} at {clock(when)} (stale)"
         else:
             subtitle = ""
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
+
+    def endpoint_of(self, r: ProtectedRow) -> str:
+        return r.container.endpoint
 
     def cells(self, r: ProtectedRow):
         c = r.container

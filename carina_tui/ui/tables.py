@@ -25,6 +25,8 @@ from textual.containers import Vertical
 from textual.geometry import Size
 from textual.widgets import DataTable, Input, Static
 
+from carina_tui.core.models import clock
+
 T = TypeVar("T")
 Cell = str | Text
 
@@ -71,6 +73,7 @@ class TablePane(Vertical, Generic[T]):
     NUMBER = 0
     EMPTY = "Nothing here yet."
     SORT_COLUMN: str | None = None
+    STALE_COLUMN: str | None = None  # the cell that says "stale since" on rows of an engine that does not answer
 
     BINDINGS = [
         Binding("slash", "start_filter", "Filter", id="pane.filter"),
@@ -90,6 +93,8 @@ class TablePane(Vertical, Generic[T]):
         self._moved: tuple[float, str, str] | None = None  # (when, to which key, the sentence said)
         # Cells shown instead of the item's own while an action is under way: key -> (column, shown, covered)
         self._marks: dict[str, tuple[str, Text, Text | None]] = {}
+
+        self.stale: dict[str, float] = {}  # endpoint -> when it last answered
 
     # -- layout ---------------------------------------------------------------------
 
@@ -114,6 +119,10 @@ class TablePane(Vertical, Generic[T]):
 
     def key_of(self, item: T) -> str:
         return item.key  # type: ignore[attr-defined]
+
+    def endpoint_of(self, item: T) -> str:
+        """The engine an item comes from ("" when it belongs to the whole cluster)."""
+        return getattr(item, "endpoint", "")
 
     def search_text(self, item: T) -> str:
         return " ".join(c.plain if isinstance(c, Text) else str(c) for c in self.cells(item))
@@ -178,6 +187,21 @@ class TablePane(Vertical, Generic[T]):
             return cells
         return cells[:at] + (shown,) + cells[at + 1:]
 
+    def set_stale(self, stale: dict[str, float]) -> None:
+        """Engines that do not answer, and when they last did: their rows stay, dimmed and marked."""
+        if stale != self.stale:
+            self.stale = dict(stale)
+            self._sync(None)
+
+    def _row(self, item: T) -> tuple[Text, ...]:
+        cells = tuple(c if isinstance(c, Text) else Text(c) for c in self.cells(item))
+        since = self.stale.get(self.endpoint_of(item)) if self.stale else None
+        if since is None or self.STALE_COLUMN is None:
+            return cells
+        marked = [key for key, _, _ in self.COLUMNS].index(self.STALE_COLUMN)
+        return tuple(Text(f"{c.plain} · stale since {clock(since)}" if i == marked else c.plain, style="dim")
+                     for i, c in enumerate(cells))
+
     def rerender(self) -> None:
         """Recompute every row (for data derived from other panes); only diffs reach the screen."""
         self._sync(None)
@@ -229,7 +253,7 @@ class TablePane(Vertical, Generic[T]):
                     if item is None:
                         self._marks.pop(k, None)
                     continue
-                new = tuple(c if isinstance(c, Text) else Text(c) for c in self.cells(item))
+                new = self._row(item)
                 if k in self._marks:
                     new = self._marked(k, new)
                 if old is None:
