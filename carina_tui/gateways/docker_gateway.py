@@ -85,6 +85,9 @@ class DockerGateway:
         self._api: docker.APIClient | None = None
         self._lock = threading.Lock()
         # Container removal by the thousand (cleanup) goes over kept-alive connections: see unix_http.
+        # Names of the containers and networks this gateway has met, so that a sentence names them
+        # ("could not stop web"), never by a bare id when a name exists.
+        self._labels: dict[str, str] = {}
         self._keepalive = UnixKeepAlive(url[len("unix://"):], timeout) if url.startswith("unix://") else None
         # What a container's image goes by (see ``_image_refs``): image id -> its tags and repo digests,
         # from the engine's image list; container id -> the image name it was created from (Config.Image),
@@ -285,7 +288,7 @@ class DockerGateway:
 
     def _inspect(self, container_id: str) -> dict:
         """The engine's inspect document; over a kept-alive connection on a unix socket."""
-        what = f"inspect container {container_id[:12]}"
+        what = f"inspect container {self._label(container_id)}"
         with self._call(what):
             if self._keepalive is None:
                 return self.api.inspect_container(container_id)
@@ -333,7 +336,7 @@ class DockerGateway:
     def network(self, network_id: str, *, aliases: bool = False) -> NetworkDetail:
         """A network and its members. ``aliases`` also inspects each member for its aliases on
         the network (one call per member): the details view wants them, the guard's checks do not."""
-        with self._call(f"inspect network {network_id[:12]}"):
+        with self._call(f"inspect network {self._label(network_id)}"):
             doc = self.api.inspect_network(network_id, verbose=False)
         members = []
         for cid, ep in sorted((doc.get("Containers") or {}).items()):
@@ -434,7 +437,7 @@ class DockerGateway:
 
     def logs(self, container_id: str, *, tail: int = 500, follow: bool = True, on_stream=None) -> Iterator[str]:
         """The last ``tail`` lines, then (``follow``) new lines as they come."""
-        with self._call(f"read the logs of {container_id[:12]}"):
+        with self._call(f"read the logs of {self._label(container_id)}"):
             stream = self.api.logs(container_id, stream=True, follow=follow, tail=tail)
             if on_stream is not None:
                 on_stream(stream)
@@ -458,42 +461,42 @@ class DockerGateway:
 
     def start_container(self, permit: Permit, container_id: str) -> None:
         require(permit, "container.start", container_id)
-        with self._call(f"start container {container_id[:12]}"):
+        with self._call(f"start container {self._label(container_id)}"):
             self.api.start(container_id)
 
     def stop_container(self, permit: Permit, container_id: str, timeout: int = 10) -> None:
         require(permit, "container.stop", container_id)
-        with self._call(f"stop container {container_id[:12]}"):
+        with self._call(f"stop container {self._label(container_id)}"):
             self.api.stop(container_id, timeout=timeout)
 
     def restart_container(self, permit: Permit, container_id: str, timeout: int = 10) -> None:
         require(permit, "container.restart", container_id)
-        with self._call(f"restart container {container_id[:12]}"):
+        with self._call(f"restart container {self._label(container_id)}"):
             self.api.restart(container_id, timeout=timeout)
 
     def kill_container(self, permit: Permit, container_id: str, signal: str = "KILL") -> None:
         require(permit, "container.kill", container_id)
-        with self._call(f"kill container {container_id[:12]}"):
+        with self._call(f"kill container {self._label(container_id)}"):
             self.api.kill(container_id, signal=signal)
 
     def pause_container(self, permit: Permit, container_id: str) -> None:
         require(permit, "container.pause", container_id)
-        with self._call(f"pause container {container_id[:12]}"):
+        with self._call(f"pause container {self._label(container_id)}"):
             self.api.pause(container_id)
 
     def unpause_container(self, permit: Permit, container_id: str) -> None:
         require(permit, "container.unpause", container_id)
-        with self._call(f"unpause container {container_id[:12]}"):
+        with self._call(f"unpause container {self._label(container_id)}"):
             self.api.unpause(container_id)
 
     def rename_container(self, permit: Permit, container_id: str, name: str) -> None:
         require(permit, "container.rename", container_id)
-        with self._call(f"rename container {container_id[:12]}"):
+        with self._call(f"rename container {self._label(container_id)}"):
             self.api.rename(container_id, name)
 
     def update_container(self, permit: Permit, container_id: str, **changes: Any) -> None:
         require(permit, "container.update", container_id)
-        with self._call(f"update container {container_id[:12]}"):
+        with self._call(f"update container {self._label(container_id)}"):
             self.api.update_container(container_id, **changes)
 
     def remove_container(
@@ -502,7 +505,7 @@ class DockerGateway:
         """Raises ``Unanswered`` when the request went out and no answer came back (the container
         may be gone or not: look before saying which)."""
         require(permit, "container.remove", container_id)
-        what = f"remove container {container_id[:12]}"
+        what = f"remove container {self._label(container_id)}"
         if self._keepalive is None:
             with self._call(what):
                 try:
@@ -539,7 +542,7 @@ class DockerGateway:
 
     def exec_run(self, permit: Permit, container_id: str, cmd: list[str]) -> tuple[int, str]:
         require(permit, "container.exec", container_id)
-        with self._call(f"run a command in {container_id[:12]}"):
+        with self._call(f"run a command in {self._label(container_id)}"):
             exec_id = self.api.exec_create(container_id, cmd)["Id"]
             output = self.api.exec_start(exec_id)
             code = self.api.exec_inspect(exec_id).get("ExitCode")
@@ -612,7 +615,7 @@ class DockerGateway:
 
     def remove_network(self, permit: Permit, network_id: str) -> None:
         require(permit, "network.remove", network_id)
-        with self._call(f"remove network {network_id[:12]}"):
+        with self._call(f"remove network {self._label(network_id)}"):
             self.api.remove_network(network_id)
 
     def connect_network(
@@ -625,7 +628,7 @@ class DockerGateway:
         ipv4: str = "",
     ) -> None:
         require(permit, "network.connect", container_id)
-        with self._call(f"connect {container_id[:12]} to network {network_id[:12]}"):
+        with self._call(f"connect {self._label(container_id)} to network {self._label(network_id)}"):
             self.api.connect_container_to_network(
                 container_id, network_id, aliases=list(aliases) or None, ipv4_address=ipv4 or None
             )
@@ -634,7 +637,7 @@ class DockerGateway:
         self, permit: Permit, network_id: str, container_id: str, *, force: bool = False
     ) -> None:
         require(permit, "network.disconnect", container_id)
-        with self._call(f"disconnect {container_id[:12]} from network {network_id[:12]}"):
+        with self._call(f"disconnect {self._label(container_id)} from network {self._label(network_id)}"):
             self.api.disconnect_container_from_network(container_id, network_id, force=force)
 
     # -- conversions ----------------------------------------------------------------
@@ -645,6 +648,7 @@ class DockerGateway:
         nets = ((c.get("NetworkSettings") or {}).get("Networks")) or {}
         cid, image, image_id = c.get("Id") or "", c.get("Image") or "", c.get("ImageID") or ""
         created_from = self._created_from.get(cid, image)
+        self._labels[cid] = name
         return ContainerInfo(
             id=cid,
             name=name,
@@ -675,6 +679,10 @@ class DockerGateway:
             ),
         )
 
+    def _label(self, object_id: str) -> str:
+        """A container's or network's name as last seen, else its short id (for sentences)."""
+        return self._labels.get(object_id) or object_id[:12]
+
     def _container_from_inspect(self, doc: dict) -> ContainerInfo:
         state = doc.get("State") or {}
         config = doc.get("Config") or {}
@@ -682,6 +690,7 @@ class DockerGateway:
         cid, image, image_id = doc.get("Id") or "", config.get("Image") or "", doc.get("Image") or ""
         if cid:
             self._created_from[cid] = image
+            self._labels[cid] = (doc.get("Name") or "").lstrip("/")
         return ContainerInfo(
             id=cid,
             name=(doc.get("Name") or "").lstrip("/"),
@@ -715,6 +724,8 @@ class DockerGateway:
 
     def _network(self, n: dict) -> NetworkInfo:
         ipam = n.get("IPAM") or {}
+        if n.get("Id"):
+            self._labels[n["Id"]] = n.get("Name") or ""
         return NetworkInfo(
             id=n.get("Id") or "",
             name=n.get("Name") or "",
