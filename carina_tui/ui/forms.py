@@ -68,6 +68,9 @@ def networks_on(app: CarinaApp, endpoint: str) -> list[NetworkInfo]:
 
 
 def attached(c: ContainerInfo, net: NetworkInfo) -> bool:
+    """``c`` is attached to ``net``, running or not (one created but never started knows only the name)."""
+    if net.scope != "swarm" and c.endpoint != net.endpoint:
+        return False
     return any(a.network_id == net.id or (not a.network_id and a.network == net.name) for a in c.networks)
 
 

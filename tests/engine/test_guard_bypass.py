@@ -42,12 +42,14 @@ def sources() -> dict[Path, ast.Module]:
 
 def _api_calls(node: ast.AST) -> list[str]:
     """Names of ``<something>.api.<name>(...)`` and ``api.<name>(...)`` calls under ``node``; a request
-    on the gateway's own keep-alive connections counts as a write (``_keepalive.request``)."""
+    on the gateway's own keep-alive connections counts as a write (``_keepalive.request``), except a
+    ``_keepalive.get``, which can only send a GET."""
     out = []
     for sub in ast.walk(node):
         if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
             owner = sub.func.value
-            if isinstance(owner, ast.Attribute) and owner.attr == "_keepalive" and sub.func.attr != "close":
+            if isinstance(owner, ast.Attribute) and owner.attr == "_keepalive" and \
+                    sub.func.attr not in ("close", "get"):
                 out.append(f"_keepalive.{sub.func.attr}")
             if (isinstance(owner, ast.Attribute) and owner.attr == "api") or (
                     isinstance(owner, ast.Name) and owner.id == "api"):
@@ -119,6 +121,15 @@ def test_every_mutating_gateway_method_demands_its_permit_first():
             "rename_container", "update_container", "disconnect_network", "remove_network"} <= mutating
 
 
+def test_the_keepalive_get_can_only_send_a_get():
+    """``_keepalive.get`` counts as a read above: it must stay one."""
+    tree = ast.parse((PACKAGE / "gateways" / "unix_http.py").read_text())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "UnixKeepAlive")
+    get = next(f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "get")
+    body = [s for s in get.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    assert [ast.unparse(s) for s in body] == ["return self._send('GET', target)"]
+
+
 def test_no_module_but_the_guard_issues_permits_or_calls_mutating_methods():
     trees = sources()
     mutating, _ = gateway_problems(trees[GATEWAY])
@@ -149,6 +160,9 @@ class DockerGateway:
 
     def delete_quickly(self, container_id):
         return self._keepalive.request("DELETE", "/containers/" + container_id)
+
+    def look(self, container_id):
+        return self._keepalive.get("/containers/" + container_id + "/json")
 
     def stop_container(self, permit, container_id):
         with self._call("stop"):
