@@ -169,7 +169,7 @@ def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-HEADLESS = {"cleanup": "cleanup_command", "clusters": "clusters_command", "status": "status_command"}
+HEADLESS = {"cleanup": "run_cleanup", "clusters": "run_clusters", "status": "run_status"}
 
 
 def main(argv: list[str] | None = None) -> int:

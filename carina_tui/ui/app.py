@@ -676,9 +676,9 @@ class CarinaApp(TypeAheadApp, App):
     @on(RemoveRequested)
     def _remove_requested(self, message: RemoveRequested) -> None:
         if isinstance(message.item, NetworkInfo):
-            self.remove_network(message.item)
+            self.confirm_remove_network(message.item)
         else:
-            self.remove_container(message.item)
+            self.confirm_remove_container(message.item)
 
     # -- actions through the guard -------------------------------------------------------
 
@@ -745,7 +745,7 @@ class CarinaApp(TypeAheadApp, App):
         else:
             self.container_action("container.start", c)
 
-    def remove_container(self, c: ContainerInfo) -> None:
+    def confirm_remove_container(self, c: ContainerInfo) -> None:
         refusal = self.session.guard.would_refuse("container.remove", c)
         if refusal:
             # Say it now, and let the guard write the refusal to the audit log.
@@ -760,7 +760,7 @@ class CarinaApp(TypeAheadApp, App):
 
         self.push_screen(ConfirmScreen(question, f"{c.id}\nimage {c.image}\nnode {c.node}"), answered)
 
-    def remove_network(self, n: NetworkInfo) -> None:
+    def confirm_remove_network(self, n: NetworkInfo) -> None:
         from carina_tui.ui.forms import attached as is_attached
 
         attached = [c for c in self.pane("containers").items.values() if is_attached(c, n)]
