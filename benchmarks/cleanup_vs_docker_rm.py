@@ -5,7 +5,7 @@ socket of its own; needs root), imports the busybox image, then per round:
 
 1. creates N exited containers and times ONE `docker rm ID1 ... IDN` call;
 2. creates N exited containers again and times our cleanup: list + plan
-   (`plan_cleanup`) + execute (`carina_tui.cleanup.execute`: every container
+   (`plan_cleanup`) + execute (`carina_tui.services.runner.execute`: every container
    re-inspected by the guard, removed with force=False, audited).
 
 It prints both times and the ratio (target: at most 1.1x `docker rm`), and stops
@@ -80,10 +80,10 @@ def time_docker_rm(url: str, ids: list[str]) -> tuple[float, float]:
 
 def time_cleanup(url: str, expected: int, per_engine: int) -> tuple[float, float, str]:
     """Seconds, CPU seconds of this process (the client side), and the summary."""
-    from carina_tui.cleanup import execute
-    from carina_tui.core.cleanup import plan_cleanup
+    from carina_tui.services.runner import execute
+    from carina_tui.core.planner import plan_cleanup
     from carina_tui.core.clusters import ClusterSpec
-    from carina_tui.session import Session
+    from carina_tui.services.session import Session
 
     session = Session(ClusterSpec("bench", "cli", (url,)))
     session.gateways[url].ping()  # connect first, as the console or CLI already has by then

@@ -296,7 +296,7 @@ def profile_child(url: str, report: str, total: int) -> None:
     from textual.widgets import DataTable
 
     from carina_tui.gateways.docker_gateway import DockerGateway
-    from carina_tui.session import Session
+    from carina_tui.services.session import Session
     from carina_tui.ui.app import CarinaApp
     from carina_tui.ui.panes import ContainersPane
     from carina_tui.ui.tables import TablePane

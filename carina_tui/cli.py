@@ -169,7 +169,7 @@ def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-HEADLESS = {"cleanup": "cleanup_command", "clusters": "clusters_command", "status": "status_command"}
+HEADLESS = {"cleanup": "run_cleanup", "clusters": "run_clusters", "status": "run_status"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,7 +255,7 @@ STOPPED_CLEANUP_WAIT = 2.0  # seconds quitting waits for a cleanup's removals un
 
 
 def run_console(args: argparse.Namespace) -> int:
-    from carina_tui.targets import open_session
+    from carina_tui.services.targets import open_session
 
     session, config = open_session(args)
     session.prefetch()  # docker-py loads and the engine answers while Textual loads

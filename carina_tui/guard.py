@@ -101,9 +101,6 @@ class Guard:
         """The rule protecting ``container``, or None."""
         return matching_rule(container, self.rules)
 
-    def is_protected(self, container: ContainerInfo) -> bool:
-        return self.classify(container) is not None
-
     def would_refuse(self, action: str, container: ContainerInfo | None = None) -> str | None:
         """Why ``action`` would be refused (a sentence), judged on what we know now.
 

@@ -19,7 +19,7 @@ from carina_tui.core.config import load_config  # noqa: E402
 from carina_tui.gateways import discovery  # noqa: E402
 from carina_tui.sandbox import cluster  # noqa: E402
 from carina_tui.sandbox import engine as eng  # noqa: E402
-from carina_tui.targets import session_for  # noqa: E402
+from carina_tui.services.targets import session_for  # noqa: E402
 from carina_tui.ui.app import CarinaApp  # noqa: E402
 
 SIZE = (140, 40)

@@ -16,7 +16,8 @@ from textual.keys import _character_to_key
 from textual.widgets import Checkbox, Input, Select, SelectionList, Static
 
 from carina_tui.core.clusters import ClusterSpec
-from carina_tui.session import Session
+from carina_tui.core.config import Config
+from carina_tui.services.session import Session
 from carina_tui.ui.app import CarinaApp
 from carina_tui.ui.forms import FormScreen
 
@@ -27,15 +28,15 @@ SIZE = (160, 50)
 TRAPPED = ("sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done")
 
 
-def make_app(*endpoints: str, read_only: bool = False, name: str = "test") -> CarinaApp:
-    return CarinaApp(Session(ClusterSpec(name, "cli", tuple(endpoints)), read_only=read_only))
+def make_app(*endpoints: str, read_only: bool = False, name: str = "test", config: Config | None = None) -> CarinaApp:
+    return CarinaApp(Session(ClusterSpec(name, "cli", tuple(endpoints)), read_only=read_only), config=config)
 
 
 def sandbox_app(state) -> CarinaApp:
     """The console on a test sandbox (``harness.start_test_sandbox``), as ``--config --cluster`` opens it."""
     from carina_tui.core.config import load_config
     from carina_tui.gateways import discovery
-    from carina_tui.targets import session_for
+    from carina_tui.services.targets import session_for
 
     config = load_config(state.config_file)
     spec = discovery.find(state.name, config)

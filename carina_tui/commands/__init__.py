@@ -1,21 +1,24 @@
-"""Headless commands (no Textual): cleanup, clusters, status. Each returns an exit status."""
+"""Headless commands (no Textual): cleanup, clusters, status. Each returns an exit status.
+
+The runners here are named run_*: a function named like its submodule (``cleanup_command``)
+would be replaced by that module as soon as the module is imported."""
 
 from __future__ import annotations
 
 
-def cleanup_command(args) -> int:
-    from carina_tui.commands.cleanup import run
+def run_cleanup(args) -> int:
+    from carina_tui.commands.cleanup_command import run
 
     return run(args)
 
 
-def clusters_command(args) -> int:
-    from carina_tui.commands.clusters import run_clusters
+def run_clusters(args) -> int:
+    from carina_tui.commands.clusters_command import run_clusters
 
     return run_clusters(args)
 
 
-def status_command(args) -> int:
-    from carina_tui.commands.clusters import run_status
+def run_status(args) -> int:
+    from carina_tui.commands.clusters_command import run_status
 
     return run_status(args)

@@ -35,10 +35,3 @@ class ClusterSpec:
     origin: str = ""  # file or context the entry was read from, for the user
     problem: str = ""  # why this entry cannot be used (a bad bundle, say), as a sentence; "" when fine
 
-    @property
-    def tls_on(self) -> bool:
-        return self.tls is not None
-
-    @property
-    def multi_node(self) -> bool:
-        return len(self.endpoints) > 1 or self.discover_nodes

@@ -51,7 +51,7 @@ from carina_tui.core.endpoints import BadEndpoint, endpoint_key, parse_endpoint
 from carina_tui.core.errors import ConfigError, clip
 from carina_tui.core.rules import DEFAULT_RULES, RULE_KINDS, Rule, merge_rules
 
-TOP_LEVEL_KEYS = ("clusters", "protect", "read_only")
+TOP_LEVEL_KEYS = ("clusters", "protect", "read_only", "theme", "keymap")
 CLUSTER_KEYS = (
     "endpoints",
     "tls_ca",
@@ -69,6 +69,17 @@ CLUSTER_KEYS = (
     "protect",
 )
 _CLUSTER_NAME = re.compile(r"^[^\s/]+$")
+MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChoice:
+    """One line of ``[keymap]``: the binding ``binding_id`` is pressed with ``keys`` (Textual's
+    names, several separated by commas); ``where`` names the line for a sentence."""
+
+    binding_id: str
+    keys: str
+    where: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +89,9 @@ class Config:
     read_only: bool = False
     path: str = ""  # the file read ("" when built in memory)
     exists: bool = False  # False when the file was missing and this is the empty config
+    theme: str = ""  # a Textual theme's name; "" for Textual's default
+    theme_where: str = ""  # the file and line of ``theme``, for a sentence
+    keymap: tuple[KeyChoice, ...] = ()
 
     def cluster(self, name: str) -> ClusterSpec | None:
         return next((c for c in self.clusters if c.name == name), None)
@@ -222,7 +236,7 @@ def parse_config(text: str, path: str | os.PathLike[str] = "clusters.toml") -> C
     except RecursionError:
         raise ConfigError(f"The config file {file} is not valid TOML for carina-tui: its lists or tables "
                           "are nested too deep to read. Fix the file.") from None
-    return _Reader(file).config(doc)
+    return _Reader(file, text).config(doc)
 
 
 def _syntax_sentence(file: Path, text: str, exc: tomllib.TOMLDecodeError) -> str:
@@ -254,8 +268,9 @@ def _show(value: Any) -> str:
 
 
 class _Reader:
-    def __init__(self, file: Path) -> None:
+    def __init__(self, file: Path, text: str = "") -> None:
         self.file = file
+        self.lines = text.splitlines()
 
     # -- sentences
 
@@ -317,13 +332,54 @@ class _Reader:
         if not isinstance(clusters_table, dict):
             raise self.fail("clusters", "must be tables written as [clusters.NAME], not " + _show(clusters_table))
         clusters = tuple(self.cluster(name, body) for name, body in clusters_table.items())
+        theme = self.text(doc, "theme", "")
         return Config(
             clusters=clusters,
             rules=merge_rules(DEFAULT_RULES, rules),
             read_only=read_only,
             path=str(self.file),
             exists=True,
+            theme=theme,
+            theme_where=self.where("theme", "") if theme else "",
+            keymap=self.keymap(doc.get("keymap", {})),
         )
+
+    def where(self, key: str, section: str) -> str:
+        """``the config file F, line N`` for ``key`` (in ``[section]``, or at the top when "");
+        without the line when it cannot be found (an inline table, say)."""
+        inside = section == ""
+        pattern = re.compile(r'^\s*(?:"%s"|\'%s\'|%s)\s*=' % ((re.escape(key),) * 3))
+        for number, line in enumerate(self.lines, 1):
+            stripped = line.strip()
+            if stripped.startswith("["):
+                inside = stripped.strip("[] ") == section
+                continue
+            if inside and pattern.match(line):
+                return f"the config file {self.file}, line {number}"
+        return f"the config file {self.file}"
+
+    def keymap(self, table: Any) -> tuple[KeyChoice, ...]:
+        """``[keymap]``: binding id = keys. The keys' shape is checked here; whether the id and the
+        key names exist is Textual's to say (``carina_tui.ui.keymap``), with the same line."""
+        if not isinstance(table, dict):
+            raise self.fail("keymap", f'must be a table written as [keymap] with lines such as "app.quit" = "ctrl+x", '
+                                      f"not {_show(table)}")
+        out = []
+        for binding_id, keys in table.items():
+            where = self.where(binding_id, "keymap")
+            if not isinstance(keys, str) or not keys.strip():
+                raise ConfigError(f'In {where}, keymap "{clip(binding_id)}" must be keys in quotes such as '
+                                  f'"ctrl+x" (several: "ctrl+x,f10"), not {_show(keys)}.')
+            for part in keys.split(","):
+                *mods, name = [p.strip() for p in part.strip().split("+")] if part.strip() else [""]
+                bad = next((m for m in mods if m.lower() not in MODIFIERS), None)
+                if not name or bad is not None:
+                    problem = (f'"{clip(bad)}" is not a modifier (use {", ".join(MODIFIERS)})' if bad is not None
+                               else "a key is missing")
+                    raise ConfigError(f'In {where}, keymap "{clip(binding_id)}" = {_show(keys)}: {problem}; '
+                                      'write keys such as "ctrl+x" or "f2", several separated by commas.')
+            out.append(KeyChoice(binding_id, ",".join(p.strip() for p in keys.split(",")), where))
+        return tuple(out)
 
     def rules(self, value: Any, where: str, source: str) -> tuple[Rule, ...]:
         if isinstance(value, dict):

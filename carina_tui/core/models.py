@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Iterable
 
 Pairs = tuple[tuple[str, str], ...]
 
@@ -107,6 +108,11 @@ class ContainerInfo:
         return self.state in STOPPED_STATES
 
     @property
+    def running(self) -> bool:
+        """Running, restarting or paused: it holds its ports, and removing it means killing it."""
+        return self.state in RUNNING_STATES
+
+    @property
     def ports_text(self) -> str:
         return ", ".join(sorted({str(p) for p in self.ports if p.host_port is not None}))
 
@@ -122,6 +128,7 @@ class ContainerInfo:
 
 
 STOPPED_STATES = frozenset({"exited", "created", "dead"})
+RUNNING_STATES = frozenset({"running", "restarting", "paused"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +180,12 @@ class NetworkInfo:
         return f"{self.node}/{self.name}" if qualify and self.scope != "swarm" and self.node else self.name
 
 
-PREDEFINED_NETWORKS = frozenset({"bridge", "host", "none", "docker_gwbridge", "ingress"})
+# The networks an engine makes by itself, by what they allow.
+NO_OWN_NETWORK = frozenset({"host", "none"})  # the host's stack, or none: alone, and no ports published
+SWARM_PLUMBING = frozenset({"ingress", "docker_gwbridge"})  # the swarm's own: nobody picks them
+PREDEFINED_NETWORKS = NO_OWN_NETWORK | SWARM_PLUMBING | {"bridge"}
+NO_ALIASES = NO_OWN_NETWORK | {"bridge"}  # aliases work on user-defined networks only
+NOT_JOINABLE = NO_OWN_NETWORK | SWARM_PLUMBING  # a container cannot be connected to these after it was made
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +252,16 @@ class EngineInfo:
     @property
     def is_manager(self) -> bool:
         return self.swarm_state == "active" and self.swarm_role == "manager"
+
+
+def swarm_size(infos: Iterable[EngineInfo], endpoints: int) -> int:
+    """How many nodes a cluster has: what a swarm manager says (a worker's info says 0), else one
+    per endpoint; 0 when no engine answered."""
+    infos = list(infos)
+    info = next((i for i in infos if i.is_manager), infos[0] if infos else None)
+    if info is None:
+        return 0
+    return info.swarm_nodes if info.swarm_state == "active" and info.swarm_nodes else endpoints
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,16 +33,8 @@ def log_dir() -> Path:
     return platformdirs.user_log_path(APP_NAME, appauthor=False)
 
 
-def data_dir() -> Path:
-    return platformdirs.user_data_path(APP_NAME, appauthor=False)
-
-
 def state_dir() -> Path:
     return platformdirs.user_state_path(APP_NAME, appauthor=False)
-
-
-def cache_dir() -> Path:
-    return platformdirs.user_cache_path(APP_NAME, appauthor=False)
 
 
 def audit_log_path() -> Path:

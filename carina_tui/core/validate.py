@@ -19,6 +19,8 @@ from typing import Iterable
 
 from carina_tui.core.errors import ValidationError
 from carina_tui.core.models import (
+    NO_ALIASES,
+    NO_OWN_NETWORK,
     ContainerInfo,
     EngineInfo,
     NetworkInfo,
@@ -285,7 +287,7 @@ def ports(text: str, existing: Iterable[ContainerInfo] = ()) -> tuple[PortBindin
                 raise ValidationError(f'"{word}" is given twice; give it once.', field="ports")
         out.append(binding)
     for c in existing:
-        if c.state not in ("running", "restarting", "paused"):
+        if not c.running:
             continue
         for theirs in c.ports:
             for mine in out:
@@ -406,18 +408,18 @@ def run_spec(
             f"Restart policy {restart!r} is not one of {', '.join(RESTART_POLICIES)}.", field="restart"
         )
     nets = tuple(dict.fromkeys(n for n in networks if n))
-    if ("host" in nets or "none" in nets) and len(nets) > 1:
+    if NO_OWN_NETWORK & set(nets) and len(nets) > 1:
         raise ValidationError(
             "A container on the host or none network cannot join other networks; choose that one alone.",
             field="networks",
         )
     found_aliases = aliases(aliases_text)
-    if found_aliases and (not nets or nets[0] in ("bridge", "host", "none")):
+    if found_aliases and (not nets or nets[0] in NO_ALIASES):
         raise ValidationError(
             "Aliases need a user-defined network: choose one (the first chosen gets the aliases).", field="aliases"
         )
     found_ports = ports(ports_text, [c for c in existing if not node or c.node == node or c.endpoint == node])
-    if found_ports and nets and nets[0] in ("host", "none"):
+    if found_ports and nets and nets[0] in NO_OWN_NETWORK:
         raise ValidationError(
             f"Ports cannot be published from a container on the {nets[0]} network; remove them or choose "
             "another network.",

@@ -252,10 +252,6 @@ class ConsulGateway:
     def __repr__(self) -> str:  # never the token
         return f"ConsulGateway({self.address!r}, token={'set' if self._token else 'none'}, timeout={self.timeout:g})"
 
-    @property
-    def has_token(self) -> bool:
-        return self._token is not None
-
     # -- plumbing --
 
     def _client(self) -> consul.Consul:

@@ -453,10 +453,6 @@ class DockerGateway:
             if pending:
                 yield pending.decode("utf-8", "replace")
 
-    def ports(self, container_id: str) -> list[PortBinding]:
-        """What ``docker port`` shows."""
-        return list(_ports_from_inspect(self._inspect(container_id)))
-
     # -- mutations (permit required; only the guard holds permits) -------------------
 
     def start_container(self, permit: Permit, container_id: str) -> None:

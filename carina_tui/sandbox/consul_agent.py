@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from carina_tui.consul_double import ConsulDouble, serve
+from carina_tui.sandbox.consul_double import ConsulDouble, serve
 
 
 def parse_members(text: str) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
@@ -24,15 +25,19 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Static
+from textual.widgets._footer import FooterKey
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.config import Config
 from carina_tui.core.errors import CarinaError
-from carina_tui.core.models import ContainerInfo, NetworkInfo, clock
+from carina_tui.core.models import ContainerInfo, NetworkInfo, clock, swarm_size
 from carina_tui.core.outcome import SETTLE, UNDER_WAY, action_outcome
 from carina_tui.runtime import DaemonExecutor
-from carina_tui.session import EngineState, Session, Snapshot
+from carina_tui.services.session import EngineState, Session, Snapshot
+from carina_tui.ui.keymap import check_keymap, keep_theme, kept_theme
+from carina_tui.ui.messages import ActionRequested, DetailsRequested, InspectRequested, RemoveRequested, SwitchRequested
+from carina_tui.ui.palette import ConsoleCommands
 from carina_tui.ui.panes import ClusterRow, ClustersPane, ContainersPane, NetworksPane, ProtectedRow, SystemPane
 from carina_tui.ui.screens import ConfirmScreen, HelpScreen, TextScreen, TypeAheadApp, field_lines
 from carina_tui.ui.tables import TablePane
@@ -84,7 +89,7 @@ class ClusterProbed(Message):
 
 @dataclass
 class SystemReported(Message):
-    report: object  # carina_tui.system_report.SystemReport
+    report: object  # carina_tui.services.system_report.SystemReport
 
 
 # How long a row may say "stopping…" when the engine's event never comes.
@@ -96,6 +101,18 @@ class ConsulChanged(Message):
     pass
 
 
+class ConsoleFooter(Footer):
+    """The footer with ``?`` and ``q`` first: at 80 columns the pane's keys are cut off, never these two."""
+
+    FIRST = ("help", "quit")
+
+    def compose(self) -> ComposeResult:
+        keys = list(super().compose())
+        first = sorted((k for k in keys if isinstance(k, FooterKey) and k.action in self.FIRST),
+                       key=lambda k: self.FIRST.index(k.action))
+        yield from first + [k for k in keys if k not in first]
+
+
 def cluster_key(spec: ClusterSpec) -> str:
     return f"{spec.source}|{spec.name}|{','.join(spec.endpoints)}"
 
@@ -104,6 +121,7 @@ class CarinaApp(TypeAheadApp, App):
     CSS_PATH = "app.tcss"
     TITLE = "carina-tui"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
 
     BINDINGS = [
         Binding("1", "focus_pane('clusters')", "Clusters", id="app.focus_clusters", show=False),
@@ -122,6 +140,11 @@ class CarinaApp(TypeAheadApp, App):
         super().__init__()
         self.session = session
         self.config = config if config is not None else Config()
+        # The user's keys and theme; a bad line of the config stops here, as a sentence naming it.
+        self.set_keymap(check_keymap(self.config))
+        theme = kept_theme(self.config, self.available_themes)
+        if theme:
+            self.theme = theme
         self.cli_read_only = read_only
         self.discover = discover
         self.engines: dict[str, EngineState] = {}
@@ -145,7 +168,7 @@ class CarinaApp(TypeAheadApp, App):
     async def action_quit(self) -> None:
         """Stop at once: a cleanup under way stops after the removals it has started (the CLI
         says how far it got); the engines' streams are closed on unmount."""
-        from carina_tui.ui.cleanup import CleanupScreen
+        from carina_tui.ui.cleanup_screen import CleanupScreen
 
         for screen in self.screen_stack:
             if isinstance(screen, CleanupScreen) and screen.run is not None and screen.running:
@@ -171,9 +194,10 @@ class CarinaApp(TypeAheadApp, App):
             with Vertical(id="right"):
                 yield ContainersPane(id="containers")
                 yield SystemPane(id="system")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
+        self.watch(self, "theme", self._theme_chosen, init=False)
         self.query_one("#containers", ContainersPane).table.focus()
         self._start_session()
         if self.discover:
@@ -201,6 +225,12 @@ class CarinaApp(TypeAheadApp, App):
             if worker.group in ("load", "consul", "details"):
                 worker.cancel()
 
+    def _theme_chosen(self, theme: str) -> None:
+        """A theme chosen in the palette is kept for the next start (``ui.keymap.keep_theme``)."""
+        problem = keep_theme(self.config, theme)
+        if problem:
+            self.notify(problem, title="Theme", severity="warning")
+
     def on_unmount(self) -> None:
         self._stop_session()
 
@@ -208,7 +238,7 @@ class CarinaApp(TypeAheadApp, App):
 
     @work(thread=True, group="discover", exclusive=True, exit_on_error=False)
     def find_clusters(self) -> None:
-        from carina_tui.targets import all_clusters
+        from carina_tui.services.targets import all_clusters
 
         found = all_clusters(self.config, self.session.spec)
         self.post_message(ClustersFound(found))
@@ -219,7 +249,7 @@ class CarinaApp(TypeAheadApp, App):
 
     @work(thread=True, group="probe", exit_on_error=False)
     def probe(self, spec: ClusterSpec) -> None:
-        from carina_tui.targets import probe
+        from carina_tui.services.targets import probe
 
         try:
             states = probe(spec, self.config)
@@ -249,7 +279,7 @@ class CarinaApp(TypeAheadApp, App):
         if cluster_key(spec) == cluster_key(self.session.spec):
             self.notify(f"The console already shows {spec.name}.")
             return
-        from carina_tui.targets import session_for
+        from carina_tui.services.targets import session_for
 
         try:
             session = session_for(spec, self.config, read_only=self.cli_read_only)
@@ -304,6 +334,12 @@ class CarinaApp(TypeAheadApp, App):
             node = node.parent
         return None
 
+    def run_pane_action(self, name: str, action: str) -> None:
+        """Run a pane's action as its key would, with the pane focused (the command palette)."""
+        pane = self.pane(name)
+        pane.table.focus()
+        self.call_later(self.run_action, action, pane)
+
     def action_zoom(self) -> None:
         pane = self.focused_pane()
         if pane is None:
@@ -316,14 +352,23 @@ class CarinaApp(TypeAheadApp, App):
     def action_help(self) -> None:
         pane = self.focused_pane()
         title = f"Keys: {pane.TITLE if pane else 'console'}"
-        rows: list[tuple[str, str, bool]] = []
+        # The focused pane's own keys first, then the console's, the generic table keys last.
+        sections: tuple[list, list, list] = ([], [], [])
         seen = set()
         for key, active in self.screen.active_bindings.items():
             binding = active.binding
             if binding.action in seen and not binding.description:
                 continue
             seen.add(binding.action)
-            rows.append((binding.key_display or self.get_key_display(binding), binding.description or binding.action, active.enabled))
+            node = active.node
+            where = 0 if isinstance(node, TablePane) else 1 if node is self or node is self.screen else 2
+            sections[where].append((binding.key_display or self.get_key_display(binding),
+                                    binding.description or binding.action, active.enabled))
+        rows: list[tuple[str, str, bool]] = []
+        for heading, section in zip((pane.TITLE if pane else "Pane", "Console", "Tables"), sections):
+            if section:
+                rows.append(("", heading, True))
+                rows.extend(section)
         self.push_screen(HelpScreen(title, rows))
 
     @property
@@ -482,7 +527,7 @@ class CarinaApp(TypeAheadApp, App):
 
     @work(thread=True, group="consul", exclusive=True, exit_on_error=False)
     def consul_report(self) -> None:
-        from carina_tui.system_report import build_report
+        from carina_tui.services.system_report import build_report
 
         snapshot = self.call_from_thread(self._system_snapshot)
         report = build_report(self.session, snapshot)
@@ -491,14 +536,11 @@ class CarinaApp(TypeAheadApp, App):
 
     def _watch_consul(self, address: str) -> None:
         """Blocking queries on Consul's health checks, on a dedicated thread: a new report when they change."""
-        import os
-
-        from carina_tui.system_report import ConsulWatch
+        from carina_tui.services.system_report import ConsulWatch, consul_token
 
         if self._consul_watch is not None:
             self._consul_watch.stop()
-        token = self.session.spec.consul_token or os.environ.get("CONSUL_HTTP_TOKEN")
-        self._consul_watch = ConsulWatch(address, token, lambda: self._post(ConsulChanged())).start()
+        self._consul_watch = ConsulWatch(address, consul_token(self.session), lambda: self._post(ConsulChanged())).start()
 
     @on(ConsulChanged)
     def _consul_changed(self) -> None:
@@ -570,9 +612,7 @@ class CarinaApp(TypeAheadApp, App):
             reach = "no"
         # A manager knows the swarm's size; a worker's info says 0.
         info = next((s.info for s in up if s.info.is_manager), up[0].info if up else None)
-        nodes = ""
-        if info is not None:
-            nodes = str(info.swarm_nodes) if info.swarm_state == "active" else str(len(cluster.endpoints))
+        nodes = str(swarm_size((s.info for s in up), len(cluster.endpoints))) if up else ""
         return ClusterRow(
             key=f"cluster|{key}", kind="cluster", name=cluster.name, source=cluster.source,
             endpoint=", ".join(cluster.endpoints) or "-", tls="on" if cluster.tls else "off",
@@ -582,10 +622,12 @@ class CarinaApp(TypeAheadApp, App):
         )
 
     def show_node(self, row: ClusterRow) -> None:
-        self._node_details(row.key.split("|", 1)[1])
+        # Read on the main thread: the pane's dict changes under a worker's feet.
+        counts = Counter(c.node for c in self.pane("containers").items.values())
+        self._node_details(row.key.split("|", 1)[1], counts)
 
     @work(thread=True, group="details", exclusive=True, exit_on_error=False)
-    def _node_details(self, endpoint: str) -> None:
+    def _node_details(self, endpoint: str, counts: Counter[str]) -> None:
         gw = self.session.gateways[endpoint]
         info = gw.info()
         body = field_lines((
@@ -594,9 +636,6 @@ class CarinaApp(TypeAheadApp, App):
             ("Containers", f"{info.containers} ({info.running} running, {info.stopped} stopped)"),
         ), width=12)
         if info.is_manager:
-            counts: dict[str, int] = {}
-            for c in self.pane("containers").items.values():
-                counts[c.node] = counts.get(c.node, 0) + 1
             body.append("\nSwarm nodes\n", style="bold underline")
             for node in gw.nodes():
                 mgr = f", manager {node.manager_reachability}{' (leader)' if node.leader else ''}" if node.role == "manager" else ""
@@ -606,6 +645,40 @@ class CarinaApp(TypeAheadApp, App):
                 for k, v in node.labels:
                     body.append(f"    label {k}={v}\n")
         self.call_from_thread(self.push_screen, TextScreen(f"Node {info.name}", body))
+
+    # -- what the panes ask for (ui/messages.py) --------------------------------------------
+
+    @on(SwitchRequested)
+    def _switch_requested(self, message: SwitchRequested) -> None:
+        self.switch_cluster(message.spec)
+
+    @on(DetailsRequested)
+    def _details_requested(self, message: DetailsRequested) -> None:
+        item = message.item
+        if isinstance(item, ClusterRow):
+            self.show_node(item)
+        elif isinstance(item, NetworkInfo):
+            self.show_network(item)
+        elif isinstance(item, ContainerInfo):
+            self.show_container(item)
+
+    @on(InspectRequested)
+    def _inspect_requested(self, message: InspectRequested) -> None:
+        self.show_inspect(message.container)
+
+    @on(ActionRequested)
+    def _action_requested(self, message: ActionRequested) -> None:
+        if message.action == "start_stop":
+            self.start_stop(message.container)
+        else:
+            self.container_action(message.action, message.container)
+
+    @on(RemoveRequested)
+    def _remove_requested(self, message: RemoveRequested) -> None:
+        if isinstance(message.item, NetworkInfo):
+            self.confirm_remove_network(message.item)
+        else:
+            self.confirm_remove_container(message.item)
 
     # -- actions through the guard -------------------------------------------------------
 
@@ -667,18 +740,18 @@ class CarinaApp(TypeAheadApp, App):
             self.set_timer(UNDER_WAY_LIMIT, lambda: self._unmark(c, marks))
 
     def start_stop(self, c: ContainerInfo) -> None:
-        if c.state in ("running", "restarting", "paused"):
+        if c.running:
             self.container_action("container.stop", c)
         else:
             self.container_action("container.start", c)
 
-    def remove_container(self, c: ContainerInfo) -> None:
+    def confirm_remove_container(self, c: ContainerInfo) -> None:
         refusal = self.session.guard.would_refuse("container.remove", c)
         if refusal:
             # Say it now, and let the guard write the refusal to the audit log.
             self.container_action("container.remove", c)
             return
-        running = c.state in ("running", "restarting", "paused")
+        running = c.running
         question = f"Remove container {c.qualified_name}{' (running: it will be killed)' if running else ''}?"
 
         def answered(yes: bool | None) -> None:
@@ -687,7 +760,7 @@ class CarinaApp(TypeAheadApp, App):
 
         self.push_screen(ConfirmScreen(question, f"{c.id}\nimage {c.image}\nnode {c.node}"), answered)
 
-    def remove_network(self, n: NetworkInfo) -> None:
+    def confirm_remove_network(self, n: NetworkInfo) -> None:
         from carina_tui.ui.forms import attached as is_attached
 
         attached = [c for c in self.pane("containers").items.values() if is_attached(c, n)]

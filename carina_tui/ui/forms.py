@@ -27,7 +27,7 @@ from textual.widgets.option_list import Option
 
 from carina_tui.core import validate
 from carina_tui.core.errors import CarinaError, NotFound, ValidationError
-from carina_tui.core.models import ContainerInfo, NetworkInfo
+from carina_tui.core.models import NO_ALIASES, NOT_JOINABLE, SWARM_PLUMBING, ContainerInfo, NetworkInfo
 from carina_tui.core.outcome import SETTLE, action_outcome
 from carina_tui.core.specs import NetworkSpec, RunSpec
 from carina_tui.guard import Outcome
@@ -35,10 +35,6 @@ from carina_tui.ui.screens import ConfirmScreen, TypeAheadScreen
 
 if TYPE_CHECKING:  # pragma: no cover
     from carina_tui.ui.app import CarinaApp
-
-# Networks a container cannot be connected to after it was created, or that no one should pick.
-NOT_JOINABLE = frozenset({"host", "none", "ingress", "docker_gwbridge"})
-
 
 # -- which engine --------------------------------------------------------------------------
 
@@ -107,7 +103,7 @@ class FormScreen(TypeAheadScreen):
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box form-box"):
             yield Static(Text(self.title_text(), style="bold"), classes="modal-title")
-            with VerticalScroll(classes="form-fields"):
+            with VerticalScroll(classes="form-fields", can_focus=False):
                 yield from self.fields()
             yield Static("", id="form-error", classes="form-error")
             yield Static(self.HINT, classes="modal-hint")
@@ -122,9 +118,21 @@ class FormScreen(TypeAheadScreen):
     def row(label: str, widget: Widget) -> Horizontal:
         return Horizontal(Label(label, classes="form-label"), widget, classes="form-row")
 
+    # Rows the form needs besides its fields: borders 2, title 2, error line 2, hint 2.
+    CHROME = 8
+
     def on_mount(self) -> None:
+        self._fit()
         # Subclasses load their choices after this, in workers: the form is usable at once.
         self.ready(next((w for w in self.query(".form-fields *") if w.focusable), None))
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """The fields get what the screen leaves once the title, error line and hint are counted:
+        they scroll to the focused field, and the error and the ctrl+s hint are never pushed off."""
+        self.query_one(".form-fields").styles.max_height = max(3, self.app.size.height - self.CHROME)
 
     # -- errors on the form --------------------------------------------------------------
 
@@ -439,7 +447,7 @@ class ConnectScreen(PickerScreen):
     def execute(self, values: dict[str, Any]) -> tuple[NetworkInfo, ContainerInfo]:
         network, container = values["network"], values["container"]
         aliases = validate.aliases(values["aliases"])
-        if aliases and network.name in ("bridge", "host", "none"):
+        if aliases and network.name in NO_ALIASES:
             raise ValidationError(
                 f"Aliases work on user-defined networks only, not on {network.name}; leave them empty.",
                 field="aliases",
@@ -640,7 +648,7 @@ class RunScreen(FormScreen):
         keep = set(box.selected)
         box.clear_options()
         names = sorted({n.name for n in networks_on(self.carina, endpoint)
-                        if n.name not in ("ingress", "docker_gwbridge") and (n.scope != "swarm" or n.attachable)})
+                        if n.name not in SWARM_PLUMBING and (n.scope != "swarm" or n.attachable)})
         box.add_options([(name, name, name in keep) for name in names])
 
     def _load_images(self, endpoint: str) -> None:

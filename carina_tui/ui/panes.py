@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from carina_tui.core.models import ContainerInfo, NetworkInfo, age, clock
 from carina_tui.core.rules import Rule
+from carina_tui.ui.messages import ActionRequested, DetailsRequested, InspectRequested, RemoveRequested, SwitchRequested
 from carina_tui.ui.tables import TablePane, state_text
 
 
@@ -85,9 +86,9 @@ class ClustersPane(TablePane[ClusterRow]):
         if row is None:
             return
         if row.kind == "cluster":
-            self.app.switch_cluster(row.spec)
+            self.post_message(SwitchRequested(row.spec))
         else:
-            self.app.show_node(row)
+            self.post_message(DetailsRequested(row))
 
 
 class NetworksPane(TablePane[NetworkInfo]):
@@ -138,7 +139,7 @@ class NetworksPane(TablePane[NetworkInfo]):
     def action_details(self) -> None:
         net = self.selected
         if net is not None:
-            self.app.show_network(net)
+            self.post_message(DetailsRequested(net))
 
     def action_create(self) -> None:
         from carina_tui.ui.forms import open_create_network
@@ -159,7 +160,7 @@ class NetworksPane(TablePane[NetworkInfo]):
 
     def action_remove(self) -> None:
         if (net := self.target()) is not None:
-            self.app.remove_network(net)
+            self.post_message(RemoveRequested(net))
 
     def action_prune(self) -> None:
         from carina_tui.ui.forms import open_prune
@@ -205,15 +206,15 @@ class ContainersPane(TablePane[ContainerInfo]):
         return (name, state_text(c.state), c.node, c.ports_text, c.networks_text, c.image, age(c.created))
 
     def visible(self, c: ContainerInfo) -> bool:
-        """The filter understands node=, name=, label=, until= besides free words (see core.cleanup)."""
-        from carina_tui.ui.cleanup import pane_shows
+        """The filter understands node=, name=, label=, until= besides free words (see core.planner)."""
+        from carina_tui.ui.cleanup_screen import pane_shows
 
         return pane_shows(self, c)
 
     def action_details(self) -> None:
         c = self.selected
         if c is not None:
-            self.app.show_container(c)
+            self.post_message(DetailsRequested(c))
 
     def action_run(self) -> None:
         from carina_tui.ui.forms import open_run
@@ -228,15 +229,15 @@ class ContainersPane(TablePane[ContainerInfo]):
 
     def action_start_stop(self) -> None:
         if (c := self.target()) is not None:
-            self.app.start_stop(c)
+            self.post_message(ActionRequested("start_stop", c))
 
     def action_restart(self) -> None:
         if (c := self.target()) is not None:
-            self.app.container_action("container.restart", c)
+            self.post_message(ActionRequested("container.restart", c))
 
     def action_remove(self) -> None:
         if (c := self.target()) is not None:
-            self.app.remove_container(c)
+            self.post_message(RemoveRequested(c))
 
     def action_logs(self) -> None:
         if (c := self.selected) is not None:
@@ -246,10 +247,10 @@ class ContainersPane(TablePane[ContainerInfo]):
 
     def action_inspect(self) -> None:
         if (c := self.selected) is not None:
-            self.app.show_inspect(c)
+            self.post_message(InspectRequested(c))
 
     def action_cleanup(self) -> None:
-        from carina_tui.ui.cleanup import open_cleanup
+        from carina_tui.ui.cleanup_screen import open_cleanup
 
         open_cleanup(self.app, self)
 
@@ -348,7 +349,7 @@ class SystemPane(TablePane[ProtectedRow]):
     def action_details(self) -> None:
         row = self.selected
         if row is not None:
-            self.app.show_container(row.container)
+            self.post_message(DetailsRequested(row.container))
 
     def action_consul(self) -> None:
         from carina_tui.ui.consul_view import consul_screen
@@ -357,9 +358,9 @@ class SystemPane(TablePane[ProtectedRow]):
 
     def action_start(self) -> None:
         if (row := self.target()) is not None:
-            self.app.container_action("container.start", row.container)
+            self.post_message(ActionRequested("container.start", row.container))
 
     def action_remove(self) -> None:
         if (row := self.target()) is not None:
-            self.app.remove_container(row.container)
+            self.post_message(RemoveRequested(row.container))
 

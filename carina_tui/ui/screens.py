@@ -54,7 +54,9 @@ class HelpScreen(ModalScreen[None]):
             table.add_column("Key", key="key", width=12)
             table.add_column("Action", key="action")
             for key, description, enabled in self.rows:
-                if enabled:
+                if not key:  # a section's heading
+                    table.add_row("", Text(description, style="bold underline"))
+                elif enabled:
                     table.add_row(key, description)
                 else:
                     table.add_row(Text(key, style="dim"), Text(f"{description} (disabled: read-only)", style="dim"))

@@ -81,6 +81,7 @@ class TablePane(Vertical, Generic[T]):
     ]
 
     MUTATING: frozenset[str] = frozenset()
+    ALLOW_MAXIMIZE = True  # ``z`` zooms the pane (Textual maximizes only focusable widgets by default)
 
     # How long after the cursor moved by itself an action key is taken as aimed at the row that went.
     MOVED_GRACE = 2.0
@@ -150,13 +151,6 @@ class TablePane(Vertical, Generic[T]):
                 keys.add(k)
         if keys:
             self._sync(keys)
-
-    def remove_where(self, predicate) -> None:
-        gone = [k for k, v in self.items.items() if predicate(v)]
-        for k in gone:
-            del self.items[k]
-        if gone:
-            self._sync(set(gone))
 
     def mark(self, key: str, column: str, text: str) -> Text | None:
         """Show ``text`` in ``column`` of ``key``'s row ("stopping…") until the item's own cell there

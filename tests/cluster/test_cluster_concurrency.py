@@ -45,8 +45,8 @@ from carina_tui.core.errors import CarinaError
 from carina_tui.gateways import discovery
 from carina_tui.runtime import DaemonExecutor
 from carina_tui.sandbox import engine as eng
-from carina_tui.targets import session_for
-from carina_tui.ui.cleanup import CleanupScreen
+from carina_tui.services.targets import session_for
+from carina_tui.ui.cleanup_screen import CleanupScreen
 from carina_tui.ui.forms import ConnectScreen, CreateNetworkScreen, RunScreen
 from carina_tui.ui.logs import LogScreen, SearchLog
 from carina_tui.ui.screens import ConfirmScreen, TextScreen

@@ -14,7 +14,7 @@ import pytest
 import harness
 from harness import exists, write_config
 from carina_tui.cli import build_parser, main
-from carina_tui.commands import cleanup as command
+from carina_tui.commands import cleanup_command as command
 from carina_tui.core.audit import AuditLog
 from carina_tui.core.paths import audit_log_path
 

@@ -20,7 +20,7 @@ from carina_tui.cli import main
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.errors import AuditUnwritable
 from carina_tui.core.paths import audit_log_path
-from carina_tui.session import Session
+from carina_tui.services.session import Session
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def test_a_line_that_cannot_be_written_after_the_removal_never_says_failed(docke
     session = Session(ClusterSpec("test", "cli", (docker_host,)))
     gateway = session.gateways[docker_host]
     plain = gateway.container(batch["plain"])
-    from carina_tui.cleanup import execute
+    from carina_tui.services.runner import execute
 
     result = execute(session.guard, [plain])
     assert [(o.name, o.result) for o in result.removed] == [(batch["plain"], "removed")]

@@ -12,15 +12,15 @@ import threading
 import pytest
 
 import harness
-from carina_tui.cleanup import execute
+from carina_tui.services.runner import execute
 from carina_tui.core.audit import AuditLog
-from carina_tui.core.cleanup import ContainerFilter, plan_cleanup
+from carina_tui.core.planner import ContainerFilter, plan_cleanup
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.errors import CarinaError, EngineRefused, Refused
 from carina_tui.core.paths import audit_log_path
 from carina_tui.core.permit import require
 from carina_tui.gateways.docker_gateway import DockerGateway
-from carina_tui.session import Session
+from carina_tui.services.session import Session
 
 AUDIT_KEYS = {"time", "cluster", "endpoint", "user", "action", "target_id", "target_name", "outcome"}
 

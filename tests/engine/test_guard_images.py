@@ -23,7 +23,7 @@ from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.errors import Refused
 from carina_tui.core.rules import DEFAULT_RULES, Rule
 from carina_tui.sandbox.images import rootfs_tar
-from carina_tui.session import Session
+from carina_tui.services.session import Session
 
 IMAGE_RULE = 'image repository "carina/consul" (default)'
 OFFICIAL_RULE = Rule("image", "consul", source="test")  # an official-style repository: docker.io/library/consul
@@ -119,7 +119,7 @@ def session_for(host: str) -> Session:
 
 def assert_protected_everywhere(session: Session, name: str, way: str) -> None:
     """The list, the inspect, the plan and the guard's refusal agree: protected."""
-    from carina_tui.core.cleanup import plan_cleanup
+    from carina_tui.core.planner import plan_cleanup
 
     gateway = next(iter(session.gateways.values()))
     listed = next(c for c in gateway.containers() if c.name == name)

@@ -12,7 +12,7 @@ from carina_tui.core.audit import AuditLog
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.errors import Refused
 from carina_tui.core.paths import audit_log_path
-from carina_tui.session import Session
+from carina_tui.services.session import Session
 
 AGENT_RULE = 'name "carina-svcd" (default)'
 

@@ -15,16 +15,16 @@ import threading
 
 import pytest
 
-from carina_tui.cleanup import execute
+from carina_tui.services.runner import execute
 from carina_tui.core.audit import AuditLog
-from carina_tui.core.cleanup import plan_cleanup
+from carina_tui.core.planner import plan_cleanup
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.errors import Unanswered
 from carina_tui.core.paths import audit_log_path
 from carina_tui.core.permit import require
 from carina_tui.core.rules import DEFAULT_RULES, Rule
 from carina_tui.gateways.docker_gateway import DockerGateway
-from carina_tui.session import Session
+from carina_tui.services.session import Session
 
 KEEP = Rule("name_pattern", "keep-*", source="test")
 

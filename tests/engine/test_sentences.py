@@ -6,7 +6,7 @@ import pytest
 
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.errors import CarinaError
-from carina_tui.session import Session
+from carina_tui.services.session import Session
 
 
 def test_an_engine_refusal_names_the_container_and_the_network(docker_host, scratch):

@@ -9,7 +9,7 @@ from textual.widgets import Checkbox, DataTable, ProgressBar, Static
 
 from carina_tui.core.audit import AuditLog
 from carina_tui.core.paths import audit_log_path
-from carina_tui.ui.cleanup import CleanupScreen
+from carina_tui.ui.cleanup_screen import CleanupScreen
 from carina_tui.ui.screens import ConfirmScreen
 
 

@@ -13,7 +13,7 @@ import tlsutil
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.sandbox import engine as eng
 from carina_tui.sandbox.images import BUSYBOX_IMAGE, ensure_local_images
-from carina_tui.session import Session
+from carina_tui.services.session import Session
 from carina_tui.ui.app import CarinaApp
 from tls_lab import SYSTEM_BUNDLE, lab  # noqa: F401 - lab is the module-scoped TLS engine fixture
 

@@ -15,8 +15,8 @@ from carina_tui.cli import build_parser
 from carina_tui.core.audit import AuditLog
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.paths import audit_log_path
-from carina_tui.session import Session
-from carina_tui.targets import open_session
+from carina_tui.services.session import Session
+from carina_tui.services.targets import open_session
 from carina_tui.ui.app import CarinaApp
 from carina_tui.ui.panes import ContainersPane
 from carina_tui.ui.screens import HelpScreen

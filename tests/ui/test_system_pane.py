@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pilot_helpers import names_shown, row_texts, wait_until
 
-from carina_tui.consul_double import ConsulDouble
+from carina_tui.sandbox.consul_double import ConsulDouble
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.sandbox.images import CONSUL_IMAGE
-from carina_tui.session import Session
+from carina_tui.services.session import Session
 from carina_tui.ui.app import CarinaApp
 from carina_tui.ui.screens import TextScreen
 

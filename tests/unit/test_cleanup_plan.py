@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carina_tui.core.cleanup import ContainerFilter, parse_filter, plan_cleanup
+from carina_tui.core.planner import ContainerFilter, parse_filter, plan_cleanup
 from carina_tui.core.durations import format_duration, parse_duration
 from carina_tui.core.errors import ValidationError
 from carina_tui.core.models import STOPPED_STATES, ContainerInfo

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-import carina_tui.consul_double as consul_double
-from carina_tui.consul_double import ConsulDouble, bitseq_bytes, parse_wait
+import carina_tui.sandbox.consul_double as consul_double
+from carina_tui.sandbox.consul_double import ConsulDouble, bitseq_bytes, parse_wait
 
 
 @pytest.fixture
@@ -190,7 +190,7 @@ def test_module_uses_the_standard_library_only():
 
 def test_command_line_serves_the_seeded_cluster():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "carina_tui.consul_double", "--port", "0", "--bind", "127.0.0.1", "--seed-libnetwork"],
+        [sys.executable, "-m", "carina_tui.sandbox.consul_double", "--port", "0", "--bind", "127.0.0.1", "--seed-libnetwork"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

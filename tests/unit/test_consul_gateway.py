@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from carina_tui.consul_double import ConsulDouble
+from carina_tui.sandbox.consul_double import ConsulDouble
 from carina_tui.core.errors import ConsulProblem
 from carina_tui.gateways.consul_gateway import ConsulGateway, Watch, parse_address
 
@@ -535,7 +535,7 @@ def test_abort_ends_a_blocking_query_in_another_thread_at_once(gateway):
 
 
 def test_the_consul_watch_calls_back_on_a_change_and_its_thread_ends_on_stop(double):
-    from carina_tui.system_report import ConsulWatch
+    from carina_tui.services.system_report import ConsulWatch
 
     changed = threading.Event()
     watch = ConsulWatch(double.url, TOKEN, changed.set, wait="5m").start()

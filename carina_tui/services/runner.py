@@ -1,6 +1,6 @@
 """Cleanup's execution: remove exactly the planned containers, each re-checked by the guard.
 
-Shared by the console (``carina_tui.ui.cleanup``, in a thread worker) and the
+Shared by the console (``carina_tui.ui.cleanup_screen``, in a thread worker) and the
 headless ``carina-tui cleanup``. No Textual here. Each container goes through
 ``Guard.remove_if_still_stopped``, which inspects that one container just
 before removing it and skips it (with the reason) when it is gone, running, or
@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from carina_tui.core.cleanup import Kept
+from carina_tui.core.planner import Kept
 from carina_tui.core.models import ContainerInfo
 from carina_tui.guard import STOPPED_BEFORE, Guard, Outcome
 from carina_tui.runtime import DaemonExecutor, start_loop

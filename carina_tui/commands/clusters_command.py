@@ -8,7 +8,8 @@ from collections import Counter
 from carina_tui.core.config import load_config
 from carina_tui.core.consul_models import ConsulSnapshot
 from carina_tui.core.errors import CarinaError
-from carina_tui.targets import all_clusters, open_session, probe, resolve
+from carina_tui.core.models import swarm_size
+from carina_tui.services.targets import all_clusters, open_session, probe, resolve
 
 
 def run_clusters(args) -> int:
@@ -43,7 +44,7 @@ def run_clusters(args) -> int:
                     info = up[0].info
                     entry["version"] = info.version
                     entry["swarm_role"] = info.swarm_role
-                    entry["nodes"] = info.swarm_nodes if info.swarm_state == "active" else len(spec.endpoints)
+                    entry["nodes"] = swarm_size((s.info for s in up), len(spec.endpoints))
         out.append(entry)
     if args.json:
         print(json.dumps(out, indent=2))
@@ -73,7 +74,7 @@ def _discover(config):
 
 
 def run_status(args) -> int:
-    from carina_tui.system_report import build_report
+    from carina_tui.services.system_report import build_report
 
     session, _config = open_session(args)
     try:

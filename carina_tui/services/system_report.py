@@ -15,7 +15,7 @@ from carina_tui.core.consul_models import ConsulSnapshot, KVDecoded
 from carina_tui.core.errors import CarinaError
 from carina_tui.core.kvdecode import decode_entries
 from carina_tui.core.models import ContainerInfo, NetworkInfo
-from carina_tui.session import Session, Snapshot
+from carina_tui.services.session import Session, Snapshot
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,17 @@ def on_local_link(ip: str, route_table: str = "/proc/net/route") -> bool:
     return False
 
 
+def consul_token(session: Session) -> str | None:
+    """The cluster's Consul token, else ``CONSUL_HTTP_TOKEN`` (the report and the console's watch)."""
+    return session.spec.consul_token or os.environ.get("CONSUL_HTTP_TOKEN")
+
+
+def consul_gateway(session: Session, address: str, *, timeout: float):
+    from carina_tui.gateways.consul_gateway import ConsulGateway
+
+    return ConsulGateway(address, token=consul_token(session), timeout=timeout)
+
+
 def node_names(snapshot: Snapshot) -> list[str]:
     if snapshot.nodes:
         return [n.hostname for n in snapshot.nodes]
@@ -108,10 +119,7 @@ def build_report(session: Session, snapshot: Snapshot, *, timeout: float = 3.0) 
     consul: ConsulSnapshot | CarinaError | None = None
     kv: KVDecoded | None = None
     if address:
-        from carina_tui.gateways.consul_gateway import ConsulGateway
-
-        gateway = ConsulGateway(address, token=session.spec.consul_token or os.environ.get("CONSUL_HTTP_TOKEN"),
-                                timeout=timeout)
+        gateway = consul_gateway(session, address, timeout=timeout)
         try:
             consul = gateway.snapshot()
             kv = decode_entries(consul.kv)

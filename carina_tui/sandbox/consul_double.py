@@ -25,7 +25,7 @@ With ``acl_token`` set, a request without that ``X-Consul-Token`` gets 403.
 
 Run it by hand or from the sandbox::
 
-    python -m carina_tui.consul_double --port 8500 --bind 127.0.0.1 --seed-libnetwork
+    python -m carina_tui.sandbox.consul_double --port 8500 --bind 127.0.0.1 --seed-libnetwork
 
 Standard library only: no textual, docker, requests or consul imports.
 """
@@ -785,7 +785,7 @@ def sample_libnetwork_kv(engines: list[str] | None = None) -> list[tuple[str, by
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m carina_tui.consul_double",
+        prog="python -m carina_tui.sandbox.consul_double",
         description="Serve the Consul HTTP API TEST DOUBLE (not Consul) until interrupted.",
     )
     parser.add_argument("--port", type=int, default=8500)

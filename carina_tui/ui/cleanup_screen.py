@@ -1,10 +1,10 @@
 """``x`` in the Containers pane: plan, confirm, remove, and say what happened.
 
 The plan is made from exactly what the pane's filter shows (``pane.visible``),
-by the pure planner (``carina_tui.core.cleanup``). The screen shows three lists:
+by the pure planner (``carina_tui.core.planner``). The screen shows three lists:
 to remove, protected and kept (with the rule), hidden by the filter (a count).
 ``d`` (or enter on the list) asks once, stating the count; removal then runs
-on a thread of its own through the guard (``carina_tui.cleanup.CleanupRun``),
+on a thread of its own through the guard (``carina_tui.services.runner.CleanupRun``),
 with a progress bar, and ends in a summary: removed, skipped (why), failed (why).
 Escape, or quitting the console, stops it after the removals under way.
 """
@@ -23,9 +23,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, ProgressBar, Static
 
-from carina_tui.cleanup import CleanupResult, CleanupRun
-from carina_tui.core.cleanup import ContainerFilter, Plan, parse_filter, plan_cleanup
 from carina_tui.core.errors import CarinaError, ValidationError
+from carina_tui.core.planner import ContainerFilter, Plan, parse_filter, plan_cleanup
+from carina_tui.services.runner import CleanupResult, CleanupRun
 from carina_tui.core.models import ContainerInfo, age
 from carina_tui.ui.screens import ConfirmScreen
 from carina_tui.ui.tables import state_text

@@ -12,7 +12,7 @@ options express: ``node=NAME``, ``name=TEXT`` (``*`` and ``?`` as wildcards),
 ``label=KEY`` or ``label=KEY=VALUE``, ``until=DURATION`` (created at least
 that long ago) and free words that must all appear in the row.
 
-Execution (``carina_tui.cleanup``) removes exactly ``to_remove``, each one
+Execution (``carina_tui.services.runner``) removes exactly ``to_remove``, each one
 re-checked by the guard first.
 """
 

@@ -1,6 +1,6 @@
 """``carina-tui cleanup``: remove stopped containers headless, for cron and scripts.
 
-The same planner (``carina_tui.core.cleanup``) and guard as the console's ``x``:
+The same planner (``carina_tui.core.planner``) and guard as the console's ``x``:
 protected containers are never planned, and every planned one is re-checked by
 the guard just before it is removed. Without ``--yes`` or ``--dry-run`` it asks
 on the terminal; with no terminal it refuses rather than guess.
@@ -22,8 +22,8 @@ import json
 import sys
 from typing import TextIO
 
-from carina_tui.cleanup import CleanupResult, execute
-from carina_tui.core.cleanup import ContainerFilter, Plan, parse_label, plan_cleanup
+from carina_tui.services.runner import CleanupResult, execute
+from carina_tui.core.planner import ContainerFilter, Plan, parse_label, plan_cleanup
 from carina_tui.core.durations import parse_duration
 from carina_tui.core.errors import EngineUnreachable, ValidationError
 from carina_tui.guard import Outcome
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace, *, stdin: TextIO | None = None, stdout: TextIO
               "add --yes to remove without asking, or --dry-run to only see the plan.", file=stderr)
         return 2
 
-    from carina_tui.targets import open_session
+    from carina_tui.services.targets import open_session
 
     session, _config = open_session(args)
     try:

@@ -7,7 +7,7 @@ import argparse
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.config import Config, load_config
 from carina_tui.core.errors import ConfigError
-from carina_tui.session import Session
+from carina_tui.services.session import Session
 
 
 def resolve(args: argparse.Namespace, config: Config) -> ClusterSpec:
