@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from urllib.parse import urlsplit
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -42,6 +42,15 @@ class Snapshot:
     networks: tuple[NetworkInfo, ...] = ()
     nodes: tuple[NodeInfo, ...] = ()
     errors: tuple[str, ...] = field(default=())  # the sentences of the engines that did not answer
+    partial: bool = False  # only the first page of a long list (running ones, then the newest): the rest follows
+    expected: int = 0  # how many containers the engines said they hold (``info``)
+
+
+# On an engine with more containers than WHOLE_AT_ONCE, the first snapshot shows a first page
+# (the FIRST_PAGE newest running ones and the FIRST_PAGE newest of all: the top of the default
+# order) while the whole list, asked for at the same time, is still on its way.
+WHOLE_AT_ONCE = 2000
+FIRST_PAGE = 100
 
 
 class Session:
@@ -69,37 +78,56 @@ class Session:
 
     def prefetch(self) -> None:
         """Start the first snapshot in a background thread now, while the interface is still
-        being imported and built; the console's first ``snapshot()`` takes it over."""
-        from concurrent.futures import Future
+        being imported and built; the console takes it over (``take_prefetched``, ``snapshot``).
+        A long list comes in two: a first page, then the whole."""
+        page: Future = Future()
+        whole: Future = Future()
+        first = threading.Event()
 
-        future: Future = Future()
+        def on_page(snapshot: Snapshot) -> None:
+            page.set_result(snapshot)
+            first.set()
 
         def run() -> None:
             try:
-                future.set_result(self._snapshot())
+                whole.set_result(self._snapshot(on_page))
             except BaseException as exc:  # noqa: BLE001 - handed to whoever takes the result
-                future.set_exception(exc)
+                whole.set_exception(exc)
+            finally:
+                if not page.done():
+                    page.set_result(None)
+                first.set()
 
-        self._prefetched = future
+        self._prefetched = (page, whole, first)
         threading.Thread(target=run, name="carina-prefetch", daemon=True).start()
 
     def wait_prefetch(self, timeout: float) -> Snapshot | None:
-        """The prefetched snapshot if it is ready within ``timeout`` (it stays to be taken)."""
-        future = self._prefetched
-        if future is None:
+        """The first prefetched snapshot (a first page, or the whole) if it is ready within
+        ``timeout`` (it stays to be taken)."""
+        if self._prefetched is None:
             return None
-        try:
-            return future.result(timeout=timeout)
-        except Exception:  # noqa: BLE001 - a timeout, or an error the first snapshot() will raise
+        page, whole, first = self._prefetched
+        if not first.wait(timeout):
             return None
+        if whole.done():
+            return None if whole.exception() is not None else whole.result()
+        return page.result()
 
     def take_prefetched(self) -> Snapshot | None:
-        """The prefetched snapshot if it is already there (never waits); taken only once."""
-        future = self._prefetched
-        if future is None or not future.done() or future.exception() is not None:
+        """What the prefetch has now, never waiting: the whole snapshot (taken once), else the
+        first page (``partial``; then ``snapshot()`` gives the whole), else None."""
+        if self._prefetched is None:
             return None
-        self._prefetched = None
-        return future.result()
+        page, whole, _ = self._prefetched
+        if whole.done():
+            if whole.exception() is not None:
+                return None
+            self._prefetched = None
+            return whole.result()
+        if page.done() and page.result() is not None:
+            self._prefetched = (_taken(), whole, _)
+            return page.result()
+        return None
 
     @property
     def multi_node(self) -> bool:
@@ -148,30 +176,52 @@ class Session:
             break
         return added
 
-    def snapshot(self) -> Snapshot:
-        """Everything the panes show, from every engine, in one round per engine."""
+    def snapshot(self, on_page: Callable[[Snapshot], None] | None = None) -> Snapshot:
+        """Everything the panes show, from every engine, in one round per engine. With
+        ``on_page``, a long list's first page is handed to it first (see ``WHOLE_AT_ONCE``)."""
         prefetched, self._prefetched = self._prefetched, None
-        if prefetched is not None:
-            return prefetched.result()
-        return self._snapshot()
+        if prefetched is None:
+            return self._snapshot(on_page)
+        page, whole, _ = prefetched
+        if on_page is not None:
+            first = page.result()
+            if first is not None and not whole.done():
+                on_page(first)
+        return whole.result()
 
-    def _snapshot(self) -> Snapshot:
+    def _snapshot(self, on_page: Callable[[Snapshot], None] | None = None) -> Snapshot:
 
         def load(gw: DockerGateway):
             info = gw.info()  # first: it names the node that the rows carry
-            containers = gw.containers()
+            whole = None
+            if on_page is not None and info.containers > WHOLE_AT_ONCE:
+                running = gw.containers(running=True, limit=FIRST_PAGE)
+                newest = gw.containers(limit=FIRST_PAGE)
+                # Only now: asked for at the same time, the engine answers all three more slowly.
+                whole = _in_thread(gw.containers)
+                ids = {c.id for c in running}
+                containers = running + [c for c in newest if c.id not in ids]
+            else:
+                containers = gw.containers()
             networks = gw.networks()
             nodes = gw.nodes() if info.is_manager else []
-            return info, containers, networks, nodes
+            return info, containers, networks, nodes, whole
 
         results = self._each(load)
+        if any(not isinstance(r, CarinaError) and r[4] is not None for r in results.values()):  # type: ignore[index]
+            on_page(self._assemble(results, partial=True))  # type: ignore[misc]
+            results = {key: r if isinstance(r, CarinaError) or r[4] is None else _whole(r)  # type: ignore[index]
+                       for key, r in results.items()}
+        return self._assemble(results)
+
+    def _assemble(self, results: dict[str, object], partial: bool = False) -> Snapshot:
         engines, containers, networks, nodes, errors = [], [], {}, {}, []
         for key, result in results.items():
             if isinstance(result, CarinaError):
                 engines.append(self._state(key, result))
                 errors.append(str(result))
                 continue
-            info, cs, ns, nd = result  # type: ignore[misc]
+            info, cs, ns, nd, _ = result  # type: ignore[misc]
             engines.append(EngineState(key, self.gateways[key].url, info=info))
             containers.extend(cs)
             for n in ns:
@@ -184,6 +234,8 @@ class Session:
             networks=tuple(networks.values()),
             nodes=tuple(sorted(nodes.values(), key=lambda n: n.hostname)),
             errors=tuple(errors),
+            partial=partial,
+            expected=sum(e.info.containers for e in engines if e.info is not None),
         )
 
     def containers_on(self, key: str, ids: list[str]) -> tuple[list[ContainerInfo], set[str]]:
@@ -201,6 +253,36 @@ def _capture(fn, gw):
         return fn(gw)
     except CarinaError as err:
         return err
+
+
+def _in_thread(fn: Callable[[], object]) -> Future:
+    """``fn()`` in a daemon thread of its own, from now."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="carina-list", daemon=True).start()
+    return future
+
+
+def _whole(result: tuple) -> tuple | CarinaError:
+    """A first-page result with its whole list in place of the page (or the list's error)."""
+    info, _, networks, nodes, whole = result
+    try:
+        return info, whole.result(), networks, nodes, None
+    except CarinaError as err:
+        return err
+
+
+def _taken() -> Future:
+    """The first page, once the console has taken it: not to be handed over again."""
+    future: Future = Future()
+    future.set_result(None)
+    return future
 
 
 class EventFollower:

@@ -9,6 +9,11 @@ Reads are plain methods. Mutating methods take a ``Permit`` as their first
 argument, which only the guard issues (``carina_tui.guard``). Lists use the
 low-level API: one ``GET /containers/json`` instead of docker-py's
 ``containers.list()``, which inspects every container one by one.
+
+On a unix socket the reads the console starts with (info, the lists) are plain
+HTTP on kept-alive connections (``unix_http``), converted by the same methods;
+docker-py (and requests) load on the first call that needs them (``lazy``),
+after the first frame.
 """
 
 from __future__ import annotations
@@ -17,12 +22,8 @@ import json
 import threading
 import time
 from contextlib import contextmanager
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from typing import Any, Callable, Iterable, Iterator
-
-import docker
-import docker.errors
-import requests.exceptions
 
 from carina_tui.core.clusters import TLSFiles
 from carina_tui.core.errors import (
@@ -49,9 +50,27 @@ from carina_tui.core.models import (
 )
 from carina_tui.core.permit import Permit, require
 from carina_tui.core.specs import NetworkSpec, RunSpec
-from carina_tui.gateways.unix_http import UnixKeepAlive
+from carina_tui.gateways.lazy import IMPORT_LOCK, Lazy
+from carina_tui.gateways.unix_http import UnixKeepAlive, json_array
 
 DEFAULT_TIMEOUT = 20
+
+
+def _load_docker():
+    with IMPORT_LOCK:
+        import docker
+        import docker.errors
+    return docker
+
+
+def _load_requests():
+    with IMPORT_LOCK:
+        import requests.exceptions
+    return requests
+
+
+docker = Lazy(_load_docker)
+requests = Lazy(_load_requests)
 
 
 def _tls_module():
@@ -163,10 +182,7 @@ class DockerGateway:
             problem = _tls_module().explain(exc, self.url, self.tls)
             if problem is not None:
                 raise problem from None
-            raise EngineUnreachable(
-                f"Could not {what}: the engine at {self.url} did not answer; "
-                "check that it is running and reachable."
-            ) from None
+            raise self._no_answer(what) from None
         except docker.errors.DockerException as exc:
             self._drop_connection()
             raise self._explain_connect(exc) from None
@@ -174,6 +190,31 @@ class DockerGateway:
             raise EngineUnreachable(
                 f"Could not {what}: talking to {self.url} failed ({type(exc).__name__})."
             ) from None
+
+    def _no_answer(self, what: str) -> EngineUnreachable:
+        return EngineUnreachable(
+            f"Could not {what}: the engine at {self.url} did not answer; check that it is running and reachable."
+        )
+
+    def _get(self, what: str, target: str, read: Callable[[bytes], Any] = json.loads) -> Any:
+        """``GET target`` on the kept-alive unix socket (no docker-py), with ``_call``'s sentences."""
+        assert self._keepalive is not None
+        try:
+            status, doc = self._keepalive.get(target, read)
+        except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
+            raise self._explain_connect(exc) from None
+        except OSError:
+            raise self._no_answer(what) from None
+        except ValueError:
+            raise EngineRefused(f"Could not {what}: the engine's answer is not the JSON it should be.") from None
+        if status < 300:
+            return doc
+        message = str(doc).strip().rstrip(".")
+        if status == 404:
+            raise NotFound(f"Could not {what}: {message}.")
+        if status == 409:
+            raise Conflict(f"Could not {what}: {message}.")
+        raise EngineRefused(f"Could not {what}: the engine said {message!r}.")
 
     def _drop_connection(self) -> None:
         # Next call reconnects (and re-negotiates the API version).
@@ -192,9 +233,14 @@ class DockerGateway:
             return bool(self.api.ping())
 
     def info(self) -> EngineInfo:
-        with self._call("read the engine's info"):
-            api = self.api
-            info = api.info()
+        if self._keepalive is not None:
+            info = self._get("read the engine's info", "/info")
+            api_version = self._get("read the engine's version", "/version").get("ApiVersion") or ""
+        else:
+            with self._call("read the engine's info"):
+                api = self.api
+                info = api.info()
+                api_version = api.api_version or ""
         swarm = info.get("Swarm") or {}
         state = swarm.get("LocalNodeState") or "inactive"
         control = swarm.get("ControlAvailable")
@@ -206,7 +252,7 @@ class DockerGateway:
             name=info.get("Name") or "",
             engine_id=info.get("ID") or "",
             version=info.get("ServerVersion") or "",
-            api_version=api.api_version or "",
+            api_version=api_version,
             os=info.get("OperatingSystem") or "",
             swarm_state=state,
             swarm_role=role,
@@ -219,16 +265,25 @@ class DockerGateway:
             drivers=tuple(sorted(set(plugins) | ({"overlay"} if state == "active" else set()))),
         )
 
-    def containers(self, ids: Iterable[str] | None = None) -> list[ContainerInfo]:
-        """All containers (one list call), or just those with the given ids."""
-        filters = None
+    def containers(self, ids: Iterable[str] | None = None, *, running: bool = False,
+                   limit: int | None = None) -> list[ContainerInfo]:
+        """All containers (one list call), or just those with the given ids; ``running``: only
+        running ones; ``limit``: only the newest ``limit`` (the engine stops looking there)."""
+        filters: dict[str, list[str]] = {}
         if ids is not None:
             ids = list(ids)
             if not ids:
                 return []
-            filters = {"id": ids}
+            filters["id"] = ids
+        if running:
+            filters["status"] = ["running"]
+        if self._keepalive is not None:
+            query = {"all": "1", **({"limit": str(limit)} if limit else {}),
+                     **({"filters": json.dumps(filters)} if filters else {})}
+            return self._get("list containers", f"/containers/json?{urlencode(query)}",
+                             read=lambda body: [self._container(c) for c in json_array(body)])
         with self._call("list containers"):
-            raw = self.api.containers(all=True, filters=filters)
+            raw = self.api.containers(all=True, filters=filters or None, limit=limit or -1)
         return [self._container(c) for c in raw]
 
     def container(self, container_id: str) -> ContainerInfo:
@@ -252,8 +307,11 @@ class DockerGateway:
             time.sleep(step)
 
     def networks(self) -> list[NetworkInfo]:
-        with self._call("list networks"):
-            raw = self.api.networks()
+        if self._keepalive is not None:
+            raw = self._get("list networks", "/networks")
+        else:
+            with self._call("list networks"):
+                raw = self.api.networks()
         return [self._network(n) for n in raw]
 
     def network(self, network_id: str, *, aliases: bool = False) -> NetworkDetail:
@@ -302,27 +360,12 @@ class DockerGateway:
         return sorted(out, key=lambda i: i.tags[:1] or ("~",))
 
     def nodes(self) -> list[NodeInfo]:
-        with self._call("list the swarm's nodes"):
-            raw = self.api.nodes()
-        out = []
-        for n in raw:
-            spec, desc = n.get("Spec") or {}, n.get("Description") or {}
-            status, mgr = n.get("Status") or {}, n.get("ManagerStatus") or {}
-            out.append(
-                NodeInfo(
-                    id=n.get("ID") or "",
-                    hostname=desc.get("Hostname") or "",
-                    role=spec.get("Role") or "",
-                    availability=spec.get("Availability") or "",
-                    status=status.get("State") or "",
-                    addr=status.get("Addr") or "",
-                    manager_reachability=mgr.get("Reachability") or "",
-                    leader=bool(mgr.get("Leader")),
-                    engine_version=(desc.get("Engine") or {}).get("EngineVersion") or "",
-                    labels=pairs(spec.get("Labels")),
-                )
-            )
-        return sorted(out, key=lambda n: n.hostname)
+        if self._keepalive is not None:
+            raw = self._get("list the swarm's nodes", "/nodes")
+        else:
+            with self._call("list the swarm's nodes"):
+                raw = self.api.nodes()
+        return sorted((self._node(n) for n in raw), key=lambda n: n.hostname)
 
     def events(self, on_stream: Callable[[Any], None] | None = None) -> Iterator[EngineEvent]:
         """Follow the engine's event stream (containers and networks) until it ends.
@@ -610,6 +653,22 @@ class DockerGateway:
             restart_policy=(host.get("RestartPolicy") or {}).get("Name") or "",
             env=tuple(config.get("Env") or ()),
             raw_json=json.dumps(doc, indent=2, sort_keys=True),
+        )
+
+    def _node(self, n: dict) -> NodeInfo:
+        spec, desc = n.get("Spec") or {}, n.get("Description") or {}
+        status, mgr = n.get("Status") or {}, n.get("ManagerStatus") or {}
+        return NodeInfo(
+            id=n.get("ID") or "",
+            hostname=desc.get("Hostname") or "",
+            role=spec.get("Role") or "",
+            availability=spec.get("Availability") or "",
+            status=status.get("State") or "",
+            addr=status.get("Addr") or "",
+            manager_reachability=mgr.get("Reachability") or "",
+            leader=bool(mgr.get("Leader")),
+            engine_version=(desc.get("Engine") or {}).get("EngineVersion") or "",
+            labels=pairs(spec.get("Labels")),
         )
 
     def _network(self, n: dict) -> NetworkInfo:

@@ -147,6 +147,7 @@ class CarinaApp(TypeAheadApp, App):
         self._loaded_once = False
         self._reported_once = False
         self._watching = ""
+        self._following = False
 
     # -- layout -----------------------------------------------------------------------
 
@@ -165,7 +166,7 @@ class CarinaApp(TypeAheadApp, App):
         self.query_one("#containers", ContainersPane).table.focus()
         self._start_session()
         if self.discover:
-            self.find_clusters()
+            self.call_after_refresh(self.find_clusters)  # it loads docker-py: after the first frame
 
     def _start_session(self) -> None:
         self._draw_header()
@@ -175,10 +176,20 @@ class CarinaApp(TypeAheadApp, App):
         if ready is not None:
             # Fetched while the interface was being built: the first frame shows it.
             self._loaded(Loaded(ready))
-        else:
+        if ready is None or ready.partial:
             self.load()
+        # From the first frame on: the followers' threads load docker-py, which the first frame
+        # does without (on a unix socket).
+        self._following = False
+        self.call_after_refresh(self._follow_events)
+
+    def _follow_events(self) -> None:
+        if not self._panes_ready:
+            return  # quitting
+        self._following = True
         for key in self.session.gateways:
-            self._start_follower(key)
+            if key not in self.followers:
+                self._start_follower(key)
 
     def _stop_session(self) -> None:
         for follower in self.followers.values():
@@ -325,7 +336,9 @@ class CarinaApp(TypeAheadApp, App):
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self) -> None:
         added = self.session.expand_nodes()
-        snapshot = self.session.snapshot()
+        # At start, a long list's first page goes on screen while the rest comes (``Snapshot.partial``).
+        first_page = None if self._loaded_once else (lambda page: self.post_message(Loaded(page)))
+        snapshot = self.session.snapshot(first_page)
         if added and any(key not in {e.key for e in snapshot.engines} for key in added):
             snapshot = self.session.snapshot()  # the prefetched one predates the new nodes
         if not get_current_worker().is_cancelled:
@@ -356,9 +369,8 @@ class CarinaApp(TypeAheadApp, App):
         snap = message.snapshot
         for state in snap.engines:
             self.engines[state.key] = state
-        for key in self.session.gateways:
-            if key not in self.followers:  # nodes found by discover_nodes
-                self._start_follower(key)
+        if self._following:
+            self._follow_events()  # nodes found by discover_nodes
         self.query_one("#containers", ContainersPane).qualify = self.session.multi_node
         self.query_one("#networks", NetworksPane).qualify = self.session.multi_node
         self.nodes = snap.nodes
@@ -366,7 +378,7 @@ class CarinaApp(TypeAheadApp, App):
         containers = self.pane("containers")
         # Rows of engines that did not answer stay as they were; the others are replaced.
         keep = [c for c in containers.items.values() if c.endpoint not in reachable]
-        containers.replace_all(list(snap.containers) + keep)
+        containers.replace_all(list(snap.containers) + keep, expected=snap.expected if snap.partial else None)
         networks = self.pane("networks")
         keep_n = [n for n in networks.items.values() if n.endpoint not in reachable and n.scope != "swarm"]
         networks.replace_all(list(snap.networks) + keep_n)
