@@ -208,7 +208,8 @@ class ContainersPane(TablePane[ContainerInfo]):
 
     def cells(self, c: ContainerInfo):
         name = c.qualified_name if self.qualify else c.name
-        return (name, state_text(c.state), c.node, c.ports_text, c.networks_text, c.image, age(c.created, self.now()))
+        return (name, state_text(c.state), c.node, c.ports_text if c.ports else "", c.networks_text, c.image,
+                age(c.created, self.now()))
 
     def sort_key(self, c: ContainerInfo, column: str, cells):
         name = natural(c.name)

@@ -22,9 +22,11 @@ refused once, since the user aimed at the row that went.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections import namedtuple
+from itertools import islice
 from typing import Generic, Iterable, TypeVar
 
 from rich.cells import cell_len, set_cell_size
@@ -55,7 +57,8 @@ def _plain(cell: Cell) -> str:
 
 
 def _width(cell: Cell) -> int:
-    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
+    text = cell.plain if isinstance(cell, Text) else cell
+    return len(text) if text.isascii() else cell_len(text)
 
 
 class KeyTable(ScrollView, can_focus=True):
@@ -615,10 +618,13 @@ class TablePane(Vertical, Generic[T]):
                 self.call_later(self._apply_pending)
         self._apply(todo, relayout)
 
-    def _apply_pending(self) -> None:
+    async def _apply_pending(self) -> None:
+        # One chunk per message: a key bubbling up through this pane meanwhile is queued before
+        # the next chunk. The sleep lets the table's own task pass it on first.
+        await asyncio.sleep(0)
         if not self._pending or self._table is None:
             return
-        todo = list(self._pending)[:self.CHUNK]
+        todo = list(islice(self._pending, self.CHUNK))
         for k in todo:
             del self._pending[k]
         self._apply(todo, False)
