@@ -54,8 +54,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # --------------------------------------------------------------------------- engine content
 
 
-def populate(url: str, total: int, running: int, exited: int, workers: int = 16) -> float:
-    """Create ``total`` containers in parallel; the first ``running`` run ``sleep 3600``."""
+def populate(url: str, total: int, running: int, exited: int, workers: int = 16, first: int = 0) -> float:
+    """Create containers ``first``..``total - 1`` in parallel (``bench-NNNN``); numbers below
+    ``running`` run ``sleep 3600``, the next ``exited`` run ``true`` and exit, the rest are created."""
     import docker
 
     api = docker.APIClient(base_url=url, version="auto", timeout=120, max_pool_size=workers)
@@ -74,7 +75,7 @@ def populate(url: str, total: int, running: int, exited: int, workers: int = 16)
             api.start(cid)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(make, range(total)))
+        list(pool.map(make, range(first, total)))
     # The exited ones: wait until `true` has ended everywhere.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -229,6 +229,8 @@ class DockerGateway:
     # -- reads ----------------------------------------------------------------------
 
     def ping(self) -> bool:
+        if self._keepalive is not None:
+            return self._get("reach the engine", "/_ping", read=bytes) == b"OK"
         with self._call("reach the engine"):
             return bool(self.api.ping())
 
@@ -371,33 +373,64 @@ class DockerGateway:
         """Follow the engine's event stream (containers and networks) until it ends.
 
         ``on_stream`` receives the open stream, so another thread can ``close()`` it to
-        stop the follower. Errors become ``EngineUnreachable``.
+        stop the follower. Errors become ``EngineUnreachable``. On a unix socket the stream
+        is plain HTTP (``unix_http``): following events does not load docker-py.
         """
         filters = {"type": ["container", "network"]}
+        if self._keepalive is not None:
+            yield from self._unix_events(filters, on_stream)
+            return
         with self._call("follow the engine's events"):
             stream = self.api.events(decode=True, filters=filters)
             if on_stream is not None:
                 on_stream(stream)
             try:
                 for raw in stream:
-                    actor = raw.get("Actor") or {}
-                    attrs = actor.get("Attributes") or {}
-                    etype = raw.get("Type") or ""
-                    target = actor.get("ID") or raw.get("id") or ""
-                    if etype == "network" and "container" in attrs:
-                        # connect/disconnect changes the container's row too
-                        yield EngineEvent(self.key, "container", raw.get("Action") or "", attrs["container"])
-                    yield EngineEvent(
-                        endpoint=self.key,
-                        type=etype,
-                        action=(raw.get("Action") or raw.get("status") or "").split(":")[0],
-                        id=target,
-                        name=attrs.get("name") or "",
-                        time=float(raw.get("timeNano") or 0) / 1e9,
-                    )
+                    yield from self._events_of(raw)
             except AttributeError:
                 # closing the stream from another thread ends the read with this
                 return
+
+    def _unix_events(self, filters: dict, on_stream: Callable[[Any], None] | None) -> Iterator[EngineEvent]:
+        what = "follow the engine's events"
+        assert self._keepalive is not None
+        try:
+            stream = self._keepalive.stream(f"/events?{urlencode({'filters': json.dumps(filters)})}")
+        except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
+            raise self._explain_connect(exc) from None
+        except OSError:
+            raise self._no_answer(what) from None
+        if stream.status >= 300:
+            stream.close()
+            raise EngineRefused(f"Could not {what}: the engine answered with status {stream.status}.")
+        if on_stream is not None:
+            on_stream(stream)
+        try:
+            for line in stream.lines():
+                yield from self._events_of(json.loads(line))
+        except (OSError, ValueError):
+            if not stream.closed:
+                raise self._no_answer(what) from None
+        finally:
+            if not stream.closed:
+                stream.close()
+
+    def _events_of(self, raw: dict) -> Iterator[EngineEvent]:
+        actor = raw.get("Actor") or {}
+        attrs = actor.get("Attributes") or {}
+        etype = raw.get("Type") or ""
+        target = actor.get("ID") or raw.get("id") or ""
+        if etype == "network" and "container" in attrs:
+            # connect/disconnect changes the container's row too
+            yield EngineEvent(self.key, "container", raw.get("Action") or "", attrs["container"])
+        yield EngineEvent(
+            endpoint=self.key,
+            type=etype,
+            action=(raw.get("Action") or raw.get("status") or "").split(":")[0],
+            id=target,
+            name=attrs.get("name") or "",
+            time=float(raw.get("timeNano") or 0) / 1e9,
+        )
 
     def logs(self, container_id: str, *, tail: int = 500, follow: bool = True, on_stream=None) -> Iterator[str]:
         """The last ``tail`` lines, then (``follow``) new lines as they come."""

@@ -98,12 +98,62 @@ class UnixKeepAlive:
                 conn.close()
         return response.status, result
 
+    def stream(self, target: str) -> "Stream":
+        """``GET target`` on a connection of its own, for an answer that does not end (events)."""
+        conn = _Connection(self.path, None)
+        try:
+            conn.request("GET", target)
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            if isinstance(exc, OSError):
+                raise
+            raise OSError(f"{type(exc).__name__}: {exc}") from None
+        return Stream(conn, response)
+
     def close(self) -> None:
         while True:
             try:
                 self._idle.get_nowait().close()
             except queue.Empty:
                 return
+
+
+class Stream:
+    """An answer read line by line as it comes; ``close()``, from any thread, ends the reading."""
+
+    def __init__(self, conn: _Connection, response: http.client.HTTPResponse) -> None:
+        self._conn = conn
+        self._response = response
+        self.status = response.status
+        self.closed = False
+
+    def lines(self) -> Iterator[bytes]:
+        pending = b""
+        while True:
+            try:
+                chunk = self._response.read1(65536)
+            except (OSError, ValueError, AttributeError, http.client.HTTPException) as exc:
+                if self.closed:
+                    return  # closed by another thread (http.client's state is torn: any of these)
+                raise OSError(f"{type(exc).__name__}: {exc}") from None
+            if not chunk:
+                return
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if line.strip():
+                    yield line
+
+    def close(self) -> None:
+        self.closed = True
+        sock = self._conn.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a read blocked in another thread
+            except OSError:
+                pass
+        self._conn.close()
 
 
 def _message(body: bytes) -> str:

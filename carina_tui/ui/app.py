@@ -119,6 +119,7 @@ def cluster_key(spec: ClusterSpec) -> str:
 class CarinaApp(TypeAheadApp, App):
     CSS_PATH = "app.tcss"
     TITLE = "carina-tui"
+    AUTO_FOCUS = "#containers KeyTable"  # focused as the screen starts: its keys are in the first footer
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
@@ -147,7 +148,9 @@ class CarinaApp(TypeAheadApp, App):
         self._loaded_once = False
         self._reported_once = False
         self._watching = ""
-        self._following = False
+        # What loads client libraries in threads (discovery, the Consul report) waits until the
+        # whole container list is on screen: meanwhile the cursor answers without competition.
+        self._after_load: list[Callable[[], object]] = []
 
     # -- layout -----------------------------------------------------------------------
 
@@ -163,10 +166,9 @@ class CarinaApp(TypeAheadApp, App):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#containers", ContainersPane).table.focus()
         self._start_session()
         if self.discover:
-            self.call_after_refresh(self.find_clusters)  # it loads docker-py: after the first frame
+            self._after_load.append(self.find_clusters)
 
     def _start_session(self) -> None:
         self._draw_header()
@@ -178,18 +180,8 @@ class CarinaApp(TypeAheadApp, App):
             self._loaded(Loaded(ready))
         if ready is None or ready.partial:
             self.load()
-        # From the first frame on: the followers' threads load docker-py, which the first frame
-        # does without (on a unix socket).
-        self._following = False
-        self.call_after_refresh(self._follow_events)
-
-    def _follow_events(self) -> None:
-        if not self._panes_ready:
-            return  # quitting
-        self._following = True
         for key in self.session.gateways:
-            if key not in self.followers:
-                self._start_follower(key)
+            self._start_follower(key)
 
     def _stop_session(self) -> None:
         for follower in self.followers.values():
@@ -369,8 +361,9 @@ class CarinaApp(TypeAheadApp, App):
         snap = message.snapshot
         for state in snap.engines:
             self.engines[state.key] = state
-        if self._following:
-            self._follow_events()  # nodes found by discover_nodes
+        for key in self.session.gateways:
+            if key not in self.followers:  # nodes found by discover_nodes
+                self._start_follower(key)
         self.query_one("#containers", ContainersPane).qualify = self.session.multi_node
         self.query_one("#networks", NetworksPane).qualify = self.session.multi_node
         self.nodes = snap.nodes
@@ -384,6 +377,9 @@ class CarinaApp(TypeAheadApp, App):
         networks.replace_all(list(snap.networks) + keep_n)
         self._derived()
         self._redraw_clusters()
+        if not snap.partial and self._after_load:
+            waiting, self._after_load = self._after_load, []
+            containers.when_applied(lambda: self.call_after_refresh(lambda: [call() for call in waiting]))
         if not self._loaded_once:
             self._loaded_once = True
             for state in snap.engines:
@@ -447,9 +443,9 @@ class CarinaApp(TypeAheadApp, App):
         new_rows = [r for k, r in want.items() if system.items.get(k) != r]
         system.update_items(new_rows, stale)
         if not self._reported_once:
-            # The first report waits for the first frame: it imports the Consul client.
+            # The first report waits for the whole list: it imports the Consul client.
             self._reported_once = True
-            self.set_timer(0.5, self.consul_report)
+            self._after_load.append(self.consul_report)
         elif new_rows or stale:
             self.consul_report()
         self._redraw_clusters()

@@ -75,6 +75,7 @@ class KeyTable(ScrollView, can_focus=True):
 
     DEFAULT_CSS = """
     KeyTable {
+        width: 1fr;
         background: $surface;
         color: $foreground;
         &:focus {
@@ -186,7 +187,7 @@ class KeyTable(ScrollView, can_focus=True):
         """Show what was put, dropped and arranged: refit the columns if their content widths
         changed, then redraw the lines on screen that changed (nothing when nothing did)."""
         height = len(self.order) + 1
-        refit = self._hist_dirty and self._refit()
+        refit = self._refit()
         width = self._total_width()
         if self.virtual_size != Size(width, height):
             self.virtual_size = Size(width, height)
@@ -221,9 +222,13 @@ class KeyTable(ScrollView, can_focus=True):
         return label
 
     def _refit(self) -> bool:
-        """Column widths for what the table holds now, in the width it has; True if they changed."""
-        self._hist_dirty = False
-        self._natural = [max(cell_len(self.header_label(i)), max(h, default=0)) for i, h in enumerate(self._hist)]
+        """Column widths for what the table holds now, in the width it has; True if they changed
+        (nothing is fitted before the table has a size: ``on_resize`` does it then)."""
+        if not self.size.width:
+            return False
+        if self._hist_dirty:
+            self._hist_dirty = False
+            self._natural = [max(cell_len(self.header_label(i)), max(h, default=0)) for i, h in enumerate(self._hist)]
         return self._fit()
 
     def _available(self) -> int:
@@ -272,7 +277,7 @@ class KeyTable(ScrollView, can_focus=True):
         return sum(self._widths) + self._gap * len(self._widths)
 
     def on_resize(self, event: events.Resize) -> None:
-        if self._fit():
+        if self._refit():
             self.virtual_size = Size(self._total_width(), len(self.order) + 1)
             self.refresh()
         self._scroll_to_cursor()
@@ -284,7 +289,7 @@ class KeyTable(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         base = self.rich_style
         if not self._widths and self.column_keys:
-            self._refit()
+            self._refit()  # the first frame, before on_resize
         if y == 0:
             style = base + self.get_component_rich_style("key-table--header")
             strip = self._line([self.header_label(i) for i in range(len(self.labels))], style)
@@ -460,6 +465,7 @@ class TablePane(Vertical, Generic[T]):
         self.sort_reverse = False
         self._sort_keys: dict[str, tuple[T, object]] = {}  # key -> (the item it was made from, sort key)
         self._pending: dict[str, None] = {}  # keys still to apply (a large change, a chunk per turn)
+        self._when_applied: list = []  # callbacks for when nothing is pending
         self._table: KeyTable | None = None
         self._moved: tuple[float, str, str] | None = None  # (when, to which key, the sentence said)
         # Cells shown instead of the item's own while an action is under way: key -> (column, shown, covered)
@@ -630,6 +636,17 @@ class TablePane(Vertical, Generic[T]):
         self._apply(todo, False)
         if self._pending:
             self.call_later(self._apply_pending)
+        else:
+            waiting, self._when_applied = self._when_applied, []
+            for callback in waiting:
+                callback()
+
+    def when_applied(self, callback) -> None:
+        """Call ``callback`` once every row handed over so far is in the table (now, if it is)."""
+        if self._pending:
+            self._when_applied.append(callback)
+        else:
+            callback()
 
     def _apply(self, todo: list[str], relayout: bool) -> None:
         table = self._table
