@@ -122,6 +122,18 @@ def _settle(args: argparse.Namespace) -> None:
                          "machine's own sandbox; leave it out.")
 
 
+# What --json prints, one line per command (the README shows an example of each).
+JSON_HELP = {
+    "cleanup": "print one JSON object: planned and protected (the containers, with id, name, node, state, "
+               "image; protected ones with rule), removed, skipped and failed (id, name, node, reason), "
+               "hidden_by_filter (a count)",
+    "clusters": "print a JSON list, one object per cluster: name, source, endpoints, tls, reachable, error, "
+                "version, swarm_role, nodes, origin",
+    "status": "print one JSON object: cluster, engines, nodes, containers (counts by state), networks (name, "
+              "node, driver, scope, subnet), protected, consul, warnings",
+}
+
+
 def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
     parser = _Parser(prog="carina-tui", description="A keyboard-driven terminal console for Docker clusters.")
     parser.top_level = True
@@ -137,15 +149,15 @@ def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
     cleanup.add_argument("--dry-run", action="store_true", help="show the plan, remove nothing")
     cleanup.add_argument("--yes", action="store_true", help="do not ask")
     cleanup.add_argument("--volumes", action="store_true", help="also remove anonymous volumes")
-    cleanup.add_argument("--json", action="store_true", help="print one JSON object")
+    cleanup.add_argument("--json", action="store_true", help=JSON_HELP["cleanup"])
 
     clusters = sub.add_parser("clusters", help="list every cluster carina-tui knows")
     _add_where(clusters, _AFTER)
-    clusters.add_argument("--json", action="store_true")
+    clusters.add_argument("--json", action="store_true", help=JSON_HELP["clusters"])
 
     status = sub.add_parser("status", help="nodes, containers, networks, protected containers")
     _add_where(status, _AFTER)
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help=JSON_HELP["status"])
 
     if with_sandbox:
         from carina_tui.sandbox.cli import register

@@ -48,13 +48,22 @@ def run_clusters(args) -> int:
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
-    for e in out:
-        state = "up" if e["reachable"] else "DOWN"
-        print(f"{e['name']:<20} {e['source']:<8} {state:<5} {', '.join(e['endpoints']) or '-'}"
-              f"{'  tls' if e['tls'] else ''}{'  ' + e['version'] if e['version'] else ''}")
+    rows = [(e["name"], e["source"], "up" if e["reachable"] else "DOWN", str(e["nodes"] or "-"),
+             "yes" if e["tls"] else "no", e["version"] or "-", ", ".join(e["endpoints"]) or "-") for e in out]
+    lines = aligned(("NAME", "SOURCE", "STATE", "NODES", "TLS", "VERSION", "ENDPOINTS"), rows)
+    print(lines[0])
+    indent = " " * (lines[0].index("SOURCE"))
+    for e, line in zip(out, lines[1:]):
+        print(line)
         if e["error"]:
-            print(f"{'':<20} {e['error']}")
+            print(f"{indent}{e['error']}")
     return 0
+
+
+def aligned(header: tuple[str, ...], rows: list[tuple[str, ...]], gap: int = 3) -> list[str]:
+    """The header and the rows in columns as wide as their widest cell, like ``docker ps``."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+    return [(" " * gap).join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in (header, *rows)]
 
 
 def _discover(config):
@@ -84,6 +93,8 @@ def run_status(args) -> int:
         for n in snapshot.nodes
     ] or [{"hostname": e["name"], "role": e["swarm_role"] or "standalone", "status": "ready" if e["reachable"] else "down"}
           for e in engines]
+    qualify = session.multi_node  # node/name for local networks, as the console's Networks pane names them
+    networks = sorted(snapshot.networks, key=lambda n: n.display_name(qualify))
     by_state = Counter(c.state for c in snapshot.containers)
     protected = []
     for c in snapshot.containers:
@@ -106,8 +117,9 @@ def run_status(args) -> int:
         "engines": engines,
         "nodes": nodes,
         "containers": {"total": len(snapshot.containers), **dict(sorted(by_state.items()))},
-        "networks": [{"name": n.name, "driver": n.driver, "scope": n.scope, "subnet": n.subnets_text}
-                     for n in sorted(snapshot.networks, key=lambda n: n.name)],
+        "networks": [{"name": n.name, "node": "" if n.scope == "swarm" else n.node, "driver": n.driver,
+                      "scope": n.scope, "subnet": n.subnets_text}
+                     for n in networks],
         "protected": protected,
         "consul": consul,
         "warnings": [w.as_json() for w in report.warnings],
@@ -120,7 +132,7 @@ def run_status(args) -> int:
             print(f"  engine {e['name'] or e['endpoint']}: {'up ' + e['version'] if e['reachable'] else e['error']}")
         print(f"  nodes: {', '.join(n['hostname'] for n in nodes)}")
         print("  containers: " + ", ".join(f"{k} {v}" for k, v in doc["containers"].items()))
-        print(f"  networks: {', '.join(n['name'] for n in doc['networks'])}")
+        print(f"  networks: {', '.join(n.display_name(qualify) for n in networks)}")
         for p in protected:
             print(f"  protected: {p['name']} ({p['state']}) by {p['rule']}")
         if consul.get("address"):

@@ -147,6 +147,12 @@ class NetworkInfo:
     def predefined(self) -> bool:
         return self.name in PREDEFINED_NETWORKS
 
+    def display_name(self, qualify: bool) -> str:
+        """The name as the console shows it: ``node/name`` for a node's own (local) network when
+        ``qualify`` (a cluster of several engines, where every node has a ``bridge``), else the name.
+        A swarm network is one network on every node and keeps its plain name."""
+        return f"{self.node}/{self.name}" if qualify and self.scope != "swarm" and self.node else self.name
+
 
 PREDEFINED_NETWORKS = frozenset({"bridge", "host", "none", "docker_gwbridge", "ingress"})
 

@@ -107,9 +107,11 @@ def network_spec(
     options: str = "",
     existing: Iterable[NetworkInfo] = (),
     engine: EngineInfo | None = None,
+    qualify: bool = False,
 ) -> NetworkSpec:
     """The create-network form, checked. ``existing``: the networks the engine holds now;
-    ``engine``: what the engine said about itself (drivers, swarm role)."""
+    ``engine``: what the engine said about itself (drivers, swarm role); ``qualify``: the cluster
+    has several engines, so a node's own network is named ``node/name`` as the console shows it."""
     existing = list(existing)
     name = network_name(name, existing)
     driver = (driver or "bridge").strip()
@@ -171,7 +173,8 @@ def network_spec(
                     continue
                 if theirs.version == net.version and theirs.overlaps(net):
                     raise ValidationError(
-                        f"The subnet {net} overlaps {theirs} of network {other.name}; choose another range.",
+                        f"The subnet {net} overlaps {theirs} of network {other.display_name(qualify)}; "
+                        "choose another range.",
                         field="subnet",
                     )
     return NetworkSpec(
@@ -189,9 +192,12 @@ def network_spec(
 
 
 def key_values(text: str, field: str, what: str) -> Pairs:
-    """``key=value`` words (a bare ``key`` means an empty value), keys unique."""
+    """``key=value`` entries separated by spaces, keys unique. A bare ``key`` (an empty value) is
+    an entry only when it is the only one: among others (``bad label``, ``a b=1``, ``a=1 b``) it is
+    a key or a value with a space in it, which is refused rather than split into several entries."""
+    words = split_words(text, field, what)
     seen: dict[str, str] = {}
-    for word in split_words(text, field, what):
+    for word in words:
         key, _, value = word.partition("=")
         if not LABEL_KEY_RE.match(key):
             raise ValidationError(
@@ -202,7 +208,26 @@ def key_values(text: str, field: str, what: str) -> Pairs:
         if key in seen:
             raise ValidationError(f"The key {key} appears twice in the {what}; keep one.", field=field)
         seen[key] = value
+    if len(words) > 1 and any("=" not in word for word in words):
+        raise ValidationError(
+            f'"{_spaced_entry(words)}" in the {what} holds a space: write key=value or a lone key per entry, '
+            'entries separated by spaces; a key cannot hold a space, and a value that does is quoted, as '
+            'team="web ops".',
+            field=field,
+        )
     return tuple(sorted(seen.items()))
+
+
+def _spaced_entry(words: list[str]) -> str:
+    """The words around the first bare key: the run of bare keys (``bad label``), or a lone one with
+    the entry it leans on (``a b=1``: a key with a space; ``a=1 b``: a value with a space)."""
+    first = next(i for i, word in enumerate(words) if "=" not in word)
+    last = first
+    while last + 1 < len(words) and "=" not in words[last + 1]:
+        last += 1
+    if last == first:
+        first, last = (first, first + 1) if last + 1 < len(words) else (first - 1, first)
+    return " ".join(words[first:last + 1])
 
 
 # -- containers ----------------------------------------------------------------------------

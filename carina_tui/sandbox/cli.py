@@ -52,10 +52,10 @@ def _print_status(status: cluster.SandboxStatus) -> None:
         return
     print(f"Sandbox {state.name}: {len(state.nodes)} node(s) on {state.subnet}, "
           f"{'up' if status.up else 'NOT all up'}.")
-    print(f"{'NODE':<14} {'ROLE':<8} {'ENDPOINT':<24} {'ENGINE':<8} {'SWARM':<9} {'CONSUL':<7} CONTAINERS")
+    print(f"{'NODE':<14} {'ROLE':<8} {'ENDPOINT':<24} {'ENGINE':<8} {'SWARM':<9} {'CONSUL':<10} CONTAINERS")
     for node in status.nodes:
         print(f"{node.name:<14} {'manager' if node.manager else 'worker':<8} {node.endpoint:<24} "
-              f"{'ok' if node.engine else 'down':<8} {node.swarm or '-':<9} {'ok' if node.consul else 'down':<7} "
+              f"{'ok' if node.engine else 'down':<8} {node.swarm or '-':<9} {node.consul_text:<10} "
               f"{node.containers}")
     print(f"Credentials: {state.bundle_dir}  Config: {state.config_file} [clusters.{state.name}]")
     print(f"Open it with: carina-tui --cluster {state.name}")

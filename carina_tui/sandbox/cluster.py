@@ -62,6 +62,7 @@ STATE_FILE = "state.json"
 BRIDGE = "br0"
 PROTECTED_LABEL = "carina.protected=true"
 SANDBOX_LABEL = "carina.sandbox"
+AGENT = "carina-svcd"
 
 
 class SandboxError(EngineError):
@@ -135,6 +136,18 @@ class NodeStatus:
     swarm: str  # the node's swarm state (active, pending, inactive, ...) or "" when unknown
     consul: bool  # the Consul API answers
     containers: int
+    agent: str = ""  # the carina-svcd container's state (running, exited, ...); "missing"; "" when unknown
+
+    @property
+    def consul_text(self) -> str:
+        """``ok`` only when the agent container runs and the Consul API answers; else what is wrong:
+        the agent's state (``exited``, ``created``, ...), ``missing``, ``down`` (it runs, the API is
+        silent) or ``unknown`` (the engine does not answer, so the agent cannot be seen)."""
+        if not self.engine:
+            return "unknown"
+        if self.agent != "running":
+            return self.agent or "unknown"
+        return "ok" if self.consul else "down"
 
 
 @dataclass(frozen=True)
@@ -383,7 +396,7 @@ def run_agent(state: SandboxState, node: NodeState) -> None:
         command = ["sh", "-c", f"{_consul_files(node, state)} && exec httpd -f -p {CONSUL_PORT} -h /www"]
     else:
         command = ["sleep", "2147483647"]  # the API is the double's, in the same namespace
-    docker(node.url, "run", "--detach", "--name", "carina-svcd", "--network", "host",
+    docker(node.url, "run", "--detach", "--name", AGENT, "--network", "host",
            "--restart", "unless-stopped", "--label", PROTECTED_LABEL,
            "--label", "carina.role=consul-agent", "--label", f"{SANDBOX_LABEL}={state.name}",
            CONSUL_IMAGE, *command)
@@ -675,14 +688,19 @@ def sandbox_up(nodes: int = 2, managers: int = 1, base_dir: Path | str | None = 
 
 def _node_status(node: NodeState) -> NodeStatus:
     answers = eng.ping(Path(node.engine_dir) / "docker.sock", timeout=1)
-    swarm, count = "", 0
+    swarm, count, agent = "", 0, ""
     if answers:
         out = docker(node.url, "info", "--format", "{{.Swarm.LocalNodeState}} {{.Containers}}",
                      check=False, timeout=10).split()
         if len(out) == 2:
             swarm, count = out[0], int(out[1])
+        # The API is answered by the test double, which runs whether the agent does or not: the
+        # container's own state says whether the node has an agent.
+        agent = docker(node.url, "ps", "--all", "--filter", f"name=^{AGENT}$", "--format", "{{.State}}",
+                       check=False, timeout=10).strip() or "missing"
     consul_ok = _consul_answers(node, timeout=1)
-    return NodeStatus(node.name, node.address, node.endpoint, node.manager, answers, swarm, consul_ok, count)
+    return NodeStatus(node.name, node.address, node.endpoint, node.manager, answers, swarm, consul_ok, count,
+                      agent)
 
 
 def sandbox_status(base_dir: Path | str | None = None) -> SandboxStatus:

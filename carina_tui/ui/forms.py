@@ -300,7 +300,8 @@ class CreateNetworkScreen(FormScreen):
     def execute(self, values: dict[str, Any]) -> tuple[str, NetworkSpec]:
         endpoint = values.pop("endpoint")
         gateway = self.carina.session.gateways[endpoint]
-        spec = validate.network_spec(**values, existing=gateway.networks(), engine=gateway.info())
+        spec = validate.network_spec(**values, existing=gateway.networks(), engine=gateway.info(),
+                                     qualify=self.carina.session.multi_node)
         return self.carina.session.guard.create_network(endpoint, spec), spec
 
     def finished(self, result: Any) -> str:

@@ -121,8 +121,7 @@ class NetworksPane(TablePane[NetworkInfo]):
     qualify = False  # node/name for a node's own (local) networks, in clusters of several nodes
 
     def cells(self, n: NetworkInfo):
-        name = f"{n.node}/{n.name}" if self.qualify and n.scope != "swarm" and n.node else n.name
-        return (name, n.driver, n.scope, n.subnets_text, str(self.counts.get(n.id, 0)))
+        return (n.display_name(self.qualify), n.driver, n.scope, n.subnets_text, str(self.counts.get(n.id, 0)))
 
     def sort_key(self, n: NetworkInfo, column: str, cells):
         if column == "count":

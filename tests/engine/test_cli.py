@@ -54,3 +54,114 @@ def test_clusters_json_lists_every_cluster_with_reachability(docker_host, tmp_pa
     assert found["here"]["reachable"] is True and found["here"]["source"] == "config"
     assert found["here"]["endpoints"] == [docker_host] and found["here"]["error"] == ""
     assert found["gone"]["reachable"] is False and "No Docker engine answers" in found["gone"]["error"]
+
+
+def test_clusters_prints_a_header_over_aligned_columns(docker_host, tmp_path):
+    gone = f"unix://{tmp_path}/gone.sock"
+    config = tmp_path / "clusters.toml"
+    config.write_text(f'[clusters.here]\nendpoints = ["{docker_host}"]\n\n'
+                      f'[clusters.a-much-longer-name]\nendpoints = ["{gone}"]\n')
+    out = carina("clusters", "--config", str(config))
+    assert out.returncode == 0, out.stderr
+    header, *lines = out.stdout.splitlines()
+    assert header.split() == ["NAME", "SOURCE", "STATE", "NODES", "TLS", "VERSION", "ENDPOINTS"]
+    at = {word: header.index(word) for word in header.split()}
+    rows = {line.split()[0]: line for line in lines if not line.startswith(" ")}
+    assert {"here", "a-much-longer-name", "default"} <= set(rows)
+    for name, line in rows.items():  # every cell starts under its heading, whatever the names' lengths
+        for word in ("SOURCE", "STATE", "NODES", "TLS", "VERSION", "ENDPOINTS"):
+            assert line[at[word] - 1] == " " and line[at[word]] != " ", (word, line)
+    assert rows["here"][at["STATE"]:].split()[0] == "up" and rows["here"][at["ENDPOINTS"]:] == docker_host
+    assert rows["a-much-longer-name"][at["STATE"]:].split()[0] == "DOWN"
+    error = lines[lines.index(rows["a-much-longer-name"]) + 1]  # the reason, under the row
+    assert error.startswith(" " * at["SOURCE"]) and "No Docker engine answers" in error
+
+
+def test_status_on_one_engine_names_networks_plainly(docker_host):
+    import json
+
+    out = carina("status", "--host", docker_host)
+    assert out.returncode == 0, out.stderr
+    (line,) = [l for l in out.stdout.splitlines() if l.strip().startswith("networks:")]
+    shown = line.split(":", 1)[1].strip().split(", ")
+    assert {"bridge", "host", "none"} <= set(shown) and not any("/" in n for n in shown)
+    doc = json.loads(carina("status", "--host", docker_host, "--json").stdout)
+    bridge = next(n for n in doc["networks"] if n["name"] == "bridge")
+    assert bridge["node"] and bridge["scope"] == "local"  # the node is in the JSON, for scripts
+
+
+def _json_help(command: str) -> str:
+    shown = " ".join(carina(command, "--help").stdout.split())  # argparse wraps: compare it unwrapped
+    return shown[shown.rindex(" --json ") + len(" --json "):]
+
+
+def test_json_help_names_every_key_the_command_prints(docker_host, tmp_path):
+    import json
+
+    config = tmp_path / "clusters.toml"
+    config.write_text(f'[clusters.here]\nendpoints = ["{docker_host}"]\n')
+    printed = {
+        "status": json.loads(carina("status", "--host", docker_host, "--json").stdout),
+        "clusters": json.loads(carina("clusters", "--config", str(config), "--json").stdout)[0],
+        "cleanup": json.loads(carina("cleanup", "--host", docker_host, "--label", "carina.none=1", "--dry-run",
+                                     "--json").stdout),
+    }
+    for command, doc in printed.items():
+        words = set(_json_help(command).replace(",", " ").replace(":", " ").replace("(", " ").split())
+        assert set(doc) <= words, f"{command} --help leaves out {set(doc) - words}"
+
+
+def readme_examples() -> dict[str, object]:
+    """The README's ``$ carina-tui ... --json`` examples, by the command's words (options left out)."""
+    import json
+    import re
+
+    from harness import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    found = {}
+    for block in re.findall(r"```console\n\$ carina-tui (.*?)\n```", text, re.S):
+        line, _, body = block.partition("\n")
+        if "--json" in line:
+            words = [w for w in line.split() if w in ("clusters", "status", "cleanup", "--dry-run", "--yes")]
+            found[" ".join(words)] = json.loads(body)
+    return found
+
+
+def undocumented(example, real, where="") -> list[str]:
+    """What ``real`` prints that ``example`` does not show: keys, or a value of another type. Lists
+    are compared by their first items, when both have one."""
+    if isinstance(real, dict) and isinstance(example, dict):
+        return [f"{where}.{k}" for k in real if k not in example] + [
+            miss for k in real if k in example for miss in undocumented(example[k], real[k], f"{where}.{k}")]
+    if isinstance(real, list) and isinstance(example, list):
+        return undocumented(example[0], real[0], f"{where}[0]") if real and example else []
+    if real is not None and example is not None and type(real) is not type(example):
+        return [f"{where} is {type(real).__name__} in a real run, {type(example).__name__} in the README"]
+    return []
+
+
+def test_the_readme_shows_what_each_json_output_really_holds(docker_host, scratch, tmp_path):
+    import json
+
+    examples = readme_examples()
+    assert set(examples) == {"clusters", "status", "cleanup --dry-run", "cleanup --yes"}
+    config = tmp_path / "clusters.toml"
+    config.write_text(f'[clusters.here]\nendpoints = ["{docker_host}"]\n')
+    tag = {"carina.readme": scratch.tag}
+    scratch.exited("done", labels=tag)
+    scratch.exited("kept", labels={**tag, "carina.protected": "true"})
+    only = ["--host", docker_host, "--label", f"carina.readme={scratch.tag}"]
+    real = {
+        "clusters": carina("clusters", "--config", str(config), "--json"),
+        "status": carina("status", "--host", docker_host, "--json"),
+        "cleanup --dry-run": carina("cleanup", *only, "--dry-run", "--json"),
+        "cleanup --yes": carina("cleanup", *only, "--yes", "--json"),
+    }
+    for command, out in real.items():
+        assert out.returncode == 0, (command, out.stderr)
+        doc = json.loads(out.stdout)
+        assert undocumented(examples[command], doc) == [], f"README: carina-tui {command} --json"
+    removed = json.loads(real["cleanup --yes"].stdout)
+    assert [r["name"] for r in removed["removed"]] == [scratch.name("done")]
+    assert [p["name"] for p in removed["protected"]] == [scratch.name("kept")]

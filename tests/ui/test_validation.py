@@ -43,6 +43,7 @@ NETWORK_RULES = [
     ({"attachable": True}, "Attachable only applies to overlay networks", "attachable"),
     ({"labels": "=x"}, '"=x" is not a usable entry for the labels', "labels"),
     ({"labels": "a=1 a=2"}, "The key a appears twice in the labels", "labels"),
+    ({"labels": "bad label"}, '"bad label" in the labels holds a space', "labels"),
     ({"options": 'mtu="1400'}, "The driver options has an unclosed quote", "options"),
 ]
 
@@ -62,6 +63,7 @@ RUN_RULES = [
     ({"env": "A=1 A=2"}, "The variable A is set twice", "env"),
     ({"command": 'sh -c "echo'}, "The command has an unclosed quote", "command"),
     ({"labels": "-bad=1"}, '"-bad=1" is not a usable entry for the labels', "labels"),
+    ({"labels": "tier=web team"}, '"tier=web team" in the labels holds a space', "labels"),
     ({"aliases": "db"}, "Aliases need a user-defined network", "aliases"),
     ({"networks": ["{net}"], "aliases": "bad!"}, '"bad!" is not a usable alias', "aliases"),
     ({"networks": ["host", "{net}"]}, "A container on the host or none network cannot join other networks",

@@ -63,3 +63,34 @@ def test_bad_usage_is_one_sentence_and_exit_2(capsys, argv, sentence):
     assert main(argv) == 2
     out, err = capsys.readouterr()
     assert out == "" and err == f"carina-tui: {sentence}\n"
+
+
+def _every_parser(parser, path=("carina-tui",)):
+    """(the command's words, its parser) for carina-tui and every command and sub-command under it."""
+    import argparse
+
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _every_parser(sub, (*path, name))
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    found = {" ".join(path): [a for a in parser._actions if a.option_strings and a.help != "==SUPPRESS=="]
+             for path, parser in _every_parser(build_parser(with_sandbox=True))}
+    assert {"carina-tui cleanup", "carina-tui clusters", "carina-tui status", "carina-tui sandbox up",
+            "carina-tui sandbox status", "carina-tui sandbox down"} <= set(found)
+    silent = [f"{path} {'/'.join(a.option_strings)}" for path, actions in found.items() for a in actions
+              if not (a.help or "").strip()]
+    assert silent == []
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_json_help_says_what_it_prints(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())  # argparse wraps the help: compare it unwrapped
+    json_help = shown[shown.rindex(" --json ") + len(" --json "):]  # the last: after the usage line
+    assert json_help.startswith(("print one JSON object:", "print a JSON list,")), json_help[:80]
