@@ -86,8 +86,9 @@ def tool_pid(tmux: probe.Tmux, session: str, tool: str) -> int:
 
 
 def idle_figures(tmux: probe.Tmux, session: str, pid: int, idle: float, work: Path) -> dict:
-    """Once the screen has not changed for 1 s: CPU and bytes written over ``idle`` s, then RSS."""
-    probe.wait_settled(tmux, session, timeout=30.0)
+    """Once the screen has not changed for 1 s (or after 8 s: lazydocker's never stops changing):
+    CPU and bytes written over ``idle`` s, then RSS."""
+    probe.wait_settled(tmux, session, timeout=8.0)
     out = work / f"{session}.out"
     tmux.run("pipe-pane", "-o", "-t", session, f"cat >> {shlex.quote(str(out))}")
     time.sleep(0.2)
@@ -210,7 +211,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a tool may take to show")
     parser.add_argument("--tools", default="carina-tui,lazydocker")
     args = parser.parse_args()
-    from carina_tui.sandbox.engine import leftovers, start_engine, stop_engine
+    from carina_tui.sandbox.engine import start_engine
     from carina_tui.sandbox.images import ensure_local_images
 
     tools = args.tools.split(",")
@@ -278,18 +279,7 @@ def main() -> int:
         print("interrupted; cleaning up", file=sys.stderr)
         return 130
     finally:
-        if tmux is not None:
-            tmux.kill_server()
-        if engine is not None:
-            try:
-                probe.remove_all(engine.url)
-            except Exception as exc:  # noqa: BLE001 - stop_engine removes by force anyway
-                print(f"removing containers: {exc}", file=sys.stderr)
-            stop_engine(engine)
-            left = leftovers(engine)
-            if left:
-                print(f"the engine left behind: {'; '.join(left)}", file=sys.stderr)
-        shutil.rmtree(top_dir, ignore_errors=True)
+        probe.tear_down(tmux, engine, top_dir)
     return 0
 
 
