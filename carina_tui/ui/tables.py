@@ -26,6 +26,7 @@ import asyncio
 import re
 import time
 from collections import namedtuple
+from functools import lru_cache
 from itertools import islice
 from typing import Generic, Iterable, TypeVar
 
@@ -54,6 +55,11 @@ SORT_MARKS = {False: "▲", True: "▼"}
 
 def _plain(cell: Cell) -> str:
     return cell.plain if isinstance(cell, Text) else cell
+
+
+@lru_cache(maxsize=64)
+def _style(style: str | Style) -> Style:
+    return Style.parse(style) if isinstance(style, str) else style
 
 
 def _width(cell: Cell) -> int:
@@ -154,6 +160,7 @@ class KeyTable(ScrollView, can_focus=True):
         self._gap = self.GAP
         self._fitted_for: tuple | None = None
         self._cursor = 0
+        self._styles: tuple[Style, Style, Style, Style] | None = None
 
     # -- data in (from the pane) -------------------------------------------------------
 
@@ -284,27 +291,36 @@ class KeyTable(ScrollView, can_focus=True):
 
     # -- drawing ----------------------------------------------------------------------------
 
+    def render_lines(self, crop):
+        # The widget's styles, worked out once for all the lines of this pass.
+        base = self.rich_style
+        self._styles = (base, *(base + self.get_component_rich_style(name) for name in
+                                ("key-table--header", "key-table--cursor", "key-table--empty")))
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._styles = None
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         scroll_x, scroll_y = self.scroll_offset
-        base = self.rich_style
+        styles = self._styles
+        if styles is None:  # a single line asked for outside a pass
+            base = self.rich_style
+            styles = (base, *(base + self.get_component_rich_style(name) for name in
+                              ("key-table--header", "key-table--cursor", "key-table--empty")))
+        base, header, cursor, empty = styles
         if not self._widths and self.column_keys:
             self._refit()  # the first frame, before on_resize
         if y == 0:
-            style = base + self.get_component_rich_style("key-table--header")
-            strip = self._line([self.header_label(i) for i in range(len(self.labels))], style)
+            strip = self._line([self.header_label(i) for i in range(len(self.labels))], header)
         else:
             at = scroll_y + y - 1
             if at < len(self.order):
-                style = base
-                if at == self._cursor:
-                    style = base + self.get_component_rich_style("key-table--cursor")
-                strip = self._line(self.rows[self.order[at]], style)
-                if at == self._cursor:
-                    return strip.crop_extend(scroll_x, scroll_x + width, style)
+                style = cursor if at == self._cursor else base
+                return self._line(self.rows[self.order[at]], style).crop_extend(scroll_x, scroll_x + width, style)
             elif at == 0 and self.empty:
-                style = base + self.get_component_rich_style("key-table--empty")
-                strip = Strip([Segment(" " + self.empty, style)])
+                strip = Strip([Segment(" " + self.empty, empty)])
             else:
                 return Strip.blank(width, base)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
@@ -317,17 +333,22 @@ class KeyTable(ScrollView, can_focus=True):
         for i, (cell, width) in enumerate(zip(cells, self._widths)):
             if i:
                 segments.append(between)
-            if isinstance(cell, Text):
+            if isinstance(cell, Text) and not cell.spans:
+                cell_style = style + _style(cell.style)
+                cell = cell.plain
+            elif isinstance(cell, Text):
                 text = cell.copy()
                 text.truncate(width, overflow="ellipsis", pad=True)
                 segments.extend(Segment.apply_style(text.render(self.app.console), style))
+                continue
             else:
-                size = cell_len(cell)
-                if size > width:
-                    cell = set_cell_size(cell, max(0, width - 1)) + "…" if width else ""
-                elif size < width:
-                    cell = cell + " " * (width - size)
-                segments.append(Segment(cell, style))
+                cell_style = style
+            size = len(cell) if cell.isascii() else cell_len(cell)
+            if size > width:
+                cell = set_cell_size(cell, max(0, width - 1)) + "…" if width else ""
+            elif size < width:
+                cell = cell + " " * (width - size)
+            segments.append(Segment(cell, cell_style))
         return Strip(segments)
 
     # -- the cursor -------------------------------------------------------------------------
