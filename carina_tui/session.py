@@ -48,7 +48,7 @@ class Snapshot:
 
 # On an engine with more containers than WHOLE_AT_ONCE, the first snapshot shows a first page
 # (the FIRST_PAGE newest running ones and the FIRST_PAGE newest of all: the top of the default
-# order) while the whole list, asked for at the same time, is still on its way.
+# order) while the whole list, asked for right after them, is still on its way.
 WHOLE_AT_ONCE = 2000
 FIRST_PAGE = 100
 
@@ -81,25 +81,20 @@ class Session:
         being imported and built; the console takes it over (``take_prefetched``, ``snapshot``).
         A long list comes in two: a first page, then the whole."""
         page: Future = Future()
-        whole: Future = Future()
         first = threading.Event()
 
         def on_page(snapshot: Snapshot) -> None:
             page.set_result(snapshot)
             first.set()
 
-        def run() -> None:
-            try:
-                whole.set_result(self._snapshot(on_page))
-            except BaseException as exc:  # noqa: BLE001 - handed to whoever takes the result
-                whole.set_exception(exc)
-            finally:
-                if not page.done():
-                    page.set_result(None)
-                first.set()
+        def done(_) -> None:
+            if not page.done():
+                page.set_result(None)  # no first page: the whole list came at once
+            first.set()
 
+        whole = _in_thread(lambda: self._snapshot(on_page), name="carina-prefetch")
+        whole.add_done_callback(done)
         self._prefetched = (page, whole, first)
-        threading.Thread(target=run, name="carina-prefetch", daemon=True).start()
 
     def wait_prefetch(self, timeout: float) -> Snapshot | None:
         """The first prefetched snapshot (a first page, or the whole) if it is ready within
@@ -255,7 +250,7 @@ def _capture(fn, gw):
         return err
 
 
-def _in_thread(fn: Callable[[], object]) -> Future:
+def _in_thread(fn: Callable[[], object], name: str = "carina-list") -> Future:
     """``fn()`` in a daemon thread of its own, from now."""
     future: Future = Future()
 
@@ -265,7 +260,7 @@ def _in_thread(fn: Callable[[], object]) -> Future:
         except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
             future.set_exception(exc)
 
-    threading.Thread(target=run, name="carina-list", daemon=True).start()
+    threading.Thread(target=run, name=name, daemon=True).start()
     return future
 
 
