@@ -39,6 +39,7 @@ import shutil
 import signal
 import socket
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -149,22 +150,41 @@ def press_j(tmux: probe.Tmux, session: str, timeout: float = 5.0) -> tuple[float
     return None, False
 
 
+def over_ssh(command: str, args) -> str:
+    """``command`` run through ``ssh -tt`` (``--ssh user@host:port``) in a 16-colour terminal."""
+    target, _, port = args.ssh.rpartition(":")
+    command = command.replace("TERM=xterm-256color", "TERM=xterm-16color")
+    ssh = ["ssh", "-tt", "-p", port, "-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={args.work}/known",
+           "-o", "LogLevel=ERROR", *(["-i", args.ssh_key] if args.ssh_key else []), target, command]
+    return " ".join(shlex.quote(a) for a in ssh)
+
+
+def ssh_pid(tool: str, url: str) -> int:
+    """The tool's process started through ssh (on this machine: loopback): the newest of its name."""
+    pattern = ["-f", f"carina_tui --host {url}"] if tool == "carina-tui" else ["-x", "lazydocker"]
+    found = subprocess.run(["pgrep", "-n", *pattern], capture_output=True, text=True).stdout.split()
+    return int(found[0])
+
+
 def one_run(tmux: probe.Tmux, tool: str, url: str, total: int, args, work: Path, n: int, *,
-            presses: int = 0) -> dict:
-    session = f"{'c' if tool == 'carina-tui' else 'l'}{total}-{n}"
+            presses: int = 0, ssh: bool = False) -> dict:
+    session = f"{'s' if ssh else ''}{'c' if tool == 'carina-tui' else 'l'}{total}-{n}"
     command = probe.console_command(url) if tool == "carina-tui" else lazydocker_command(url, work / "lazy-config")
+    size = args.ssh_size if ssh else SIZE
+    if ssh:
+        command = over_ssh(command, args)
     t0 = time.perf_counter()
-    tmux.run("new-session", "-d", "-s", session, "-x", str(SIZE[0]), "-y", str(SIZE[1]), command)
+    tmux.run("new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), command)
     seen, text = probe.wait_screen(tmux, session, running_on_screen, args.timeout)
-    result: dict = {"tool": tool, "containers": total, "load": probe.loadavg()}
+    result: dict = {"tool": tool + (" (ssh)" if ssh else ""), "containers": total, "load": probe.loadavg()}
     if seen is None:
-        pid = tmux.pane_pid(session)
+        pid = ssh_pid(tool, url) if ssh else tmux.pane_pid(session)
         result.update(first_frame_s=None, rss_mb=probe.proc_rss_mb(pid),
                       cpu_pct=100.0 * probe.proc_cpu_ticks(pid) / probe.CLK_TCK / args.timeout)
         tmux.kill_session(session)
         return result
     result["first_frame_s"] = seen - t0
-    pid = tool_pid(tmux, session, tool)
+    pid = ssh_pid(tool, url) if ssh else tool_pid(tmux, session, tool)
     result["cpu_to_first_frame_s"] = probe.proc_cpu_ticks(pid) / probe.CLK_TCK
     if presses:
         result["j_s"] = []
@@ -180,11 +200,37 @@ def one_run(tmux: probe.Tmux, tool: str, url: str, total: int, args, work: Path,
     return result
 
 
+def ssh_runs(tmux: probe.Tmux, tools: list[str], url: str, total: int, args, work: Path, api: float) -> list:
+    """Both tools through ssh at ``--ssh-size`` in 16 colours; ssh itself measured apart."""
+    width, height = args.ssh_size
+    alone = []
+    for n in range(3):
+        session = f"ssh-echo-{n}"
+        t0 = time.perf_counter()
+        tmux.run("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
+                 over_ssh("echo bench-0000 running; exec sleep 30", args))
+        seen, _ = probe.wait_screen(tmux, session, running_on_screen, 20)
+        tmux.kill_session(session)
+        alone.append((seen or float("nan")) - t0)
+    print(f"\n   over ssh ({args.ssh}, {width}x{height}, TERM=xterm-16color): ssh itself (a trivial echo) "
+          f"{statistics.median(alone):.3f} s, in every first frame below | load avg {probe.loadavg()}")
+    results: dict[str, list[dict]] = {t: [] for t in tools}
+    for tool in tools:
+        w = one_run(tmux, tool, url, total, args, work, 99, ssh=True)
+        print(f"   warm-up {tool} over ssh: first frame {w.get('first_frame_s') or float('nan'):.3f} s (not counted)")
+    for n in range(args.runs):
+        for tool in tools:
+            r = one_run(tmux, tool, url, total, args, work, n, ssh=True)
+            results[tool].append(r)
+            print(f"   run {n + 1} " + show(r))
+    return [(total, f"{tool} (ssh)", medians(results[tool]), api) for tool in tools]
+
+
 def show(r: dict) -> str:
     if r.get("first_frame_s") is None:
-        return (f"{r['tool']:11s} shows no running container within the time allowed; CPU {r['cpu_pct']:.0f} %, "
+        return (f"{r['tool']:17s} shows no running container within the time allowed; CPU {r['cpu_pct']:.0f} %, "
                 f"RSS {r['rss_mb']:.0f} MB | load avg {r['load']}")
-    parts = [f"{r['tool']:11s} first frame {r['first_frame_s']:.3f} s (CPU {r['cpu_to_first_frame_s']:.2f} s)"]
+    parts = [f"{r['tool']:17s} first frame {r['first_frame_s']:.3f} s (CPU {r['cpu_to_first_frame_s']:.2f} s)"]
     if r.get("whole_list_s") is not None:
         parts.append(f"whole list {r['whole_list_s']:.3f} s")
     if r.get("j_s"):
@@ -197,7 +243,7 @@ def show(r: dict) -> str:
 
 def medians(results: list[dict]) -> dict:
     done = [r for r in results if r.get("first_frame_s") is not None]
-    keys = ("first_frame_s", "whole_list_s", "idle_cpu_pct", "idle_bytes", "rss_mb")
+    keys = ("first_frame_s", "cpu_to_first_frame_s", "whole_list_s", "idle_cpu_pct", "idle_bytes", "rss_mb")
     return {k: statistics.median(r[k] for r in done) if done and all(r.get(k) is not None for r in done) else None
             for k in keys}
 
@@ -210,7 +256,13 @@ def main() -> int:
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle measured")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a tool may take to show")
     parser.add_argument("--tools", default="carina-tui,lazydocker")
+    parser.add_argument("--ssh", metavar="USER@HOST:PORT",
+                        help="also run both tools through ssh -tt to this (loopback) sshd, at the first size")
+    parser.add_argument("--ssh-key", metavar="PATH", help="the identity file for --ssh")
+    parser.add_argument("--ssh-size", default="80x24", help="terminal size for --ssh")
     args = parser.parse_args()
+    args.ssh_size = tuple(int(v) for v in args.ssh_size.split("x"))
+    args.work = None
     from carina_tui.sandbox.engine import start_engine
     from carina_tui.sandbox.images import ensure_local_images
 
@@ -224,6 +276,7 @@ def main() -> int:
     top_dir = Path(f"/tmp/carina-vs-{pid}")
     work = top_dir / "out"
     (work / "lazy-config").mkdir(parents=True, exist_ok=True)
+    args.work = work
     probe.PYCACHE = top_dir / "pycache"
     engine = tmux = None
     made = 0
@@ -262,19 +315,26 @@ def main() -> int:
                     print(f"   run {n + 1} " + show(r))
             for tool in tools:
                 summary.append((total, tool, medians(results[tool]), api))
+            if args.ssh and total == sizes[0]:
+                summary += ssh_runs(tmux, tools, engine.url, total, args, work, api)
         print("\n== Summary (medians; 160x50; whole process, from just before tmux new-session)")
-        print(f"   {'containers':>10s} {'tool':11s} {'first frame':>11s} {'whole list':>10s} {'API list':>8s} "
-              f"{'idle CPU':>8s} {'idle B':>7s} {'RSS MB':>7s}")
+        print(f"   {'containers':>10s} {'tool':17s} {'first frame':>11s} {'its CPU':>7s} {'whole list':>10s} "
+              f"{'API list':>8s} {'idle CPU':>8s} {'idle B':>7s} {'RSS MB':>7s}")
         for total, tool, m, api in summary:
-            def f(v, fmt):
-                return "nothing" if v is None else format(v, fmt)
-            print(f"   {total:>10d} {tool:11s} {f(m['first_frame_s'], '11.3f')} {f(m['whole_list_s'], '10.3f')} "
-                  f"{api:8.3f} {f(m['idle_cpu_pct'], '8.2f')} {f(m['idle_bytes'], '7.0f')} {f(m['rss_mb'], '7.1f')}")
+            shown = m["first_frame_s"] is not None
+
+            def f(v, fmt, width):
+                return format(v, fmt) if v is not None else ("-" if shown else "nothing").rjust(width)
+            print(f"   {total:>10d} {tool:17s} {f(m['first_frame_s'], '11.3f', 11)} "
+                  f"{f(m['cpu_to_first_frame_s'], '7.2f', 7)} {f(m['whole_list_s'], '10.3f', 10)} {api:8.3f} "
+                  f"{f(m['idle_cpu_pct'], '8.2f', 8)} {f(m['idle_bytes'], '7.0f', 7)} {f(m['rss_mb'], '7.1f', 7)}")
         by = {(t, tool): m for t, tool, m, _ in summary}
         for total in sizes:
-            c, l = by.get((total, "carina-tui")), by.get((total, "lazydocker"))
-            if c and l and c["first_frame_s"] and l["first_frame_s"]:
-                print(f"   at {total}: carina-tui's first frame is {c['first_frame_s'] / l['first_frame_s']:.2f}x lazydocker's")
+            for how in ("", " (ssh)"):
+                c, l = by.get((total, "carina-tui" + how)), by.get((total, "lazydocker" + how))
+                if c and l and c["first_frame_s"] and l["first_frame_s"]:
+                    print(f"   at {total}{how}: carina-tui's first frame is "
+                          f"{c['first_frame_s'] / l['first_frame_s']:.2f}x lazydocker's")
     except KeyboardInterrupt:
         print("interrupted; cleaning up", file=sys.stderr)
         return 130

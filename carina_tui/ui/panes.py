@@ -50,6 +50,7 @@ class ClustersPane(TablePane[ClusterRow]):
         ("tls", "TLS", None),
         ("endpoint", "Endpoint", None),
     )
+    KEEP = ("name", "reach", "containers", "version", "role", "nodes")
 
     BINDINGS = [
         Binding("enter", "open", "Switch to cluster / node details", id="clusters.open", show=False),
@@ -96,6 +97,7 @@ class NetworksPane(TablePane[NetworkInfo]):
     EMPTY = "No networks."
     SORTS = ("name", "driver", "scope", "subnet", "count")
     DEFAULT_SORT = "name"
+    KEEP = ("name", "driver", "count", "subnet")
     COLUMNS = (
         ("name", "Name", None),
         ("driver", "Driver", None),
@@ -177,6 +179,8 @@ class ContainersPane(TablePane[ContainerInfo]):
     SORTS = ("state", "node", "ports", "networks", "image", "age", "name")
     DEFAULT_SORT = "state"
     TICK = 60.0  # ages are redrawn once a minute, and only those that read differently
+    # Narrow: the node goes first (a name says node/name on a cluster of several engines).
+    KEEP = ("name", "state", "age", "image", "networks", "ports")
     COLUMNS = (
         ("name", "Name", None),
         ("state", "State", None),
@@ -293,6 +297,7 @@ class SystemPane(TablePane[ProtectedRow]):
     EMPTY = "No protected containers on this cluster."
     SORTS = ("name", "state", "node", "rule", "image")
     DEFAULT_SORT = "name"
+    KEEP = ("name", "state", "rule", "node")
     COLUMNS = (
         ("name", "Name", None),
         ("state", "State", None),

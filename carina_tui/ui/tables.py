@@ -138,14 +138,19 @@ class KeyTable(ScrollView, can_focus=True):
 
     GAP = 2  # spaces between columns when everything fits; 1 when space is short
     MIN_CUT = 8  # a value cut to fit shows at least this many characters (with its "…")
+    COMFORT = 16  # below this, a less important column is left out rather than cut further
 
-    def __init__(self, columns: Iterable[tuple[str, str]], *, empty: str = "", **kwargs) -> None:
+    def __init__(self, columns: Iterable[tuple[str, str]], *, empty: str = "", keep: Iterable[str] = (),
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.column_keys: list[str] = []
         self.labels: list[str] = []
         for key, label in columns:
             self.column_keys.append(key)
             self.labels.append(label)
+        # The columns by importance, the first kept longest when the pane is narrow.
+        named = [self.column_keys.index(k) for k in keep]
+        self._keep = named + [i for i in range(len(self.column_keys)) if i not in named]
         self.empty = empty
         self.rows: dict[str, tuple[Cell, ...]] = {}
         self.order: list[str] = []
@@ -242,46 +247,61 @@ class KeyTable(ScrollView, can_focus=True):
         return max(0, self.size.width - self.styles.scrollbar_size_vertical)
 
     def _fit(self) -> bool:
-        """Fit the natural widths into the width available: the widest columns give way first,
-        never below their header's width (the header is never clipped) nor below ``MIN_CUT``.
-        When even that does not fit, the last columns go past the right edge (left/right scroll)."""
+        """Fit the natural widths into the width available. The widest columns give way first
+        (cut with "…"), never below their header's width (a header is never clipped) nor below
+        ``MIN_CUT``; when that would cut them below ``COMFORT``, the least important column (the
+        end of ``keep``) is left out and the rest fitted again (``z`` zooms the pane to show all).
+        A width of 0 is a column left out."""
         available = self._available()
-        key = (available, tuple(self._natural))
+        key = (available, tuple(self._natural), self._sorted)
         if key == self._fitted_for:
             return False
         self._fitted_for = key
         natural = self._natural
         n = len(natural)
-        widths, gap = list(natural), self.GAP
-        if n and sum(natural) + gap * n > available:
-            gap = 1
-            room = available - gap * n
-            least = [min(w, max(self.MIN_CUT, cell_len(self.header_label(i)))) for i, w in enumerate(natural)]
-            if sum(least) >= room:
-                widths = least
-            else:
-                # The largest cap that fits: columns wider than it are cut to it.
-                low, high = 0, max(natural)
-                while low < high:
-                    cap = (low + high + 1) // 2
-                    if sum(max(m, min(w, cap)) for m, w in zip(least, natural)) <= room:
-                        low = cap
-                    else:
-                        high = cap - 1
-                widths = [max(m, min(w, low)) for m, w in zip(least, natural)]
-                spare = room - sum(widths)
-                for i in sorted(range(n), key=lambda i: -natural[i]):
-                    if spare <= 0:
-                        break
-                    if widths[i] < natural[i]:
-                        widths[i] += 1
-                        spare -= 1
+        least = [min(w, max(self.MIN_CUT, cell_len(self.header_label(i)))) for i, w in enumerate(natural)]
+        sorted_at = self.column_keys.index(self._sorted[0]) if self._sorted else -1
+        droppable = [i for i in reversed(self._keep[1:]) if i != sorted_at]
+        shown = list(range(n))
+        while True:
+            if sum(natural[i] for i in shown) + self.GAP * len(shown) <= available:
+                widths, gap = [natural[i] if i in shown else 0 for i in range(n)], self.GAP
+                break
+            widths, gap = self._squeeze(shown, least, available - len(shown))
+            if not droppable or (widths is not None and
+                                 all(widths[i] >= min(natural[i], self.COMFORT) for i in shown)):
+                widths = widths or [least[i] if i in shown else 0 for i in range(n)]
+                break
+            shown.remove(droppable.pop(0))
         changed = (widths, gap) != (self._widths, self._gap)
         self._widths, self._gap = widths, gap
         return changed
 
+    def _squeeze(self, shown: list[int], least: list[int], room: int) -> tuple[list[int] | None, int]:
+        """Widths for ``shown`` in ``room`` with one space between: the largest cap that fits, columns
+        wider than it cut to it (never below ``least``); None when even ``least`` does not fit."""
+        natural = self._natural
+        if sum(least[i] for i in shown) > room:
+            return None, 1
+        low, high = 0, max(natural[i] for i in shown)
+        while low < high:
+            cap = (low + high + 1) // 2
+            if sum(max(least[i], min(natural[i], cap)) for i in shown) <= room:
+                low = cap
+            else:
+                high = cap - 1
+        widths = [max(least[i], min(natural[i], low)) if i in shown else 0 for i in range(len(natural))]
+        spare = room - sum(widths)
+        for i in sorted(shown, key=lambda i: -natural[i]):
+            if spare <= 0:
+                break
+            if widths[i] < natural[i]:
+                widths[i] += 1
+                spare -= 1
+        return widths, 1
+
     def _total_width(self) -> int:
-        return sum(self._widths) + self._gap * len(self._widths)
+        return sum(self._widths) + self._gap * sum(1 for w in self._widths if w)
 
     def on_resize(self, event: events.Resize) -> None:
         if self._refit():
@@ -330,8 +350,10 @@ class KeyTable(ScrollView, can_focus=True):
         pad = Segment(" " * (gap // 2 or 1), style)
         between = Segment(" " * gap, style)
         segments: list[Segment] = [pad]
-        for i, (cell, width) in enumerate(zip(cells, self._widths)):
-            if i:
+        for cell, width in zip(cells, self._widths):
+            if not width:
+                continue  # left out: the pane is too narrow for it
+            if len(segments) > 1:
                 segments.append(between)
             if isinstance(cell, Text) and not cell.spans:
                 cell_style = style + _style(cell.style)
@@ -463,7 +485,11 @@ class TablePane(Vertical, Generic[T]):
     SORTS: tuple[str, ...] = ()
     DEFAULT_SORT: str | None = None
     TICK: float | None = None  # seconds between redraws of time-dependent cells (ages)
+    # The columns by importance (the rest follow in their order): in a pane too narrow for all,
+    # the last are left out first.
+    KEEP: tuple[str, ...] = ()
     CHUNK = 2000  # rows applied per turn of the event loop
+    ALLOW_MAXIMIZE = True  # z: a container is not maximized by default (it cannot take focus)
 
     BINDINGS = [
         Binding("slash", "start_filter", "Filter", id="pane.filter"),
@@ -496,7 +522,7 @@ class TablePane(Vertical, Generic[T]):
 
     def compose(self) -> ComposeResult:
         self._table = KeyTable([(key, label) for key, label, _ in self.COLUMNS], empty=self.EMPTY,
-                               classes="pane-table")
+                               keep=self.KEEP, classes="pane-table")
         self._table.mark_sorted(self.sort_column, self.sort_reverse)
         yield self._table
 

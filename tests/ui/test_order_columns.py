@@ -157,3 +157,21 @@ async def test_j_moves_the_cursor_while_twenty_thousand_rows_arrive(docker_host)
                        timeout=60)
         assert f"{len(pane.items)})" in str(pane.border_title) and "loading" not in str(pane.border_title)
         assert names(pane)[table.cursor_row] == pane.selected.name
+
+
+async def test_a_narrow_terminal_leaves_out_columns_rather_than_cutting_names(docker_host, scratch):
+    name = scratch.run("web")
+    async with make_app(docker_host).run_test(size=(80, 24)) as pilot:
+        app = await started(pilot)
+        pane = app.pane("containers")
+        await only_ours(pilot, pane, scratch, 1)
+        await pilot.pause()
+        top, row = drawn(pane)[:2]
+        # The name, its state and its age, whole; the least important columns are left out (z shows all).
+        assert re.search(rf"^\s*{re.escape(name)}\s+running\s.*\b\d+[smhd]\s*$", row), row
+        assert "Name" in top and "State" in top and re.search(r"\bAge\b", top) and "…" not in top, top
+        assert "Node" not in top, top
+        await pilot.press("3", "z")
+        await pilot.pause()
+        assert app.screen.maximized is pane
+        assert "Node" in header(pane), "zoomed, the pane has room for every column"
