@@ -42,15 +42,16 @@ class Snapshot:
     networks: tuple[NetworkInfo, ...] = ()
     nodes: tuple[NodeInfo, ...] = ()
     errors: tuple[str, ...] = field(default=())  # the sentences of the engines that did not answer
-    partial: bool = False  # only the first page of a long list (running ones, then the newest): the rest follows
+    partial: bool = False  # only the first page of a long list (the newest running ones): the rest follows
     expected: int = 0  # how many containers the engines said they hold (``info``)
 
 
-# On an engine with more containers than WHOLE_AT_ONCE, the first snapshot shows a first page
-# (the FIRST_PAGE newest running ones and the FIRST_PAGE newest of all: the top of the default
-# order) while the whole list, asked for right after them, is still on its way.
+# On an engine with more containers than WHOLE_AT_ONCE, the first snapshot shows a first page:
+# the FIRST_PAGE newest running containers (the top of the default order), or the newest of all
+# when none runs; the whole list is asked for after it (at start-up, after the first frame).
 WHOLE_AT_ONCE = 2000
 FIRST_PAGE = 100
+RELEASE_AFTER = 3.0  # seconds a prefetched first page waits for the console to ask for the rest
 
 
 class Session:
@@ -82,10 +83,14 @@ class Session:
         A long list comes in two: a first page, then the whole."""
         page: Future = Future()
         first = threading.Event()
+        release = threading.Event()
 
         def on_page(snapshot: Snapshot) -> None:
             page.set_result(snapshot)
             first.set()
+            # The whole list is asked for when the console asks for it (``snapshot()``), after
+            # its first frame; should it never ask, soon all the same.
+            release.wait(RELEASE_AFTER)
 
         def done(_) -> None:
             if not page.done():
@@ -94,14 +99,14 @@ class Session:
 
         whole = _in_thread(lambda: self._snapshot(on_page), name="carina-prefetch")
         whole.add_done_callback(done)
-        self._prefetched = (page, whole, first)
+        self._prefetched = (page, whole, first, release)
 
     def wait_prefetch(self, timeout: float) -> Snapshot | None:
         """The first prefetched snapshot (a first page, or the whole) if it is ready within
         ``timeout`` (it stays to be taken)."""
         if self._prefetched is None:
             return None
-        page, whole, first = self._prefetched
+        page, whole, first, _ = self._prefetched
         if not first.wait(timeout):
             return None
         if whole.done():
@@ -113,14 +118,14 @@ class Session:
         first page (``partial``; then ``snapshot()`` gives the whole), else None."""
         if self._prefetched is None:
             return None
-        page, whole, _ = self._prefetched
+        page, whole, first, release = self._prefetched
         if whole.done():
             if whole.exception() is not None:
                 return None
             self._prefetched = None
             return whole.result()
         if page.done() and page.result() is not None:
-            self._prefetched = (_taken(), whole, _)
+            self._prefetched = (_taken(), whole, first, release)
             return page.result()
         return None
 
@@ -177,36 +182,36 @@ class Session:
         prefetched, self._prefetched = self._prefetched, None
         if prefetched is None:
             return self._snapshot(on_page)
-        page, whole, _ = prefetched
+        page, whole, _, release = prefetched
         if on_page is not None:
             first = page.result()
             if first is not None and not whole.done():
                 on_page(first)
+        release.set()
         return whole.result()
 
     def _snapshot(self, on_page: Callable[[Snapshot], None] | None = None) -> Snapshot:
 
         def load(gw: DockerGateway):
             info = gw.info()  # first: it names the node that the rows carry
-            whole = None
-            if on_page is not None and info.containers > WHOLE_AT_ONCE:
-                running = gw.containers(running=True, limit=FIRST_PAGE)
-                newest = gw.containers(limit=FIRST_PAGE)
-                # Only now: asked for at the same time, the engine answers all three more slowly.
-                whole = _in_thread(gw.containers)
-                ids = {c.id for c in running}
-                containers = running + [c for c in newest if c.id not in ids]
+            big = on_page is not None and info.containers > WHOLE_AT_ONCE
+            if big:
+                # One request: each costs the engine a pass over every container.
+                containers = gw.containers(running=info.running > 0, limit=FIRST_PAGE)
             else:
                 containers = gw.containers()
             networks = gw.networks()
             nodes = gw.nodes() if info.is_manager else []
-            return info, containers, networks, nodes, whole
+            return info, containers, networks, nodes, big
 
         results = self._each(load)
-        if any(not isinstance(r, CarinaError) and r[4] is not None for r in results.values()):  # type: ignore[index]
+        big = [key for key, r in results.items() if not isinstance(r, CarinaError) and r[4]]  # type: ignore[index]
+        if big:
             on_page(self._assemble(results, partial=True))  # type: ignore[misc]
-            results = {key: r if isinstance(r, CarinaError) or r[4] is None else _whole(r)  # type: ignore[index]
-                       for key, r in results.items()}
+            # Only now: asked for with the page, the engine answers both more slowly; and while
+            # the console draws its first frame, the engine's work competes with it for the CPU.
+            lists = {key: _in_thread(self.gateways[key].containers) for key in big}
+            results.update({key: _whole(results[key], future) for key, future in lists.items()})
         return self._assemble(results)
 
     def _assemble(self, results: dict[str, object], partial: bool = False) -> Snapshot:
@@ -264,11 +269,11 @@ def _in_thread(fn: Callable[[], object], name: str = "carina-list") -> Future:
     return future
 
 
-def _whole(result: tuple) -> tuple | CarinaError:
+def _whole(result: tuple, whole: Future) -> tuple | CarinaError:
     """A first-page result with its whole list in place of the page (or the list's error)."""
-    info, _, networks, nodes, whole = result
+    info, _, networks, nodes, _ = result
     try:
-        return info, whole.result(), networks, nodes, None
+        return info, whole.result(), networks, nodes, False
     except CarinaError as err:
         return err
 

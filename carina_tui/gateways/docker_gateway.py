@@ -237,7 +237,7 @@ class DockerGateway:
     def info(self) -> EngineInfo:
         if self._keepalive is not None:
             info = self._get("read the engine's info", "/info")
-            api_version = self._get("read the engine's version", "/version").get("ApiVersion") or ""
+            api_version = self._keepalive.api_version  # every answer says it: no GET /version
         else:
             with self._call("read the engine's info"):
                 api = self.api

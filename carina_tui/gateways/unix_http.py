@@ -48,6 +48,7 @@ class UnixKeepAlive:
         self.path = path
         self.timeout = timeout
         self._idle: queue.LifoQueue[_Connection] = queue.LifoQueue(IDLE)
+        self.api_version = ""  # the engine's API version, as its last answer's Api-Version header said
 
     def request(self, method: str, target: str) -> tuple[int, str]:
         """``(status, engine message)``; OSError when the engine does not answer."""
@@ -89,6 +90,7 @@ class UnixKeepAlive:
                     raise
                 raise OSError(f"{type(exc).__name__}: {exc}") from None
             break
+        self.api_version = response.getheader("Api-Version") or self.api_version
         if response.will_close:
             conn.close()
         else:

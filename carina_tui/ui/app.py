@@ -178,8 +178,10 @@ class CarinaApp(TypeAheadApp, App):
         if ready is not None:
             # Fetched while the interface was being built: the first frame shows it.
             self._loaded(Loaded(ready))
-        if ready is None or ready.partial:
+        if ready is None:
             self.load()
+        elif ready.partial:
+            self.call_after_refresh(self.load)  # the rest of a long list, once the first frame is out
         for key in self.session.gateways:
             self._start_follower(key)
 

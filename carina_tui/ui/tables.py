@@ -675,12 +675,13 @@ class TablePane(Vertical, Generic[T]):
         # One chunk per message: a key bubbling up through this pane meanwhile is queued before
         # the next chunk. The sleep lets the table's own task pass it on first.
         await asyncio.sleep(0)
-        if not self._pending or self._table is None:
+        if self._table is None:
             return
-        todo = list(islice(self._pending, self.CHUNK))
-        for k in todo:
-            del self._pending[k]
-        self._apply(todo, False)
+        if self._pending:  # (a smaller change since may have taken the rest)
+            todo = list(islice(self._pending, self.CHUNK))
+            for k in todo:
+                del self._pending[k]
+            self._apply(todo, False)
         if self._pending:
             self.call_later(self._apply_pending)
         else:
