@@ -21,8 +21,9 @@ What it does (the tmux probe of ``console_startup_idle.py``, reused):
    The engine's own list time (``GET /containers/json?all=1`` alone, median of 3) is printed
    with each size. A tool that shows nothing within ``--timeout`` s is reported as such (its
    other runs at that size are skipped).
-3. ``--big N``: carina-tui alone at N containers: first frame, whole list, ``j`` pressed while the
-   list is still loading (the time until the cursor's row moved on screen, each press), idle, RSS.
+3. ``--big N``: carina-tui alone at N containers: first frame, whole list, ``j`` and ``k`` pressed
+   in turn while the list loads (the time until the cursor's row moved on screen, each press),
+   idle, RSS.
 
 The load average is printed with every figure: wall-clock figures on a busy machine are not
 comparable. Everything it starts (engine, namespace, tmux server, files) is removed at the end.
@@ -76,6 +77,21 @@ def api_list_time(url: str) -> float:
     return took
 
 
+def settle(engine, quiet: float = 3.0, timeout: float = 120.0) -> float:
+    """Wait until the engine's dockerd has used under ``quiet`` % of a core over a second (it goes
+    on working for a while after thousands of containers were made); the seconds waited."""
+    from carina_tui.sandbox.engine import read_pid
+
+    pid = read_pid(engine.pidfile)
+    started = time.perf_counter()
+    while pid and time.perf_counter() - started < timeout:
+        before = probe.proc_cpu_ticks(pid)
+        time.sleep(1.0)
+        if 100.0 * (probe.proc_cpu_ticks(pid) - before) / probe.CLK_TCK < quiet:
+            break
+    return time.perf_counter() - started
+
+
 def lazydocker_command(url: str, config: Path) -> str:
     binary = shutil.which("lazydocker") or str(Path(sys.executable).with_name("lazydocker"))
     env = f"DOCKER_HOST={shlex.quote(url)} XDG_CONFIG_HOME={shlex.quote(str(config))} TERM=xterm-256color"
@@ -109,45 +125,36 @@ def idle_figures(tmux: probe.Tmux, session: str, pid: int, idle: float, work: Pa
     }
 
 
-def cursor_line(tmux: probe.Tmux, session: str) -> tuple[int, str] | None:
-    """Which of the Containers pane's rows has the cursor's colours: (row, name) of the one row
-    whose style (the escape sequences before its name) no other row has."""
-    text = subprocess_capture_e(tmux, session)
-    styles: list[tuple[str, str]] = []
-    for line in text.splitlines():
-        found = CURSOR_ROW.search(line)
-        name = re.search(r"bench-\d+", line)
-        if found and name:
-            styles.append((found.group(0), name.group(0)))
-    counts: dict[str, int] = {}
-    for style, _ in styles:
-        counts[style] = counts.get(style, 0) + 1
-    for row, (style, name) in enumerate(styles):
-        if counts[style] == 1 and len(styles) > 2:
-            return row, name
-    return None
+def row_styles(tmux: probe.Tmux, session: str) -> list[str]:
+    """The Containers pane's rows as drawn: for each, the escape sequences before its name."""
+    text = tmux.run("capture-pane", "-e", "-p", "-t", session, check=False)
+    return [found.group(0) for found in map(CURSOR_ROW.search, text.splitlines()) if found]
 
 
-def subprocess_capture_e(tmux: probe.Tmux, session: str) -> str:
-    return tmux.run("capture-pane", "-e", "-p", "-t", session, check=False)
-
-
-def press_j(tmux: probe.Tmux, session: str, timeout: float = 5.0) -> tuple[float | None, bool]:
-    """Press ``j``; seconds until the cursor's row moved down on screen, and whether the title
-    still said "loading" when it had."""
-    before = cursor_line(tmux, session)
-    if before is None:
-        return None, False
-    started = time.perf_counter()
-    tmux.run("send-keys", "-t", session, "j")
-    deadline = started + timeout
-    while time.perf_counter() < deadline:
-        now = cursor_line(tmux, session)
-        if now is not None and now[0] != before[0]:
-            took = time.perf_counter() - started
-            return took, "loading" in tmux.capture(session)
-        time.sleep(0.002)
-    return None, False
+def press_keys(tmux: probe.Tmux, session: str, presses: int, timeout: float = 5.0) -> list[tuple[float | None, bool]]:
+    """Press ``j`` then ``k`` in turn (the cursor always has somewhere to go, even while the pane
+    holds two rows); for each, seconds until the cursor's row moved on screen, and whether the
+    title still said "loading" then. The cursor starts on the first row: its colours are learned
+    there."""
+    styles = row_styles(tmux, session)
+    if len(styles) < 2 or styles[0] == styles[1]:
+        return [(None, False)] * presses
+    cursor, at, out = styles[0], 0, []
+    for n in range(presses):
+        key, to = ("j", at + 1) if n % 2 == 0 else ("k", at - 1)
+        started = time.perf_counter()
+        tmux.run("send-keys", "-t", session, key)
+        took = None
+        while time.perf_counter() - started < timeout:
+            now = row_styles(tmux, session)
+            if len(now) > to and now[to] == cursor and now[at] != cursor:
+                took = time.perf_counter() - started
+                break
+            time.sleep(0.002)
+        out.append((took, "loading" in tmux.capture(session)))
+        at = to if took is not None else at
+        time.sleep(0.15)
+    return out
 
 
 def over_ssh(command: str, args) -> str:
@@ -187,11 +194,7 @@ def one_run(tmux: probe.Tmux, tool: str, url: str, total: int, args, work: Path,
     pid = ssh_pid(tool, url) if ssh else tool_pid(tmux, session, tool)
     result["cpu_to_first_frame_s"] = probe.proc_cpu_ticks(pid) / probe.CLK_TCK
     if presses:
-        result["j_s"] = []
-        for _ in range(presses):
-            took, loading = press_j(tmux, session)
-            result["j_s"].append((took, loading))
-            time.sleep(0.15)
+        result["j_s"] = press_keys(tmux, session, presses)
     if tool == "carina-tui":
         whole, _ = probe.wait_screen(tmux, session, whole_list(total), args.timeout)
         result["whole_list_s"] = None if whole is None else whole - t0
@@ -234,7 +237,7 @@ def show(r: dict) -> str:
     if r.get("whole_list_s") is not None:
         parts.append(f"whole list {r['whole_list_s']:.3f} s")
     if r.get("j_s"):
-        parts.append("j " + ", ".join("-" if t is None else f"{t * 1000:.0f} ms{'' if loading else ' (loaded)'}"
+        parts.append("j/k " + ", ".join("-" if t is None else f"{t * 1000:.0f} ms{'' if loading else ' (loaded)'}"
                                       for t, loading in r["j_s"]))
     parts.append(f"idle CPU {r['idle_cpu_pct']:.2f} % | idle bytes {r['idle_bytes']} in {r['idle_s']:.0f} s | "
                  f"RSS {r['rss_mb']:.1f} MB | load avg {r['load']} (idle {r['idle_load']})")
@@ -290,9 +293,10 @@ def main() -> int:
         for total in sizes + ([args.big] if args.big else []):
             took = probe.populate(engine.url, total, 2, 48, first=made)
             made = total
+            waited = settle(engine)
             api = statistics.median(api_list_time(engine.url) for _ in range(3))
-            print(f"\n== {total} containers (2 running; {took:.0f} s to make) | engine's own list time "
-                  f"{api:.3f} s | load avg {probe.loadavg()}")
+            print(f"\n== {total} containers (2 running; {took:.0f} s to make, {waited:.0f} s for the engine to "
+                  f"settle) | engine's own list time {api:.3f} s | load avg {probe.loadavg()}")
             overhead = statistics.median(probe.tmux_overhead(tmux, *SIZE) for _ in range(3))
             print(f"   tmux + capture-pane poll of a trivial echo: {overhead:.3f} s (in every first frame below)")
             if total == args.big and total not in sizes:
