@@ -43,8 +43,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for _path in (REPO, REPO / "tests"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from tmux_console import Tmux, wait_screen  # noqa: E402 - needs the path above
 
 TARGETS = {"first_frame_s": 0.6, "idle_cpu_pct": 0.5, "idle_bytes": 0, "rss_mb": 85.0}
 PREFIX = "bench-"
@@ -104,50 +107,6 @@ def remove_all(url: str, workers: int = 16) -> None:
 
 
 # --------------------------------------------------------------------------- tmux
-
-
-class Tmux:
-    """A private tmux server (its own socket), so nothing of the user's is touched."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.base = ["tmux", "-L", label, "-f", "/dev/null"]
-        # A keeper session, so that no measurement pays for starting the server.
-        self.run("new-session", "-d", "-s", "keep", "-x", "80", "-y", "24", "sleep 100000")
-
-    def run(self, *args: str, check: bool = True) -> str:
-        done = subprocess.run([*self.base, *args], capture_output=True, text=True)
-        if check and done.returncode != 0:
-            raise RuntimeError(f"tmux {' '.join(args[:3])}: {done.stderr.strip()}")
-        return done.stdout
-
-    def capture(self, session: str) -> str:
-        return subprocess.run([*self.base, "capture-pane", "-p", "-t", session],
-                              capture_output=True, text=True).stdout
-
-    def pane_pid(self, session: str) -> int:
-        return int(self.run("list-panes", "-t", session, "-F", "#{pane_pid}").split()[0])
-
-    def kill_session(self, session: str) -> None:
-        self.run("kill-session", "-t", session, check=False)
-
-    def kill_server(self) -> None:
-        self.run("kill-server", check=False)
-        # tmux leaves its socket file behind.
-        folder = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
-        (folder / self.label).unlink(missing_ok=True)
-
-
-def wait_screen(tmux: Tmux, session: str, ok, timeout: float, step: float = 0.005) -> tuple[float | None, str]:
-    """Poll capture-pane until ``ok(text)``; the moment it first held (perf_counter) and the text."""
-    deadline = time.perf_counter() + timeout
-    text = ""
-    while time.perf_counter() < deadline:
-        text = tmux.capture(session)
-        if ok(text):
-            return time.perf_counter(), text
-        time.sleep(step)
-    return None, text
 
 
 def wait_settled(tmux: Tmux, session: str, quiet: float = 1.0, timeout: float = 8.0) -> None:

@@ -251,6 +251,8 @@ def _drop_pending(stream) -> None:
     except (OSError, ValueError):
         pass
 
+STOPPED_CLEANUP_WAIT = 2.0  # seconds quitting waits for a cleanup's removals under way (one per batch)
+
 
 def run_console(args: argparse.Namespace) -> int:
     from carina_tui.targets import open_session
@@ -266,8 +268,13 @@ def run_console(args: argparse.Namespace) -> int:
             raise EngineUnreachable(first.engines[0].error)
 
     app = CarinaApp(session, config=config, read_only=bool(args.read_only))
-    app.run()
-    session.close()
+    try:
+        app.run()
+    finally:
+        session.close()  # closes every stream: nothing is left reading
+    for run in app.stopped_cleanups:
+        run.wait(STOPPED_CLEANUP_WAIT)  # the removals under way finish and are audited
+        print(run.stopped_sentence(), file=sys.stderr)
     return app.return_code or 0
 
 

@@ -27,6 +27,8 @@ from carina_tui.gateways.docker_gateway import DockerGateway
 
 T = TypeVar("T")
 
+STOPPED_BEFORE = "the cleanup was stopped before it got to it"
+
 # Container actions the guard allows on a protected container.
 ALLOWED_ON_PROTECTED = frozenset({"container.start", "container.unpause", "container.run", "network.connect"})
 
@@ -193,7 +195,8 @@ class Guard:
         return self.remove_still_stopped([c], volumes=volumes)[0]
 
     def remove_still_stopped(self, planned: Sequence[ContainerInfo], *, volumes: bool = False,
-                             report: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+                             report: Callable[[Outcome], None] | None = None,
+                             stopped: Callable[[], bool] | None = None) -> list[Outcome]:
         """Remove a few planned containers of one engine, each re-checked first.
 
         One list call re-reads them all (by id, so a container of the same name
@@ -202,7 +205,8 @@ class Guard:
         no longer stopped, or now matches a protection rule (renamed,
         relabelled). ``force=False``: one that starts after the check is refused
         by the engine rather than killed. ``report`` hears of each outcome as
-        soon as it is known (for a progress bar).
+        soon as it is known (for a progress bar). Once ``stopped()`` says so, the rest are
+        skipped untouched (a cleanup stopped by the user, or by quitting).
         """
         action = "container.remove"
         outcomes: list[Outcome] = []
@@ -230,6 +234,9 @@ class Guard:
                     done(self._outcome(c, "failed", str(err)))
                 continue
             for c in group:
+                if stopped is not None and stopped():
+                    done(self._outcome(c, "skipped", STOPPED_BEFORE))
+                    continue
                 done(self._remove_checked(gateway, c, fresh.get(c.id), volumes))
         return outcomes
 

@@ -7,8 +7,9 @@ calls these methods from thread workers.
 from __future__ import annotations
 
 import threading
+import time
 from urllib.parse import urlsplit
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -19,6 +20,7 @@ from carina_tui.core.models import ContainerInfo, EngineEvent, EngineInfo, Netwo
 from carina_tui.core.rules import DEFAULT_RULES, Rule, merge_rules
 from carina_tui.gateways.docker_gateway import DockerGateway
 from carina_tui.guard import Guard
+from carina_tui.runtime import run_each, start_loop
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class EngineState:
     url: str
     info: EngineInfo | None = None
     error: str = ""
+    since: float = 0.0  # unreachable: when it last answered (what the console still shows is from then)
 
     @property
     def reachable(self) -> bool:
@@ -66,6 +69,7 @@ class Session:
         self.spec = spec
         self.read_only = read_only or spec.read_only
         self._prefetched = None
+        self.followers: dict[str, EventFollower] = {}
         self.gateways: dict[str, DockerGateway] = {
             url: DockerGateway(url, key=url, tls=spec.tls) for url in spec.endpoints
         }
@@ -135,12 +139,10 @@ class Session:
 
     def _each(self, fn: Callable[[DockerGateway], object]) -> dict[str, object]:
         """Run ``fn`` on every engine at once (a slow node must not hold up the others)."""
-        if len(self.gateways) == 1:
-            key, gw = next(iter(self.gateways.items()))
-            return {key: _capture(fn, gw)}
-        with ThreadPoolExecutor(max_workers=min(8, len(self.gateways))) as pool:
-            futures = {key: pool.submit(_capture, fn, gw) for key, gw in self.gateways.items()}
-            return {key: f.result() for key, f in futures.items()}
+        # Daemon threads: a request to a node that hangs never holds the process at exit.
+        items = list(self.gateways.items())
+        results = run_each(lambda item: _capture(fn, item[1]), items, workers=8, name="carina-each")
+        return {key: result for (key, _), result in zip(items, results)}
 
     def engine_states(self) -> tuple[EngineState, ...]:
         results = self._each(lambda gw: gw.info())
@@ -243,7 +245,25 @@ class Session:
         found = self.gateways[key].containers(ids)
         return found, set(ids) - {c.id for c in found}
 
+    def follow_events(self, **callbacks) -> list[str]:
+        """Follow the events of every engine not followed yet (``EventFollower``'s callbacks);
+        returns the keys started. Safe to call again when nodes were added."""
+        started = []
+        for key in self.gateways:
+            if key not in self.followers:
+                self.followers[key] = EventFollower(self, key, **callbacks)
+                self.followers[key].start()
+                started.append(key)
+        return started
+
+    def stop_events(self) -> None:
+        """Stop every engine's loops: their streams are closed, their threads end at once."""
+        followers, self.followers = self.followers, {}
+        for follower in followers.values():
+            follower.stop()
+
     def close(self) -> None:
+        self.stop_events()
         for gw in self.gateways.values():
             gw.close()
 
@@ -286,12 +306,13 @@ def _taken() -> Future:
 
 
 class EventFollower:
-    """Follows one engine's events and hands coalesced batches to ``deliver``.
+    """The long-lived loops of one engine; hands coalesced batches of changes to its callbacks.
 
-    Two loops, each meant to run in its own thread worker: ``follow`` reads the
-    stream (and, while the engine is away, waits for it to come back), ``sync``
-    wakes on events, waits ``window`` seconds to gather more, then fetches only
-    what changed. ``stop()`` ends both.
+    Two loops, each on a dedicated daemon thread (``start()``): ``follow``
+    (``carina-events:<endpoint>``) reads the stream (and, while the engine is away,
+    pings until it answers again), ``sync`` (``carina-sync:<endpoint>``) wakes on
+    events, waits ``window`` seconds to gather more, then fetches only what
+    changed. ``stop()`` closes the stream, so both end at once.
     """
 
     def __init__(
@@ -321,6 +342,18 @@ class EventFollower:
         self._containers: set[str] = set()
         self._networks = False
         self._stream = None
+        self.threads: tuple[threading.Thread, ...] = ()
+
+    def start(self) -> None:
+        self.threads = (start_loop(f"carina-events:{self.key}", self.follow),
+                        start_loop(f"carina-sync:{self.key}", self.sync))
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for both threads to end; True when they did."""
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self.threads)
 
     def stop(self) -> None:
         self._stop.set()

@@ -24,6 +24,7 @@ class SystemReport:
     consul: ConsulSnapshot | CarinaError | None
     kv: KVDecoded | None
     warnings: tuple[ConsulWarning, ...]
+    unreachable: tuple[str, ...] = ()  # nodes whose engine did not answer: what Consul says of them may be stale
 
 
 def agents_of(session: Session, containers) -> list[ContainerInfo]:
@@ -85,9 +86,25 @@ def node_names(snapshot: Snapshot) -> list[str]:
     return [s.info.name for s in snapshot.engines if s.info is not None]
 
 
+def unreachable_nodes(session: Session, snapshot: Snapshot) -> dict[str, float]:
+    """The nodes whose engine did not answer (their name, else the swarm's name for that address,
+    else the endpoint) and when they last did."""
+    by_addr = {n.addr: n.hostname for n in snapshot.nodes if n.addr}
+    out: dict[str, float] = {}
+    for state in snapshot.engines:
+        if state.reachable:
+            continue
+        gw = session.gateways.get(state.key)
+        name = gw.node if gw is not None else ""
+        out[name or by_addr.get(urlsplit(state.url).hostname or "", state.url)] = state.since
+    return out
+
+
 def build_report(session: Session, snapshot: Snapshot, *, timeout: float = 3.0) -> SystemReport:
     agents = [c for c in agents_of(session, snapshot.containers) if "consul" in c.image or c.name.endswith("carina-svcd")]
-    address = consul_address(session, agents)
+    down = unreachable_nodes(session, snapshot)
+    gone = {s.key for s in snapshot.engines if not s.reachable}
+    address = consul_address(session, [a for a in agents if a.endpoint not in gone])
     consul: ConsulSnapshot | CarinaError | None = None
     kv: KVDecoded | None = None
     if address:
@@ -109,5 +126,56 @@ def build_report(session: Session, snapshot: Snapshot, *, timeout: float = 3.0) 
         consul,
         docker_networks=networks if kv is not None else None,
         kv_networks=kv,
+        unreachable=down,
     )
-    return SystemReport(address, consul, kv, warnings)
+    return SystemReport(address, consul, kv, warnings, tuple(sorted(down)))
+
+
+class ConsulWatch:
+    """A blocking watch on Consul's health checks, on a dedicated daemon thread
+    (``carina-consul:<address>``): ``on_change()`` is called each time they change.
+
+    A blocking query holds its connection for up to ``wait``; ``stop()`` aborts it
+    (the gateway shuts its socket down), so the thread ends at once.
+    """
+
+    def __init__(self, address: str, token: str | None, on_change, *, wait: str = "30s", retry: float = 5.0) -> None:
+        import threading
+
+        from carina_tui.gateways.consul_gateway import ConsulGateway
+
+        self.address = address
+        self.on_change = on_change
+        self.retry = retry
+        self._stop = threading.Event()
+        self._gateway = ConsulGateway(address, token=token, timeout=10)
+        self._watch = self._gateway.watch_checks(wait=wait)
+        self.thread = None
+
+    def start(self) -> "ConsulWatch":
+        from carina_tui.runtime import start_loop
+
+        self.thread = start_loop(f"carina-consul:{self.address}", self._run)
+        return self
+
+    def _run(self) -> None:
+        first = True
+        try:
+            while not self._stop.is_set():
+                try:
+                    changed = self._watch.next(self._stop)
+                except CarinaError:
+                    if self._stop.wait(self.retry):
+                        return
+                    continue
+                if changed is None:
+                    return
+                if not first:
+                    self.on_change()
+                first = False
+        finally:
+            self._gateway.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._gateway.abort()

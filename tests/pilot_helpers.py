@@ -31,6 +31,27 @@ def make_app(*endpoints: str, read_only: bool = False, name: str = "test") -> Ca
     return CarinaApp(Session(ClusterSpec(name, "cli", tuple(endpoints)), read_only=read_only))
 
 
+def sandbox_app(state) -> CarinaApp:
+    """The console on a test sandbox (``harness.start_test_sandbox``), as ``--config --cluster`` opens it."""
+    from carina_tui.core.config import load_config
+    from carina_tui.gateways import discovery
+    from carina_tui.targets import session_for
+
+    config = load_config(state.config_file)
+    spec = discovery.find(state.name, config)
+    return CarinaApp(session_for(spec, config), config=config, discover=False)
+
+
+def node_rows(app) -> dict[str, list[str]]:
+    """The Clusters pane's node rows (name -> cells) of the cluster in use."""
+    return {r[0].replace("└", "").strip(): r for r in row_texts(app.pane("clusters")) if r[0].startswith("  └")}
+
+
+def all_nodes_up(app, count: int) -> bool:
+    rows = node_rows(app)
+    return len(rows) == count and all(r[2] == "yes" for r in rows.values())
+
+
 async def wait_until(pilot, condition, timeout: float = 5.0, step: float = 0.05) -> bool:
     """Let the app run until ``condition()`` holds; False if it never did within ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -149,6 +170,17 @@ async def burst(pilot, *keys: str, news: tuple = ()) -> None:
     for message in news:
         app.post_message(message)
     await pilot.pause()
+
+def loop_threads(prefix: str = "carina-") -> list[str]:
+    """Names of the live dedicated threads (``carina-events:<node>``, ``carina-logs:<name>``…)."""
+    from carina_tui.runtime import loop_threads as live
+
+    return sorted(t.name for t in live(prefix))
+
+
+async def threads_end(pilot, prefix: str, timeout: float = 5.0) -> None:
+    """Wait until no dedicated thread whose name starts with ``prefix`` is alive."""
+    await wait_for(pilot, lambda: not loop_threads(prefix), f"the {prefix}* threads end", timeout)
 
 
 async def type_text(pilot, field: str, text: str) -> None:

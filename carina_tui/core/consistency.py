@@ -14,7 +14,7 @@ from typing import Iterable
 
 from carina_tui.core.consul_models import ConsulSnapshot, KVDecoded, KVNetwork
 from carina_tui.core.errors import CarinaError
-from carina_tui.core.models import ContainerInfo, NetworkInfo
+from carina_tui.core.models import ContainerInfo, NetworkInfo, clock
 
 AGENT_STOPPED = (
     "this node's Consul agent is stopped: overlay network changes on this node will fail; "
@@ -36,6 +36,7 @@ NO_LEADER = (
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 _CODE_ORDER = {
+    "node-unreachable": -1,
     "consul-unreachable": 0,
     "no-leader": 1,
     "agent-missing": 2,
@@ -143,6 +144,7 @@ def check_consistency(
     consul: ConsulSnapshot | CarinaError | None,
     docker_networks: Iterable[NetworkInfo] | None = None,
     kv_networks: Iterable[KVNetwork] | KVDecoded | None = None,
+    unreachable: dict[str, float] | None = None,
 ) -> tuple[ConsulWarning, ...]:
     """Every warning about the cluster's Consul, most serious first.
 
@@ -153,13 +155,22 @@ def check_consistency(
     - ``consul``: the snapshot, the error that stopped it, or None when not asked.
     - ``docker_networks`` and ``kv_networks``: compared (global scope only) when both
       are given and Consul answered; None means "not known", and then nothing is said.
+    - ``unreachable``: nodes whose engine does not answer, and when it last did (0: unknown).
+      Such a node is said to be unreachable; what its agent was is not judged.
     """
     agents = list(agents)
     nodes = list(nodes)
     warnings: list[ConsulWarning] = []
+    down = dict(unreachable or {})
+    for node, since in down.items():
+        when = f" since {clock(since)}" if since else ""
+        warnings.append(ConsulWarning(
+            "error", "node-unreachable",
+            f"{node} unreachable{when}: its engine does not answer; its containers and its Consul agent "
+            "are shown as they were then, and refresh when it answers again.", node=node))
 
     if agents or consul is not None:
-        warnings.extend(_agent_warnings(agents, nodes))
+        warnings.extend(w for w in _agent_warnings(agents, nodes) if w.node not in down)
 
     if isinstance(consul, CarinaError):
         warnings.append(ConsulWarning("error", "consul-unreachable", str(consul)))

@@ -33,6 +33,11 @@ def age(created: float, now: float | None = None) -> str:
     return f"{seconds}s"
 
 
+def clock(moment: float) -> str:
+    """The local time of day of an epoch timestamp: 14:03:07 (when a node last answered)."""
+    return time.strftime("%H:%M:%S", time.localtime(moment))
+
+
 @dataclass(frozen=True, slots=True)
 class PortBinding:
     container_port: int
@@ -96,6 +101,12 @@ class ContainerInfo:
     @property
     def ports_text(self) -> str:
         return ", ".join(sorted({str(p) for p in self.ports if p.host_port is not None}))
+
+    @property
+    def all_ports_text(self) -> str:
+        """Every port, published or not, each once: the engine lists a published port once per
+        host address (0.0.0.0 and ::), which reads as the same port twice."""
+        return ", ".join(dict.fromkeys(str(p) for p in self.ports))
 
     @property
     def networks_text(self) -> str:

@@ -28,13 +28,16 @@ from __future__ import annotations
 import errno
 import os
 import re
+import socket
 import threading
+import weakref
 import time
 from typing import Any, Callable, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import consul
 import requests
+import requests.adapters
 from consul.callback import CB
 
 from carina_tui.core.consul_models import (
@@ -56,6 +59,50 @@ AGENT_HINT = "check the agent with `docker logs carina-svcd`"
 _WAIT_RE = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 
 T = TypeVar("T")
+
+
+class _AbortableAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter that remembers the sockets it opens, so that ``abort()`` (from another
+    thread) ends a request blocked on one of them at once: a blocking query holds its
+    connection for the whole wait, and nothing else can interrupt it."""
+
+    def __init__(self) -> None:
+        self._sockets: weakref.WeakSet = weakref.WeakSet()
+        self._sockets_lock = threading.Lock()
+        self.aborted = False
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        manager = self.poolmanager
+        manager.pool_classes_by_scheme = {
+            scheme: self._tracking_pool(pool) for scheme, pool in manager.pool_classes_by_scheme.items()
+        }
+
+    def _tracking_pool(self, pool_cls):
+        adapter = self
+
+        class Connection(pool_cls.ConnectionCls):
+            def connect(self) -> None:
+                super().connect()
+                with adapter._sockets_lock:
+                    adapter._sockets.add(self.sock)
+                    aborted = adapter.aborted
+                if aborted:
+                    self.sock.shutdown(socket.SHUT_RDWR)
+
+        return type(f"Abortable{pool_cls.__name__}", (pool_cls,), {"ConnectionCls": Connection})
+
+    def abort(self) -> None:
+        with self._sockets_lock:
+            self.aborted = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+
 
 
 def problem(sentence: str, reason: str) -> ConsulProblem:
@@ -200,6 +247,7 @@ class ConsulGateway:
         self._local = threading.local()
         self._clients: list[consul.Consul] = []
         self._lock = threading.Lock()
+        self._aborted = False
 
     def __repr__(self) -> str:  # never the token
         return f"ConsulGateway({self.address!r}, token={'set' if self._token else 'none'}, timeout={self.timeout:g})"
@@ -213,6 +261,8 @@ class ConsulGateway:
     def _client(self) -> consul.Consul:
         client = getattr(self._local, "client", None)
         if client is None:
+            if self._aborted:
+                raise problem(f"The requests to Consul at {self.address} were stopped.", "closed")
             client = consul.Consul(
                 host=self.host,
                 port=self.port,
@@ -221,10 +271,26 @@ class ConsulGateway:
                 connections_timeout=self.timeout,
             )
             client.token = self._token  # py-consul prefers CONSUL_HTTP_TOKEN over the argument
+            adapter = _AbortableAdapter()
+            client.http.session.mount("http://", adapter)
+            client.http.session.mount("https://", adapter)
             self._local.client = client
             with self._lock:
+                if self._aborted:
+                    raise problem(f"The requests to Consul at {self.address} were stopped.", "closed")
                 self._clients.append(client)
         return client
+
+    def abort(self) -> None:
+        """End every request in flight now, from any thread (they fail as "closed"); then close."""
+        with self._lock:
+            self._aborted = True
+            clients = list(self._clients)
+        for client in clients:
+            for adapter in set(client.http.session.adapters.values()):
+                if isinstance(adapter, _AbortableAdapter):
+                    adapter.abort()
+        self.close()
 
     def close(self) -> None:
         """Close the HTTP sessions of every thread's client."""
@@ -295,6 +361,13 @@ class ConsulGateway:
         except requests.exceptions.RequestException as exc:
             raise problem(
                 f"The request to {at} for {what} failed ({type(exc).__name__}): check the address and try again.",
+                "unreachable",
+            ) from None
+        except OSError as exc:
+            # requests raises a bare OSError for TLS files it cannot find (an https:// address).
+            raise problem(
+                f"The request to {at} for {what} failed ({exc.strerror or exc}): check the address and the "
+                "TLS settings.",
                 "unreachable",
             ) from None
         except (AttributeError, TypeError, ValueError, KeyError, IndexError):

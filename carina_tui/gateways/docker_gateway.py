@@ -190,6 +190,23 @@ class DockerGateway:
             raise EngineUnreachable(
                 f"Could not {what}: talking to {self.url} failed ({type(exc).__name__})."
             ) from None
+        except OSError as exc:
+            # requests raises a bare OSError when a TLS file it was handed is not there any more
+            # ("Could not find a suitable TLS CA certificate bundle"): the cluster's credentials
+            # were removed or replaced while the console runs.
+            self._drop_connection()
+            raise self._explain_os_error(what, exc) from None
+
+    def _explain_os_error(self, what: str, exc: OSError) -> CarinaError:
+        if self.tls is not None:
+            try:
+                _tls_module().preflight(self.tls)  # names the file that is missing or wrong
+            except CarinaError as problem:
+                return problem
+        return EngineUnreachable(
+            f"Could not {what}: talking to {self.url} failed ({exc.strerror or exc}); "
+            "check that the engine runs and that its TLS files are in place."
+        )
 
     def _no_answer(self, what: str) -> EngineUnreachable:
         return EngineUnreachable(

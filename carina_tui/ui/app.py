@@ -1,15 +1,19 @@
-"""The console: one screen, four live panes, every engine call in a named thread worker.
+"""The console: one screen, four live panes; short engine calls in named thread workers.
 
-How a docker event becomes a row: ``EventFollower.follow`` (thread worker
-``events:<endpoint>``) reads the engine's stream and notes the ids;
-``EventFollower.sync`` (thread worker ``sync:<endpoint>``) wakes, waits 250 ms
-to gather more, lists just those ids in one call and posts ``ContainersChanged``;
-the handler here, on the main thread, hands the rows to the panes, which apply
-them as row diffs inside ``batch_update``.
+How a docker event becomes a row: ``EventFollower.follow`` (dedicated thread
+``carina-events:<endpoint>``, owned by the session) reads the engine's stream and
+notes the ids; ``EventFollower.sync`` (thread ``carina-sync:<endpoint>``) wakes,
+waits 250 ms to gather more, lists just those ids in one call and posts
+``ContainersChanged``; the handler here, on the main thread, hands the rows to
+the panes, which apply them as row diffs inside ``batch_update``. Thread workers
+run on our own pool (``runtime.DaemonExecutor``, installed as the event loop's
+default executor at load): no long-lived loop ever holds one of its threads.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -25,9 +29,10 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.config import Config
 from carina_tui.core.errors import CarinaError
-from carina_tui.core.models import ContainerInfo, NetworkInfo
+from carina_tui.core.models import ContainerInfo, NetworkInfo, clock
 from carina_tui.core.outcome import SETTLE, UNDER_WAY, action_outcome
-from carina_tui.session import EngineState, EventFollower, Session, Snapshot
+from carina_tui.runtime import DaemonExecutor
+from carina_tui.session import EngineState, Session, Snapshot
 from carina_tui.ui.panes import ClusterRow, ClustersPane, ContainersPane, NetworksPane, ProtectedRow, SystemPane
 from carina_tui.ui.screens import ConfirmScreen, HelpScreen, TextScreen, TypeAheadApp, field_lines
 from carina_tui.ui.tables import TablePane
@@ -58,6 +63,7 @@ class NetworksChanged(Message):
 class EngineDown(Message):
     endpoint: str
     sentence: str
+    since: float  # when it last answered
 
 
 @dataclass
@@ -81,35 +87,13 @@ class SystemReported(Message):
     report: object  # carina_tui.system_report.SystemReport
 
 
-ABANDONED = object()
-
 # How long a row may say "stopping…" when the engine's event never comes.
 UNDER_WAY_LIMIT = 10.0
 
 
-def abandonable(call: Callable[[], object], cancelled: Callable[[], bool], poll: float = 0.2) -> object:
-    """Run ``call`` in a daemon thread and wait for it, giving up (``ABANDONED``) once
-    ``cancelled()``; errors are raised here, in the worker."""
-    import threading
-
-    box: dict[str, object] = {}
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            box["value"] = call()
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting worker
-            box["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=run, daemon=True, name="carina-blocking-call").start()
-    while not done.wait(poll):
-        if cancelled():
-            return ABANDONED
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    return box.get("value")
+@dataclass
+class ConsulChanged(Message):
+    pass
 
 
 def cluster_key(spec: ClusterSpec) -> str:
@@ -131,6 +115,7 @@ class CarinaApp(TypeAheadApp, App):
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("z", "zoom", "Zoom", show=False, id="app.zoom"),
         Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit_ctrl_c"),
     ]
 
     def __init__(self, session: Session, *, config: Config | None = None, read_only: bool = False,
@@ -140,7 +125,6 @@ class CarinaApp(TypeAheadApp, App):
         self.config = config if config is not None else Config()
         self.cli_read_only = read_only
         self.discover = discover
-        self.followers: dict[str, EventFollower] = {}
         self.engines: dict[str, EngineState] = {}
         self.nodes = ()
         self.clusters: list[ClusterSpec] = [session.spec]
@@ -151,6 +135,34 @@ class CarinaApp(TypeAheadApp, App):
         # What loads client libraries in threads (discovery, the Consul report) waits until the
         # whole container list is on screen: meanwhile the cursor answers without competition.
         self._after_load: list[Callable[[], object]] = []
+        self._consul_watch = None
+        self.stopped_cleanups: list = []  # CleanupRuns stopped by quitting (the CLI says how far they got)
+
+    # -- threads and quitting ----------------------------------------------------------
+
+    def on_load(self) -> None:
+        # Thread workers run on the loop's default executor: ours has a fixed size and daemon
+        # threads, so neither the core count nor a blocked request can starve it or hold exit.
+        self.executor = DaemonExecutor()
+        asyncio.get_running_loop().set_default_executor(self.executor)
+
+    async def action_quit(self) -> None:
+        """Stop at once: a cleanup under way stops after the removals it has started (the CLI
+        says how far it got); the engines' streams are closed on unmount."""
+        from carina_tui.ui.cleanup import CleanupScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, CleanupScreen) and screen.run is not None and screen.running:
+                screen.run.stop()
+                self.stopped_cleanups.append(screen.run)
+        self.exit()
+
+    def _post(self, message: Message) -> None:
+        """post_message from a dedicated thread; nothing when the app is already gone."""
+        try:
+            self.post_message(message)
+        except RuntimeError:  # the event loop is closed: the app has ended
+            pass
 
     # -- layout -----------------------------------------------------------------------
 
@@ -182,15 +194,16 @@ class CarinaApp(TypeAheadApp, App):
             self.load()
         elif ready.partial:
             self.call_after_refresh(self.load)  # the rest of a long list, once the first frame is out
-        for key in self.session.gateways:
-            self._start_follower(key)
+        self._follow_events()
 
     def _stop_session(self) -> None:
-        for follower in self.followers.values():
-            follower.stop()
-        self.followers = {}
+        """Stop the cluster's loops (their streams are closed: the threads end at once)."""
+        self.session.stop_events()
+        if self._consul_watch is not None:
+            self._consul_watch.stop()
+            self._consul_watch = None
         for worker in list(self.workers):
-            if worker.group in ("load", "consul", "consul-watch") or worker.group.startswith(("events:", "sync:", "details")):
+            if worker.group in ("load", "consul", "details"):
                 worker.cancel()
 
     def on_unmount(self) -> None:
@@ -338,34 +351,34 @@ class CarinaApp(TypeAheadApp, App):
         if not get_current_worker().is_cancelled:
             self.post_message(Loaded(snapshot))
 
-    def _start_follower(self, key: str) -> None:
-        follower = EventFollower(
-            self.session,
-            key,
-            on_containers=lambda k, found, gone: self.post_message(ContainersChanged(k, found, gone)),
+    def _follow_events(self) -> None:
+        """Each engine's event loops, on the session's dedicated threads (new nodes too)."""
+        self.session.follow_events(
+            on_containers=lambda k, found, gone: self._post(ContainersChanged(k, found, gone)),
             on_networks=self._fetch_networks,
-            on_down=lambda k, sentence: self.post_message(EngineDown(k, sentence)),
-            on_up=lambda k: self.post_message(EngineUp(k)),
+            on_down=lambda k, sentence: self._post(EngineDown(k, sentence, time.time())),
+            on_up=lambda k: self._post(EngineUp(k)),
         )
-        self.followers[key] = follower
-        self.run_worker(follower.follow, thread=True, group=f"events:{key}", name=f"events {key}", exit_on_error=False)
-        self.run_worker(follower.sync, thread=True, group=f"sync:{key}", name=f"sync {key}", exit_on_error=False)
 
     def _fetch_networks(self, key: str) -> None:
-        # Called from the sync worker's thread.
+        # Called from the engine's sync thread.
         networks = self.session.gateways[key].networks()
-        self.post_message(NetworksChanged(key, networks))
+        self._post(NetworksChanged(key, networks))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         if not self._panes_ready:
             return
         snap = message.snapshot
+        came_back = False
         for state in snap.engines:
+            old = self.engines.get(state.key)
+            came_back |= state.reachable and old is not None and not old.reachable
+            if not state.reachable:  # stale since it last answered; 0: it never did
+                since = time.time() if old is not None and old.reachable else (old.since if old else 0.0)
+                state = EngineState(state.key, state.url, error=state.error, since=since)
             self.engines[state.key] = state
-        for key in self.session.gateways:
-            if key not in self.followers:  # nodes found by discover_nodes
-                self._start_follower(key)
+        self._follow_events()  # nodes found by discover_nodes
         self.query_one("#containers", ContainersPane).qualify = self.session.multi_node
         self.query_one("#networks", NetworksPane).qualify = self.session.multi_node
         self.nodes = snap.nodes
@@ -377,7 +390,10 @@ class CarinaApp(TypeAheadApp, App):
         networks = self.pane("networks")
         keep_n = [n for n in networks.items.values() if n.endpoint not in reachable and n.scope != "swarm"]
         networks.replace_all(list(snap.networks) + keep_n)
+        self._mark_stale()
         self._derived()
+        if came_back and self._reported_once:
+            self.consul_report()  # the System pane stops saying it is unreachable
         self._redraw_clusters()
         if not snap.partial and self._after_load:
             waiting, self._after_load = self._after_load, []
@@ -390,15 +406,15 @@ class CarinaApp(TypeAheadApp, App):
 
     @on(ContainersChanged)
     def _containers_changed(self, message: ContainersChanged) -> None:
-        if not self._panes_ready:
-            return
+        if not self._panes_ready or message.endpoint not in self.session.gateways:
+            return  # (or from a cluster switched away from)
         gone = {f"{message.endpoint}|{cid}" for cid in message.gone}
         self.pane("containers").update_items(message.found, gone)
         self._derived(message.found, gone)
 
     @on(NetworksChanged)
     def _networks_changed(self, message: NetworksChanged) -> None:
-        if not self._panes_ready:
+        if not self._panes_ready or message.endpoint not in self.session.gateways:
             return
         pane = self.pane("networks")
         fresh = {n.key: n for n in message.networks}
@@ -411,19 +427,31 @@ class CarinaApp(TypeAheadApp, App):
 
     @on(EngineDown)
     def _engine_down(self, message: EngineDown) -> None:
-        if not self._panes_ready:
-            return
+        if not self._panes_ready or message.endpoint not in self.session.gateways:
+            return  # (or from a cluster switched away from)
         old = self.engines.get(message.endpoint)
         url = self.session.gateways[message.endpoint].url
-        self.engines[message.endpoint] = EngineState(message.endpoint, url, info=None, error=message.sentence)
+        since = message.since if old is not None and old.reachable else (old.since if old else 0.0)
+        self.engines[message.endpoint] = EngineState(message.endpoint, url, info=None, error=message.sentence,
+                                                     since=since)
+        self._mark_stale()
         self._redraw_clusters()
         if old is None or old.reachable:
             self.notify(message.sentence, title="Engine unreachable", severity="error", timeout=10)
+            self.consul_report()
 
     @on(EngineUp)
     def _engine_up(self, message: EngineUp) -> None:
+        if message.endpoint not in self.session.gateways:
+            return
         self.notify(f"{self.session.gateways[message.endpoint].url} answers again.", title="Reconnected")
         self.load()
+
+    def _mark_stale(self) -> None:
+        """Rows of engines that do not answer stay, dimmed and marked with when they last answered."""
+        stale = {k: s.since for k, s in self.engines.items() if s is not None and not s.reachable and s.since}
+        for name in ("containers", "networks", "system"):
+            self.pane(name).set_stale(stale)
 
     def _derived(self, changed: list[ContainerInfo] | None = None, gone: set[str] = frozenset()) -> None:
         """Refresh what other panes derive from the containers: network counts, protected list.
@@ -471,37 +499,21 @@ class CarinaApp(TypeAheadApp, App):
         if not get_current_worker().is_cancelled:
             self.post_message(SystemReported(report))
 
-    @work(thread=True, group="consul-watch", exclusive=True, exit_on_error=False)
-    def consul_watch(self, address: str) -> None:
-        """Blocking queries (index + wait) on health checks: a new report only when they change.
-
-        A blocking query holds its connection for up to 30 s and cannot be interrupted, so it
-        runs in a daemon thread that this worker abandons when cancelled: quitting never waits.
-        """
+    def _watch_consul(self, address: str) -> None:
+        """Blocking queries on Consul's health checks, on a dedicated thread: a new report when they change."""
         import os
-        import threading
 
-        from carina_tui.gateways.consul_gateway import ConsulGateway
+        from carina_tui.system_report import ConsulWatch
 
-        worker = get_current_worker()
-        stop = threading.Event()
-        gateway = ConsulGateway(address, token=self.session.spec.consul_token or os.environ.get("CONSUL_HTTP_TOKEN"),
-                                timeout=40)
-        watch = gateway.watch_checks(wait="30s")
-        first = True
-        while not worker.is_cancelled:
-            try:
-                changed = abandonable(lambda: watch.next(stop), lambda: worker.is_cancelled)
-            except CarinaError:
-                if worker.is_cancelled or stop.wait(5):
-                    break
-                continue
-            if changed is ABANDONED or changed is None:
-                break
-            if not first:
-                self.call_from_thread(self.consul_report)
-            first = False
-        stop.set()
+        if self._consul_watch is not None:
+            self._consul_watch.stop()
+        token = self.session.spec.consul_token or os.environ.get("CONSUL_HTTP_TOKEN")
+        self._consul_watch = ConsulWatch(address, token, lambda: self._post(ConsulChanged())).start()
+
+    @on(ConsulChanged)
+    def _consul_changed(self) -> None:
+        if self._panes_ready:
+            self.consul_report()
 
     @on(SystemReported)
     def _system_reported(self, message: SystemReported) -> None:
@@ -512,7 +524,7 @@ class CarinaApp(TypeAheadApp, App):
         system.show_report(report)
         if report.address and report.address != self._watching:
             self._watching = report.address
-            self.consul_watch(report.address)
+            self._watch_consul(report.address)
 
     def _redraw_clusters(self) -> None:
         spec = self.session.spec
@@ -537,7 +549,9 @@ class CarinaApp(TypeAheadApp, App):
                         name=(info.name if info else gw.node) or gw.url,
                         endpoint=gw.url,
                         tls="on" if spec.tls else "off",
-                        reach="…" if state is None else ("yes" if state.reachable else "no"),
+                        reach="…" if state is None else ("yes" if state.reachable else
+                                                         f"unreachable since {clock(state.since)}" if state.since
+                                                         else "no"),
                         version=info.version if info else "",
                         role=(info.swarm_role or "-") if info else "",
                         nodes=str(info.swarm_nodes) if info and info.is_manager else "",
@@ -733,7 +747,7 @@ class CarinaApp(TypeAheadApp, App):
             ("Finished", detail.finished_at if info.state != "running" else ""),
             ("Restart", detail.restart_policy or "no"),
             ("Protected", rule.describe() if rule else "no"),
-            ("Ports", ", ".join(str(p) for p in info.ports) or "none published"),
+            ("Ports", info.all_ports_text or "none published"),
             *(("Network", f"{n.network}  {n.ipv4}  {' '.join(n.aliases)}") for n in info.networks),
             *(("Label", f"{k}={v}") for k, v in info.labels),
         ), width=10)

@@ -4,26 +4,28 @@ The plan is made from exactly what the pane's filter shows (``pane.visible``),
 by the pure planner (``carina_tui.core.cleanup``). The screen shows three lists:
 to remove, protected and kept (with the rule), hidden by the filter (a count).
 ``d`` (or enter on the list) asks once, stating the count; removal then runs
-in a thread worker through the guard (``carina_tui.cleanup.execute``), with a
-progress bar, and ends in a summary: removed, skipped (why), failed (why).
+on a thread of its own through the guard (``carina_tui.cleanup.CleanupRun``),
+with a progress bar, and ends in a summary: removed, skipped (why), failed (why).
+Escape, or quitting the console, stops it after the removals under way.
 """
 
 from __future__ import annotations
 
-import threading
 import time
+from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, ProgressBar, Static
 
-from carina_tui.cleanup import CleanupResult, execute
+from carina_tui.cleanup import CleanupResult, CleanupRun
 from carina_tui.core.cleanup import ContainerFilter, Plan, parse_filter, plan_cleanup
-from carina_tui.core.errors import ValidationError
+from carina_tui.core.errors import CarinaError, ValidationError
 from carina_tui.core.models import ContainerInfo, age
 from carina_tui.ui.screens import ConfirmScreen
 from carina_tui.ui.tables import state_text
@@ -67,11 +69,17 @@ def open_cleanup(app, pane) -> None:
     app.push_screen(CleanupScreen(plan, pane.filter_text, problem, qualify=getattr(pane, "qualify", False)))
 
 
+@dataclass
+class CleanupEnded(Message):
+    result: CleanupResult | None
+
+
 class CleanupScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("d", "confirm", "Remove…", id="cleanup.remove"),
         Binding("v", "toggle_volumes", "Anonymous volumes", id="cleanup.volumes"),
         Binding("escape", "close", "Close", id="cleanup.close"),
+        Binding("q", "app.quit", "Quit", show=False, id="cleanup.quit"),  # a modal screen hides the app's q
     ]
 
     def __init__(self, plan: Plan, filter_text: str = "", problem: str = "", *, qualify: bool = False) -> None:
@@ -82,8 +90,7 @@ class CleanupScreen(ModalScreen[None]):
         self.problem = problem
         self.result: CleanupResult | None = None
         self.running = False
-        self.done_count = 0
-        self._cancel = threading.Event()
+        self.run: CleanupRun | None = None
 
     # -- layout ---------------------------------------------------------------------
 
@@ -168,7 +175,7 @@ class CleanupScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         if self.running:
-            self._cancel.set()
+            self.run.stop()
             self.notify("Stopping after the removals under way; the rest are left as they are.",
                         title="Cleanup")
             return
@@ -183,30 +190,32 @@ class CleanupScreen(ModalScreen[None]):
         self.query_one("#cleanup-progress").display = True
         self.query_one("#cleanup-hint", Static).update("removing… escape stops after the removals under way")
         self._ticker = self.set_interval(0.1, self._tick)
-        self._remove(volumes)
+        self.run = CleanupRun(self.app.session.guard, self.plan.to_remove, volumes=volumes,
+                              kept=self.plan.protected_kept, on_done=self._ended).start()
 
     def _tick(self) -> None:
-        self.query_one("#cleanup-progress", ProgressBar).update(progress=self.done_count)
+        # The run's threads only count; the ticker draws.
+        self.query_one("#cleanup-progress", ProgressBar).update(progress=self.run.done)
 
-    def _progress(self, done: int, total: int, outcome) -> None:
-        # Called from the pool's threads: only a counter; the ticker draws it.
-        self.done_count = done
+    def _ended(self, result: CleanupResult | None) -> None:
+        try:  # on the run's thread
+            self.post_message(CleanupEnded(result))
+        except RuntimeError:  # the app has ended (quit): the CLI says how far it got
+            pass
 
-    @work(thread=True, group="cleanup", exit_on_error=False)
-    def _remove(self, volumes: bool) -> None:
-        guard = self.app.session.guard
-        try:
-            result = execute(guard, self.plan.to_remove, volumes=volumes, progress=self._progress,
-                             cancel=self._cancel, kept=self.plan.protected_kept)
-        finally:
-            self.app.call_from_thread(self._stopped)
-        self.app.call_from_thread(self._finished, result)
-
-    def _stopped(self) -> None:
+    @on(CleanupEnded)
+    def _stopped(self, message: CleanupEnded) -> None:
         self.running = False
         self._ticker.stop()
         self._tick()
         self.refresh_bindings()
+        if message.result is not None:
+            self._finished(message.result)
+        else:
+            error = self.run.error
+            sentence = str(error) if isinstance(error, CarinaError) else (
+                f"{type(error).__name__}: {error}. This is a bug in carina-tui; the console keeps running.")
+            self.app.notify(sentence, title="Cleanup", severity="error", timeout=15)
 
     def _finished(self, result: CleanupResult) -> None:
         self.result = result

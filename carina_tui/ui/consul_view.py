@@ -21,6 +21,14 @@ def _table(title: str, *columns: str) -> Table:
     return table
 
 
+def _or_none(table: Table, rows: int, why: str):
+    """The table, or (when it has no rows) its title and a line saying there is nothing and why:
+    headers over nothing read as a view that failed to load."""
+    if rows:
+        return table
+    return Group(Text(str(table.title), style="bold"), Text(f"none: {why}", style="dim"))
+
+
 def consul_screen(report) -> TextScreen:
     if report is None:
         return TextScreen("Consul", Text("Consul has not been asked yet; press r to refresh.", style="dim"))
@@ -43,30 +51,32 @@ def consul_screen(report) -> TextScreen:
     members = _table("Members", "Name", "Address", "Status", "Role")
     for m in consul.members:
         members.add_row(m.name, f"{m.addr}:{m.port}", Text(m.status, style=STATUS_STYLE.get(m.status, "")), m.role)
-    parts.append(members)
+    parts.append(_or_none(members, len(consul.members), "the agent knows no members (it has not joined a cluster)"))
     checks = _table("Health checks", "Node", "Check", "Status", "Output")
     for c in consul.checks:
         checks.add_row(c.node, c.name, Text(c.status, style=STATUS_STYLE.get(c.status, "")), c.output.strip()[:80])
-    parts.append(checks)
+    parts.append(_or_none(checks, len(consul.checks), "no health checks are registered with this agent"))
     kv = report.kv
     if kv is not None:
         nets = _table(f"Networks in the KV store ({consul.kv_prefix})", "Name", "Id", "Driver", "Scope", "Endpoints")
         for n in kv.networks:
             nets.add_row(n.name, n.short_id, n.driver, n.scope, "" if n.endpoint_count is None else str(n.endpoint_count))
-        parts.append(nets)
+        nokeys = f"Consul's KV has no libnetwork keys under {consul.kv_prefix}"
+        parts.append(_or_none(nets, len(kv.networks), f"{nokeys} for networks (no overlay network keeps its state here)"))
         subnets = _table("Subnets", "Network", "Subnet", "Gateway", "VNI", "Used")
         for s in kv.subnets:
             used = f"{s.used}/{s.size}" if s.used is not None and s.size else ""
             subnets.add_row(s.network_name or s.network_id[:12], s.subnet, s.gateway, "" if s.vni is None else str(s.vni), used)
-        parts.append(subnets)
+        parts.append(_or_none(subnets, len(kv.subnets), f"{nokeys} for address pools"))
         eps = _table("Endpoints", "Name", "Network", "Address", "Node")
         for e in kv.endpoints:
             eps.add_row(e.name, e.network_name or e.network_id[:12], e.address, e.locator)
-        parts.append(eps)
+        parts.append(_or_none(eps, len(kv.endpoints), f"{nokeys} for endpoints (no container is attached to a "
+                                                        "network kept here)"))
         keys = _table("Keys", "Key", "Index", "Kind", "Value")
         for r in kv.records:
             keys.add_row(r.key, str(r.modify_index), r.kind, r.summary[:60])
-        parts.append(keys)
+        parts.append(_or_none(keys, len(kv.records), f"{nokeys}"))
     for query, sentence in consul.problems:
         parts.append(Text(f"{query}: {sentence}", style="yellow"))
     return TextScreen(f"Consul at {report.address}", Group(*parts))

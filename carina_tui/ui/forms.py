@@ -139,9 +139,13 @@ class FormScreen(TypeAheadScreen):
         field = getattr(error, "field", None)
         if field:
             try:
-                self.query_one(f"#f-{field}").focus()
+                widget = self.query_one(f"#f-{field}")
             except Exception:  # noqa: BLE001 - a field this form does not have: the sentence says it
-                pass
+                return
+            widget.focus()
+            if isinstance(widget, Input):
+                # Focus selects the whole value, so the next key would replace it; the user mends it.
+                self.call_after_refresh(widget.action_end)
 
     # -- submit ----------------------------------------------------------------------------
 
@@ -263,6 +267,8 @@ class CreateNetworkScreen(FormScreen):
         yield self.row("Options", Input(placeholder="com.docker.network.driver.mtu=1400", id="f-options",
                                         compact=True))
 
+    _attachable_chosen = False
+
     def on_mount(self) -> None:
         super().on_mount()
         self._load_drivers(self.endpoint())
@@ -270,6 +276,19 @@ class CreateNetworkScreen(FormScreen):
     @on(Select.Changed, "#f-node")
     def _engine_changed(self, event: Select.Changed) -> None:
         self._load_drivers(self.endpoint())
+
+    @on(Select.Changed, "#f-driver")
+    def _driver_changed(self, event: Select.Changed) -> None:
+        # Carina's walk-through joins plain containers to its overlay: attachable is what an overlay
+        # wants, and the only driver it applies to. A box the user ticked or cleared is left alone.
+        if not self._attachable_chosen:
+            box = self.query_one("#f-attachable", Checkbox)
+            with box.prevent(Checkbox.Changed):
+                box.value = event.value == "overlay"
+
+    @on(Checkbox.Changed, "#f-attachable")
+    def _attachable_changed(self, event: Checkbox.Changed) -> None:
+        self._attachable_chosen = True
 
     def _load_drivers(self, endpoint: str) -> None:
         gateway = self.carina.session.gateways[endpoint]
@@ -361,6 +380,13 @@ class PickerScreen(FormScreen):
         return self.choices[int(option.id)][1]
 
 
+def joinable(c: ContainerInfo) -> bool:
+    """Whether ``c`` can be connected to another network: not one on the host or none network, nor
+    one sharing another container's network stack (it lists no network), as the engine refuses those."""
+    names = {a.network for a in c.networks}
+    return bool(names) and not names & {"host", "none"}
+
+
 def _container_label(c: ContainerInfo) -> str:
     nets = c.networks_text or "no network"
     return f"{c.qualified_name}  ({c.state}, {c.image}, on {nets})"
@@ -426,13 +452,21 @@ def open_connect(app: CarinaApp, network: NetworkInfo | None = None, container: 
             return
         choices = [(_container_label(c), c) for c in sorted(app.pane("containers").items.values(),
                                                              key=lambda c: c.qualified_name)
-                   if (network.scope == "swarm" or c.endpoint == network.endpoint) and not attached(c, network)]
+                   if (network.scope == "swarm" or c.endpoint == network.endpoint) and not attached(c, network)
+                   and joinable(c)]
         if not choices:
-            app.notify(f"Every container that could join {network.name} is on it already.", title="Nothing to connect")
+            app.notify(f"No container can join {network.name}: those that could are on it already, and a container "
+                       "on the host or none network, or sharing another's, can join no other.",
+                       title="Nothing to connect")
             return
         app.push_screen(ConnectScreen(network=network, choices=choices))
         return
     if container is None:
+        return
+    if not joinable(container):
+        app.notify(f"{container.qualified_name} uses {container.networks_text or 'another container'}'s network "
+                   "stack, so it can join no other network; run it anew on a user-defined network instead.",
+                   title="Not possible", severity="warning")
         return
     nets = [n for n in sorted(networks_on(app, container.endpoint), key=lambda n: n.name)
             if n.name not in NOT_JOINABLE and not attached(container, n)

@@ -1,11 +1,13 @@
 """A container's logs: the last 500 lines, then new ones as they come.
 
-The stream is read in a thread worker (``gateway.logs``); lines are gathered in a
-bounded buffer and handed to the screen in batches (one message per batch, not
+The stream is read on a dedicated daemon thread owned by the screen
+(``carina-logs:<container>``, ``gateway.logs``), never on the worker pool: a
+follow lasts as long as the screen. Lines are gathered in a bounded buffer and handed to the screen in batches (one message per batch, not
 one per line). The view keeps at most ``MAX_LINES`` lines, so a chatty
 container cannot grow memory. ``/`` searches: matches are highlighted and the
 view jumps to the latest one; ``n``/``N`` step through them. ``escape`` closes
-the search, then the screen; closing the screen closes the stream.
+the search, then the screen; closing the screen (or quitting) closes the stream,
+which ends the thread at once.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 
 from rich.highlighter import Highlighter
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -26,9 +28,11 @@ from textual.widgets import Input, Log, Static
 
 from carina_tui.core.errors import CarinaError
 from carina_tui.core.models import ContainerInfo
+from carina_tui.runtime import start_loop
 
 TAIL = 500
 MAX_LINES = 10_000
+NO_OUTPUT = "No output yet: the container has printed nothing; new lines show here as they come."
 
 
 class SearchHighlighter(Highlighter):
@@ -70,6 +74,7 @@ class LogScreen(ModalScreen[None]):
         Binding("n", "next_match(1)", "Next match", id="logs.next"),
         Binding("N", "next_match(-1)", "Previous match", id="logs.previous"),
         Binding("G", "end", "Follow the end", id="logs.end"),
+        Binding("q", "app.quit", "Quit", show=False, id="logs.quit"),  # a modal screen hides the app's q
     ]
 
     def __init__(self, session, container: ContainerInfo) -> None:
@@ -81,6 +86,7 @@ class LogScreen(ModalScreen[None]):
         self._pending = False
         self._stopping = False
         self._stream = None
+        self.thread = None
         self.term = ""
         self.matches: list[int] = []
         self.current = -1
@@ -88,6 +94,7 @@ class LogScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box log-box"):
             yield Static(Text(f"Logs of {self.container.qualified_name}", style="bold"), classes="modal-title")
+            yield Static(Text(NO_OUTPUT, style="dim italic"), id="log-empty")
             yield SearchLog(max_lines=MAX_LINES, id="log-view")
             yield Input(placeholder="search (enter keeps it, escape clears)", id="log-search")
             yield Static("", id="log-status")
@@ -101,9 +108,9 @@ class LogScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one("#log-search", Input).display = False
         self.view.focus()
-        self._follow()
+        self.thread = start_loop(f"carina-logs:{self.container.qualified_name}", self._follow)
 
-    # -- the stream (thread worker) ------------------------------------------------------
+    # -- the stream (its own thread) ------------------------------------------------------
 
     def _remember(self, stream) -> None:
         self._stream = stream
@@ -118,7 +125,6 @@ class LogScreen(ModalScreen[None]):
             except Exception:  # noqa: BLE001 - closing from another thread may race the reader
                 pass
 
-    @work(thread=True, group="logs", exit_on_error=False)
     def _follow(self) -> None:
         gateway = self.session.gateways[self.container.endpoint]
         try:
@@ -130,13 +136,23 @@ class LogScreen(ModalScreen[None]):
                     if self._pending:
                         continue
                     self._pending = True
-                self.post_message(LinesArrived())
+                self._post(LinesArrived())
         except CarinaError as err:
-            if not self._stopping:
-                self.post_message(StreamEnded(str(err)))
+            self._post(StreamEnded(str(err)))
             return
-        if not self._stopping:
-            self.post_message(StreamEnded("The log stream ended: the container is not running."))
+        except Exception as exc:  # noqa: BLE001 - said on the screen; no worker would report it
+            self._post(StreamEnded(f"{type(exc).__name__}: {exc}. This is a bug in carina-tui."))
+            return
+        self._post(StreamEnded("The log stream ended: the container is not running."))
+
+    def _post(self, message) -> None:
+        """From the reader's thread; nothing once the screen (or the app) is closing."""
+        if self._stopping:
+            return
+        try:
+            self.post_message(message)
+        except RuntimeError:  # the event loop is closed: the app has ended
+            pass
 
     @on(LinesArrived)
     def _drain(self) -> None:
@@ -145,6 +161,7 @@ class LogScreen(ModalScreen[None]):
             self._buffer.clear()
             self._pending = False
         if lines:
+            self.query_one("#log-empty", Static).display = False
             self.view.write_lines(lines)
             if self.term:
                 self._find(jump=False)

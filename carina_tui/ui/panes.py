@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Static
 
-from carina_tui.core.models import ContainerInfo, NetworkInfo, age
+from carina_tui.core.models import ContainerInfo, NetworkInfo, age, clock
 from carina_tui.core.rules import Rule
 from carina_tui.ui.tables import TablePane, natural, state_text
 
@@ -98,6 +98,7 @@ class NetworksPane(TablePane[NetworkInfo]):
     SORTS = ("name", "driver", "scope", "subnet", "count")
     DEFAULT_SORT = "name"
     KEEP = ("name", "driver", "count", "subnet")
+    STALE_COLUMN = "name"
     COLUMNS = (
         ("name", "Name", None),
         ("driver", "Driver", None),
@@ -110,9 +111,9 @@ class NetworksPane(TablePane[NetworkInfo]):
         Binding("enter", "details", "Details", id="networks.details", show=False),
         Binding("n", "create", "New network", id="networks.create"),
         Binding("c", "connect", "Connect container", id="networks.connect"),
-        Binding("x", "disconnect", "Disconnect container", id="networks.disconnect", show=False),
+        Binding("x", "disconnect", "Disconnect", id="networks.disconnect"),
         Binding("d", "remove", "Remove", id="networks.remove"),
-        Binding("p", "prune", "Prune unused", id="networks.prune", show=False),
+        Binding("p", "prune", "Prune", id="networks.prune"),
     ]
     MUTATING = frozenset({"create", "connect", "disconnect", "remove", "prune"})
 
@@ -129,6 +130,9 @@ class NetworksPane(TablePane[NetworkInfo]):
         if column == "count":
             return (-self.counts.get(n.id, 0), natural(n.name))  # the busiest first
         return (super().sort_key(n, column, cells), natural(n.name))
+
+    def endpoint_of(self, n: NetworkInfo) -> str:
+        return "" if n.scope == "swarm" else n.endpoint  # one row for the whole swarm
 
     def set_counts(self, containers) -> None:
         counts: Counter[str] = Counter()
@@ -181,6 +185,7 @@ class ContainersPane(TablePane[ContainerInfo]):
     TICK = 60.0  # ages are redrawn once a minute, and only those that read differently
     # Narrow: the node goes first (a name says node/name on a cluster of several engines).
     KEEP = ("name", "state", "age", "image", "networks", "ports")
+    STALE_COLUMN = "state"
     COLUMNS = (
         ("name", "Name", None),
         ("state", "State", None),
@@ -298,6 +303,7 @@ class SystemPane(TablePane[ProtectedRow]):
     SORTS = ("name", "state", "node", "rule", "image")
     DEFAULT_SORT = "name"
     KEEP = ("name", "state", "rule", "node")
+    STALE_COLUMN = "state"
     COLUMNS = (
         ("name", "Name", None),
         ("state", "State", None),
@@ -344,14 +350,24 @@ class SystemPane(TablePane[ProtectedRow]):
         consul = report.consul
         if isinstance(consul, ConsulSnapshot):
             alive = sum(1 for m in consul.members if m.status == "alive")
+            members = f"{alive}/{len(consul.members)} members alive"
+            self._members = (members, time.time())
             subtitle = (f"consul {consul.agent.version} dc {consul.agent.datacenter} · leader "
-                        f"{consul.leader or 'NONE'} · {alive}/{len(consul.members)} members alive")
+                        f"{consul.leader or 'NONE'} · {members}")
+            if report.unreachable:  # Consul notices a node that is gone only after a while
+                subtitle += f" (stale: {', '.join(report.unreachable)} unreachable)"
         elif consul is not None:
             subtitle = "consul: not answering"
+            members, when = getattr(self, "_members", ("", 0.0))
+            if members:
+                subtitle += f" · {members} at {clock(when)} (stale)"
         else:
             subtitle = ""
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
+
+    def endpoint_of(self, r: ProtectedRow) -> str:
+        return r.container.endpoint
 
     def cells(self, r: ProtectedRow):
         c = r.container

@@ -43,6 +43,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from carina_tui.core.models import clock
+
 T = TypeVar("T")
 Cell = str | Text
 
@@ -490,6 +492,7 @@ class TablePane(Vertical, Generic[T]):
     KEEP: tuple[str, ...] = ()
     CHUNK = 2000  # rows applied per turn of the event loop
     ALLOW_MAXIMIZE = True  # z: a container is not maximized by default (it cannot take focus)
+    STALE_COLUMN: str | None = None  # the cell that says "stale since" on rows of an engine that does not answer
 
     BINDINGS = [
         Binding("slash", "start_filter", "Filter", id="pane.filter"),
@@ -517,6 +520,8 @@ class TablePane(Vertical, Generic[T]):
         self._moved: tuple[float, str, str] | None = None  # (when, to which key, the sentence said)
         # Cells shown instead of the item's own while an action is under way: key -> (column, shown, covered)
         self._marks: dict[str, tuple[str, Text, Text | None]] = {}
+
+        self.stale: dict[str, float] = {}  # endpoint -> when it last answered
 
     # -- layout ---------------------------------------------------------------------
 
@@ -548,10 +553,6 @@ class TablePane(Vertical, Generic[T]):
     def cells(self, item: T) -> tuple[Cell, ...]:
         raise NotImplementedError
 
-    def _row(self, item: T) -> tuple[Cell, ...]:
-        """The cells of ``item``'s row as shown (the hook for styling a whole row)."""
-        return self.cells(item)
-
     def key_of(self, item: T) -> str:
         return item.key  # type: ignore[attr-defined]
 
@@ -559,6 +560,10 @@ class TablePane(Vertical, Generic[T]):
         """Where ``item`` goes when sorted by ``column``: its cell there in natural order."""
         at = self._column_index(column)
         return natural(_plain(cells[at]))
+
+    def endpoint_of(self, item: T) -> str:
+        """The engine an item comes from ("" when it belongs to the whole cluster)."""
+        return getattr(item, "endpoint", "")
 
     def search_text(self, item: T) -> str:
         return " ".join(_plain(c) for c in self.cells(item))
@@ -630,6 +635,23 @@ class TablePane(Vertical, Generic[T]):
             del self._marks[key]  # the engine's news replaces the mark
             return cells
         return cells[:at] + (shown,) + cells[at + 1:]
+
+    def set_stale(self, stale: dict[str, float]) -> None:
+        """Engines that do not answer, and when they last did: their rows stay, dimmed and marked."""
+        if stale != self.stale:
+            self.stale = dict(stale)
+            self._sync(None)
+
+    def _row(self, item: T) -> tuple[Cell, ...]:
+        """The cells of ``item``'s row as shown: its own, or dimmed and marked "stale since" when
+        its engine does not answer."""
+        cells = self.cells(item)
+        since = self.stale.get(self.endpoint_of(item)) if self.stale else None
+        if since is None or self.STALE_COLUMN is None:
+            return cells
+        marked = self._column_index(self.STALE_COLUMN)
+        return tuple(Text(f"{_plain(c)} · stale since {clock(since)}" if i == marked else _plain(c), style="dim")
+                     for i, c in enumerate(cells))
 
     def rerender(self) -> None:
         """Recompute every row (for data derived from other panes); only diffs reach the screen."""

@@ -5,28 +5,14 @@ from __future__ import annotations
 import os
 
 import pytest
-from pilot_helpers import row_texts, wait_until
+from pilot_helpers import all_nodes_up, node_rows, row_texts, sandbox_app as console_on, wait_until
 
 import harness
-from carina_tui.core.config import load_config
-from carina_tui.gateways import discovery
 from carina_tui.sandbox import cluster
-from carina_tui.targets import session_for
-from carina_tui.ui.app import CarinaApp
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 and not harness.in_ci(), reason="the sandbox needs root")
 
 SIZE = (200, 50)
-
-
-def console_on(state: cluster.SandboxState) -> CarinaApp:
-    config = load_config(state.config_file)
-    spec = discovery.find(state.name, config)
-    return CarinaApp(session_for(spec, config), config=config, discover=False)
-
-
-def node_rows(app) -> dict[str, list[str]]:
-    return {r[0].replace("└", "").strip(): r for r in row_texts(app.pane("clusters")) if r[0].startswith("  └")}
 
 
 async def test_every_node_shown_together(sandbox_cluster):
@@ -52,19 +38,41 @@ async def test_every_node_shown_together(sandbox_cluster):
                    for r in system.items.values())
 
 
+def stale_rows(app, pane: str) -> list[list[str]]:
+    return [r for r in row_texts(app.pane(pane)) if any("stale since" in c for c in r)]
+
+
+def system_warnings(app) -> str:
+    return str(app.pane("system").query_one(".system-warnings").render())
+
+
 async def test_a_dead_node_is_marked_and_comes_back(sandbox_cluster):
+    """Its rows stay, dimmed and marked stale; the System pane says it is unreachable (not that its
+    agent is missing); Consul's counts are marked stale; no bug toast; all comes back by itself."""
     state = sandbox_cluster
     victim = state.nodes[1]
     app = console_on(state)
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_until(pilot, lambda: len(node_rows(app)) == 2 and all(
-            r[2] == "yes" for r in node_rows(app).values()), timeout=15)
+        assert await wait_until(pilot, lambda: all_nodes_up(app, 2), timeout=15)
+        assert await wait_until(pilot, lambda: "members alive" in str(app.pane("system").border_subtitle), timeout=15)
+        victims = {c.key for c in app.pane("containers").items.values() if c.node == victim.name}
+        assert victims
         cluster.kill_node(state, 2)
         try:
-            assert await wait_until(pilot, lambda: node_rows(app).get(victim.name, ["", "", ""])[2] == "no",
-                                    timeout=15), node_rows(app)
+            assert await wait_until(pilot, lambda: node_rows(app).get(victim.name, ["", "", ""])[2].startswith(
+                "unreachable since "), timeout=15), node_rows(app)
             survivor = node_rows(app)[state.nodes[0].name]
             assert survivor[2] == "yes"
+            # its rows stay, marked stale (containers, its own networks, its agent in the System pane)
+            marked = stale_rows(app, "containers")
+            assert len(marked) == len(victims) and all(r[2] == victim.name for r in marked), marked
+            assert all(r[0].startswith(f"{victim.name}/") for r in stale_rows(app, "networks"))
+            assert stale_rows(app, "networks")
+            assert [r[2] for r in stale_rows(app, "system")] == [victim.name]
+            assert await wait_until(pilot, lambda: f"{victim.name} unreachable since" in system_warnings(app),
+                                    timeout=15), system_warnings(app)
+            assert "no Consul agent" not in system_warnings(app) and "rebuild" not in system_warnings(app)
+            assert f"(stale: {victim.name} unreachable)" in str(app.pane("system").border_subtitle)
             # the rest keeps working: a container made on node 1 now shows up
             from carina_tui.sandbox import engine as eng
 
@@ -73,5 +81,11 @@ async def test_a_dead_node_is_marked_and_comes_back(sandbox_cluster):
                                                        for c in app.pane("containers").items.values()), timeout=5)
         finally:
             new_state = cluster.restart_node(state, 2)
+        # it answers again: everything refreshes by itself
         assert await wait_until(pilot, lambda: node_rows(app)[victim.name][2] == "yes", timeout=30), node_rows(app)
+        assert await wait_until(pilot, lambda: not stale_rows(app, "containers") and not stale_rows(app, "networks")
+                                and not stale_rows(app, "system"), timeout=15)
+        assert await wait_until(pilot, lambda: "unreachable" not in system_warnings(app)
+                                and "stale" not in str(app.pane("system").border_subtitle), timeout=15)
+        assert not [n.message for n in app._notifications if "This is a bug" in n.message]
         eng.docker(new_state.nodes[0].url, "rm", "-f", "while-down", check=False)

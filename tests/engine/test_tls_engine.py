@@ -257,3 +257,27 @@ def test_the_docker_gateway_says_the_unknown_ca_sentence(lab):
     with pytest.raises(TLSProblem) as info:
         gateway.info()
     assert str(info.value).startswith(f"The engine's certificate is not signed by the cluster's CA ({lab.other_ca.cert})")
+
+
+def test_credentials_removed_while_connected_are_a_sentence_not_an_oserror(lab, tmp_path):
+    """requests raises a bare OSError ("Could not find a suitable TLS CA certificate bundle") when the
+    CA file it was given is gone, e.g. the cluster's bundle was removed while the console runs."""
+    import shutil
+
+    from carina_tui.gateways.docker_gateway import DockerGateway
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    for src, name in ((lab.ca.cert, "ca.pem"), (lab.client.cert, "cert.pem"), (lab.client.key, "key.pem")):
+        shutil.copyfile(src, bundle / name)
+    files = TLSFiles(ca=str(bundle / "ca.pem"), cert=str(bundle / "cert.pem"), key=str(bundle / "key.pem"))
+    gateway = DockerGateway(lab.tls_relay.url, tls=files)
+    try:
+        assert gateway.ping()
+        (bundle / "ca.pem").unlink()
+        for call in (gateway.ping, gateway.info, gateway.containers, lambda: list(gateway.events())):
+            with pytest.raises(TLSProblem) as info:
+                call()
+            assert str(info.value).startswith(f"The CA certificate {bundle / 'ca.pem'} does not exist"), info.value
+    finally:
+        gateway.close()

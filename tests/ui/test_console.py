@@ -112,15 +112,20 @@ async def test_engine_that_goes_away_is_marked_and_comes_back(docker_host, test_
         import pytest
 
         pytest.skip("needs a private engine it may kill")
+    before = scratch.create("before")
     app = make_app(docker_host)
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_until(pilot, lambda: node_row(app)[2] == "yes")
+        assert await wait_until(pilot, lambda: node_row(app)[2] == "yes" and before in names_shown(app.pane("containers")))
         test_engine.kill()
         try:
-            assert await wait_until(pilot, lambda: node_row(app)[2] == "no", timeout=10)
+            # it answered before: the row says since when it does not
+            assert await wait_until(pilot, lambda: node_row(app)[2].startswith("unreachable since "), timeout=10)
+            stale = [r for r in row_texts(app.pane("containers")) if "stale since" in r[1]]
+            assert stale and len(stale) == len(app.pane("containers").items), "its rows stay, marked stale"
         finally:
             test_engine.restart()
         assert await wait_until(pilot, lambda: node_row(app)[2] == "yes", timeout=15)
+        assert not [r for r in row_texts(app.pane("containers")) if "stale since" in r[1]], "the marks went"
         name = scratch.run("after")
         assert await wait_until(pilot, lambda: name in names_shown(app.pane("containers")), timeout=3)
 

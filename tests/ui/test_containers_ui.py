@@ -16,10 +16,10 @@ from pilot_helpers import (
     open_form,
     select_row,
     set_fields,
-    settle_workers,
     shown,
     started,
     submit,
+    threads_end,
     type_text,
     wait_for,
 )
@@ -141,7 +141,7 @@ async def test_logs_show_the_last_500_lines_then_follow_search_and_stay_bounded(
 
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, LogScreen), "escape closes the logs")
-        await settle_workers(pilot, "logs")  # closing the screen closed the stream: the reader ended
+        await threads_end(pilot, "carina-logs:")  # closing the screen closed the stream: the reader ended
 
 
 async def test_inspect_shows_the_engine_document(docker_host, test_engine, scratch):

@@ -80,6 +80,28 @@ async def test_consul_screen_shows_members_and_failures(docker_host, consul):
         assert app.screen.title_text == f"Consul at {consul.url}"
 
 
+async def test_consul_screen_says_none_and_why_for_empty_tables(docker_host, consul):
+    """A KV without libnetwork keys: each table says "none" and why, instead of headers over nothing."""
+    import io
+
+    from rich.console import Console
+
+    app = app_on(docker_host, consul.url)
+    async with app.run_test(size=SIZE) as pilot:
+        system = app.pane("system")
+        assert await wait_until(pilot, lambda: getattr(system, "report", None) is not None)
+        await pilot.press("4", "K")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, TextScreen))
+        console = Console(width=160, record=True, file=io.StringIO(), color_system=None)
+        console.print(app.screen.body)
+        text = console.export_text()
+        assert "node-1" in text  # the members table has rows and stays a table
+        lines = [line.strip() for line in text.splitlines()]
+        for table in ("Networks in the KV store", "Subnets", "Endpoints", "Keys"):
+            at = next(i for i, line in enumerate(lines) if line.startswith(table))
+            assert lines[at + 1].startswith("none: Consul's KV has no libnetwork keys"), lines[at:at + 3]
+
+
 async def test_consul_down_is_a_sentence(docker_host, consul):
     consul.stop()
     app = app_on(docker_host, consul.url)

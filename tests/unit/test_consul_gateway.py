@@ -8,6 +8,7 @@ the ACL token never appears in it.
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -517,3 +518,33 @@ def test_only_the_consul_gateway_imports_consul():
             if any(n == "consul" or n.startswith("consul.") for n in names):
                 offenders.append(str(path.relative_to(package)))
     assert sorted(set(offenders)) == ["gateways/consul_gateway.py"]
+
+
+def test_abort_ends_a_blocking_query_in_another_thread_at_once(gateway):
+    """A blocking query holds its connection for the whole wait; abort() shuts its socket."""
+    watch = gateway.watch_checks(wait="5m")
+    watch.next()
+    thread, box = run_in_thread(watch.next)
+    time.sleep(0.3)  # let it block
+    assert thread.is_alive()
+    gateway.abort()
+    thread.join(5)  # a hang bound: without abort it would block for 5 minutes
+    assert not thread.is_alive()
+    assert isinstance(box.get("error"), ConsulProblem), box
+    assert isinstance(problem_of(gateway.agent_self), ConsulProblem), "an aborted gateway takes no new request"
+
+
+def test_the_consul_watch_calls_back_on_a_change_and_its_thread_ends_on_stop(double):
+    from carina_tui.system_report import ConsulWatch
+
+    changed = threading.Event()
+    watch = ConsulWatch(double.url, TOKEN, changed.set, wait="5m").start()
+    assert watch.thread.name == f"carina-consul:{double.url}" and watch.thread.daemon
+    deadline = time.monotonic() + 10
+    while watch._watch.index is None and time.monotonic() < deadline:  # its first answer is the start
+        time.sleep(0.01)
+    double.set_check("carina-n1", "extra", "critical")
+    assert changed.wait(10)
+    watch.stop()
+    watch.thread.join(5)  # a hang bound: the blocking query waits 5 minutes
+    assert not watch.thread.is_alive()
