@@ -186,6 +186,7 @@ class CarinaApp(TypeAheadApp, App):
         self._draw_header()
         self.query_one("#containers", ContainersPane).qualify = self.session.multi_node
         self.query_one("#networks", NetworksPane).qualify = self.session.multi_node
+        self._redraw_clusters()  # the cluster in use and its engines, before anything answers
         ready = None if self.session.spec.discover_nodes else self.session.take_prefetched()
         if ready is not None:
             # Fetched while the interface was being built: the first frame shows it.
