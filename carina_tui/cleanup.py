@@ -2,17 +2,18 @@
 
 Shared by the console (``carina_tui.ui.cleanup``, in a thread worker) and the
 headless ``carina-tui cleanup``. No Textual here. Each container goes through
-``Guard.remove_if_still_stopped``, which inspects it again and skips it (with
-the reason) when it is gone, running, or protected by now; the guard writes
-every attempt to the audit log.
+``Guard.remove_if_still_stopped``, which inspects that one container just
+before removing it and skips it (with the reason) when it is gone, running, or
+protected by then; the guard writes every attempt to the audit log, and nothing
+starts when the audit log cannot be written.
 
-Removals run in a bounded thread pool: at most ``PER_ENGINE`` at once on one
-engine (docker-py keeps 10 connections per engine; more would open and throw
-away connections; measured: 16 is no faster, 32 slower), so a cluster of several
-nodes is cleaned in parallel. The guard re-reads ``BATCH`` containers in one
-list call just before removing them one by one: a re-check of each container
-for an eighth of a call, not one (client CPU is what holds a Python cleanup
-behind ``docker rm`` on a busy 2-core machine).
+Each engine has its own pool of ``PER_ENGINE`` daemon threads (docker-py keeps 10
+connections per engine, the kept-alive unix connections as many; measured: 16 is
+no faster, 32 slower), so a cluster of several nodes is cleaned in parallel and
+no engine gets more at once. Speed comes from the inspect and the DELETE going
+over kept-alive connections (``gateways/unix_http.py``), not from checking
+several containers in one call: a check shared by a batch is older, for all but
+the first, than the removal it allows.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ from carina_tui.guard import STOPPED_BEFORE, Guard, Outcome
 from carina_tui.runtime import DaemonExecutor, start_loop
 
 PER_ENGINE = 8
-BATCH = 8
-MAX_WORKERS = 32
 
 Progress = Callable[[int, int, Outcome], None]
 
@@ -41,7 +40,8 @@ class CleanupResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        """Nothing failed, and every removal was written to the audit log."""
+        return not self.failed and not any(o.reason for o in self.removed)
 
     def add(self, outcome: Outcome) -> None:
         {"removed": self.removed, "skipped": self.skipped}.get(outcome.result, self.failed).append(outcome)
@@ -56,19 +56,17 @@ def execute(
     *,
     volumes: bool = False,
     per_engine: int = PER_ENGINE,
-    batch: int = BATCH,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     kept: Iterable[Kept] = (),
 ) -> CleanupResult:
     """Remove the planned containers (and their anonymous volumes if ``volumes``).
 
-    The containers of each engine go in batches of ``batch`` to the guard, which
-    re-reads a batch in one call and then removes it one by one; ``per_engine``
-    batches run at once per engine. ``cancel`` stops before the next removal: those
-    under way finish (and are audited), the rest are skipped untouched.
-    ``kept`` (the plan's protected ones) are written to the audit log as refused.
+    Raises ``AuditUnwritable`` before anything is done when the audit log cannot be
+    written. ``kept`` (the plan's protected ones) are written to it as refused.
+    ``cancel`` stops before the next container; the rest are skipped with that reason.
     """
+    guard.check_audit()
     for k in kept:
         guard.keep_protected(k.container, k.rule)
     items = list(planned)
@@ -87,36 +85,30 @@ def execute(
         if progress is not None:
             progress(count, len(items), outcome)
 
-    def one(group: list[ContainerInfo]) -> None:
+    def one(c: ContainerInfo) -> None:
         if cancel is not None and cancel.is_set():
-            for c in group:
-                note(Outcome(c.id, c.qualified_name, "skipped", STOPPED_BEFORE, c.node))
+            note(Outcome(c.id, c.qualified_name, "skipped", STOPPED_BEFORE, c.node))
             return
-        reported: set[str] = set()
-
-        def heard(outcome: Outcome) -> None:
-            reported.add(outcome.id)
-            note(outcome)
-
         try:
-            guard.remove_still_stopped(group, volumes=volumes, report=heard,
-                                       stopped=cancel.is_set if cancel is not None else None)
-        except Exception as err:  # noqa: BLE001 - one bad batch must not stop the others
-            for c in group:
-                if c.id not in reported:
-                    note(Outcome(c.id, c.qualified_name, "failed", f"{type(err).__name__}: {err}", c.node))
+            outcome = guard.remove_if_still_stopped(c, volumes=volumes)
+        except Exception as err:  # noqa: BLE001 - one bad container must not stop the others
+            outcome = Outcome(c.id, c.qualified_name, "failed", f"{type(err).__name__}: {err}", c.node)
+        note(outcome)
 
     by_endpoint: dict[str, list[ContainerInfo]] = {}
     for c in items:
         by_endpoint.setdefault(c.endpoint, []).append(c)
-    # Round-robin over the engines so that every node is worked on from the start.
-    queues = [[group[i:i + batch] for i in range(0, len(group), batch)] for group in by_endpoint.values()]
-    batches = [q[i] for i in range(max(map(len, queues))) for q in queues if i < len(q)]
-    workers = max(1, min(len(batches), per_engine * len(by_endpoint), MAX_WORKERS))
-    # Daemon threads: a removal that hangs never holds the process at exit.
-    with DaemonExecutor(workers, name="carina-cleanup-pool", idle=0.5) as pool:
-        for future in [pool.submit(one, group) for group in batches]:
+    # One pool per engine, so that no engine gets more than ``per_engine`` at once and every node is
+    # worked on from the start. Daemon threads: a removal that hangs never holds the process at exit.
+    pools = [DaemonExecutor(max(1, min(per_engine, len(group))), name="carina-cleanup-pool", idle=0.5)
+             for group in by_endpoint.values()]
+    try:
+        futures = [pool.submit(one, c) for pool, group in zip(pools, by_endpoint.values()) for c in group]
+        for future in futures:
             future.result()
+    finally:
+        for pool in pools:
+            pool.shutdown()
     return result
 
 

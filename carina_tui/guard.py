@@ -8,18 +8,23 @@ It decides, and nothing else does:
 - the predefined networks are never removed.
 
 Each decision is made on a fresh inspect of the target, not on what a screen
-showed a moment ago. Every attempt, refused or done, is written to the audit log.
-Only this module issues the permits that the gateway's mutating methods demand.
+showed a moment ago, and a bulk removal decides each container on its own
+inspect made just before its removal. Every attempt, refused or done, is written
+to the audit log, which is opened before acting: when it cannot be written,
+nothing is done. A removal the engine took but never answered is not sent again:
+the guard looks and reports what happened. Only this module issues the permits
+that the gateway's mutating methods demand.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Callable, Iterable, Mapping, TypeVar
 
-from carina_tui.core.audit import AuditEntry, AuditLog
-from carina_tui.core.errors import CarinaError, NotFound, Refused
-from carina_tui.core.models import ContainerDetail, ContainerInfo, NetworkInfo
+from carina_tui.core.audit import AuditEntry, AuditHandle, AuditLog
+from carina_tui.core.errors import AuditUnwritable, CarinaError, NotFound, Refused, Unanswered
+from carina_tui.core.models import ContainerDetail, ContainerInfo, NetworkDetail, NetworkInfo
 from carina_tui.core.permit import issue
 from carina_tui.core.rules import DEFAULT_RULES, Rule, matching_rule
 from carina_tui.core.specs import NetworkSpec, RunSpec
@@ -31,6 +36,9 @@ STOPPED_BEFORE = "the cleanup was stopped before it got to it"
 
 # Container actions the guard allows on a protected container.
 ALLOWED_ON_PROTECTED = frozenset({"container.start", "container.unpause", "container.run", "network.connect"})
+
+# After an unanswered removal, how long an engine that answers again is given to carry it out.
+REMOVAL_SETTLE = 2.0
 
 CONTAINER_ACTIONS = {
     "container.start": ("start", DockerGateway.start_container),
@@ -121,7 +129,7 @@ class Guard:
             for c in attached:
                 rule = self.classify(c)
                 if rule is not None:
-                    return self._protected_network_sentence(network, c.qualified_name, rule)
+                    return self._protected_network_sentence(network, c, rule)
         return None
 
     # -- container actions ------------------------------------------------------------
@@ -149,6 +157,8 @@ class Guard:
         gateway = self._gateway(target.endpoint)
         fresh = self._fresh(gateway, action, target)
         self._check(action, fresh)
+        if action == "container.remove":
+            return fresh, self._run(action, fresh, lambda: self._removal(gateway, fresh, *args, **kwargs))
         return fresh, self._run(action, fresh,
                                 lambda: method(gateway, issue(action, fresh.id), fresh.id, *args, **kwargs))
 
@@ -191,80 +201,92 @@ class Guard:
         return self._run(action, probe, lambda: gateway.run_container(issue(action, spec.name), spec.name, spec))
 
     def remove_if_still_stopped(self, c: ContainerInfo, *, volumes: bool = False) -> Outcome:
-        """Cleanup's execution step for one planned container; see ``remove_still_stopped``."""
-        return self.remove_still_stopped([c], volumes=volumes)[0]
+        """Cleanup's execution step for one planned container: inspect it, then remove it.
 
-    def remove_still_stopped(self, planned: Sequence[ContainerInfo], *, volumes: bool = False,
-                             report: Callable[[Outcome], None] | None = None,
-                             stopped: Callable[[], bool] | None = None) -> list[Outcome]:
-        """Remove a few planned containers of one engine, each re-checked first.
-
-        One list call re-reads them all (by id, so a container of the same name
-        made since is never touched); then each one is skipped, with the reason
-        and an audit line, when the guard is read-only, it no longer exists, is
-        no longer stopped, or now matches a protection rule (renamed,
-        relabelled). ``force=False``: one that starts after the check is refused
-        by the engine rather than killed. ``report`` hears of each outcome as
-        soon as it is known (for a progress bar). Once ``stopped()`` says so, the rest are
-        skipped untouched (a cleanup stopped by the user, or by quitting).
+        The decision is made on that inspect, by id (a container of the same name made
+        since is never touched): it is skipped, with the reason and an audit line, when
+        the guard is read-only, it no longer exists, is no longer stopped, or now matches
+        a protection rule (renamed, relabelled). ``force=False``: one that starts after
+        the check is refused by the engine rather than killed. Never raises: every
+        problem becomes the outcome's reason.
         """
         action = "container.remove"
-        outcomes: list[Outcome] = []
-
-        def done(outcome: Outcome) -> None:
-            outcomes.append(outcome)
-            if report is not None:
-                report(outcome)
-
         if self.read_only:
-            for c in planned:
-                self._audit(action, c, "refused", rule="read-only")
-                done(self._outcome(c, "skipped", self._read_only_sentence(action)))
-            return outcomes
-        by_endpoint: dict[str, list[ContainerInfo]] = {}
-        for c in planned:
-            by_endpoint.setdefault(c.endpoint, []).append(c)
-        for endpoint, group in by_endpoint.items():
+            return self._tell(action, c, "skipped", self._read_only_sentence(action), audited="refused",
+                              rule="read-only")
+        try:
+            gateway = self._gateway(c.endpoint)
+        except NotFound as err:  # the engine left the cluster
+            return self._tell(action, c, "failed", str(err))
+        try:
+            fresh = gateway.container(c.id)
+        except NotFound:
+            return self._tell(action, c, "skipped", "it no longer exists")
+        except CarinaError as err:
+            return self._tell(action, c, "failed", str(err))
+        if not fresh.stopped:
+            return self._tell(action, fresh, "skipped", f"it is {fresh.state} now")
+        rule = self.classify(fresh)
+        if rule is not None:
+            renamed = f" (renamed to {fresh.name})" if fresh.name != c.name else ""
+            return self._tell(action, fresh, "skipped", f"it is protected now{renamed} by the rule {rule.describe()}",
+                              audited="refused", rule=rule.describe())
+        try:
+            held = self.audit.open()
+        except AuditUnwritable as err:
+            return self._outcome(fresh, "failed", str(err))
+        with held:
             try:
-                gateway = self._gateway(endpoint)
-                fresh = {f.id: f for f in gateway.containers([c.id for c in group])}
+                self._removal(gateway, fresh, volumes=volumes)
+            except NotFound:
+                return self._tell(action, fresh, "skipped", "it no longer exists", held=held)
             except CarinaError as err:
-                for c in group:
-                    self._audit(action, c, "failed", error=str(err))
-                    done(self._outcome(c, "failed", str(err)))
-                continue
-            for c in group:
-                if stopped is not None and stopped():
-                    done(self._outcome(c, "skipped", STOPPED_BEFORE))
-                    continue
-                done(self._remove_checked(gateway, c, fresh.get(c.id), volumes))
-        return outcomes
+                return self._tell(action, fresh, "failed", str(err), held=held)
+            return self._tell(action, fresh, "removed", held=held)
 
     def keep_protected(self, c: ContainerInfo, rule: Rule) -> None:
         """Record that a bulk removal kept ``c`` because ``rule`` protects it (audited as refused)."""
         self._audit("container.remove", c, "refused", rule=rule.describe())
 
-    def _remove_checked(self, gateway: DockerGateway, c: ContainerInfo, fresh: ContainerInfo | None,
-                        volumes: bool) -> Outcome:
-        action = "container.remove"
-        if fresh is None:
-            return self._skip(action, c, "it no longer exists")
-        if not fresh.stopped:
-            return self._skip(action, fresh, f"it is {fresh.state} now")
-        rule = self.classify(fresh)
-        if rule is not None:
-            self._audit(action, fresh, "refused", rule=rule.describe())
-            renamed = f" (renamed to {fresh.name})" if fresh.name != c.name else ""
-            return self._outcome(fresh, "skipped", f"it is protected now{renamed} by the rule {rule.describe()}")
+    def check_audit(self) -> None:
+        """``AuditUnwritable`` (a sentence naming the log) unless the audit log can be written now."""
+        self.audit.check()
+
+    def _removal(self, gateway: DockerGateway, c: ContainerInfo, *, force: bool = False,
+                 volumes: bool = False) -> None:
+        """Remove ``c``. A DELETE the engine took but never answered is not sent again: look
+        (``_settle``) and raise unless the container is gone."""
         try:
-            gateway.remove_container(issue(action, fresh.id), fresh.id, force=False, volumes=volumes)
-        except NotFound:
-            return self._skip(action, fresh, "it no longer exists")
-        except CarinaError as err:
-            self._audit(action, fresh, "failed", error=str(err))
-            return self._outcome(fresh, "failed", str(err))
-        self._audit(action, fresh, "done")
-        return self._outcome(fresh, "removed")
+            gateway.remove_container(issue("container.remove", c.id), c.id, force=force, volumes=volumes)
+        except Unanswered as err:
+            self._settle(gateway, c, err)
+
+    @staticmethod
+    def _settle(gateway: DockerGateway, c: ContainerInfo, err: Unanswered) -> None:
+        """After an unanswered removal: return if ``c`` is gone, else raise saying what is known.
+
+        Looks again while the engine does not answer (for at most the gateway's timeout), then,
+        once it answers, for ``REMOVAL_SETTLE`` seconds more (longer while it says "removing"): an engine
+        that was held up carries out the request it took a moment after it answers again.
+        """
+        deadline = time.monotonic() + gateway.timeout
+        answered = None
+        while True:
+            try:
+                now = gateway.container(c.id)
+            except NotFound:
+                return
+            except CarinaError:
+                if time.monotonic() >= (deadline if answered is None else answered + REMOVAL_SETTLE):
+                    raise Unanswered(f"{err} Asked again, it did not answer either: whether {c.qualified_name} "
+                                     "was removed is not known; look with docker ps -a.") from None
+            else:
+                answered = answered if answered is not None else time.monotonic()
+                waited = time.monotonic() - answered
+                if waited >= REMOVAL_SETTLE and (now.state != "removing" or waited >= gateway.timeout):
+                    raise Unanswered(f"{err} Looked at again, {c.qualified_name} is still there ({now.state}): "
+                                     "it was not removed.") from None
+            time.sleep(0.1)
 
     # -- network actions --------------------------------------------------------------
 
@@ -275,18 +297,33 @@ class Guard:
         gateway = self._gateway(endpoint)
         return self._run(action, target, lambda: gateway.create_network(issue(action, spec.name), spec))
 
-    def remove_network(self, network: NetworkInfo) -> None:
+    def check_network_removal(self, network: NetworkInfo) -> NetworkDetail:
+        """Refuse (``Refused``, audited) removing ``network`` when read-only, predefined, or when any
+        container is attached to it, running or not (a protected one is named with its rule).
+        Never removes anything: a screen uses it to say why before it asks."""
         action = "network.remove"
         gateway = self._gateway(network.endpoint)
         fresh = self._fresh_network(gateway, action, network)
         self._check_network(action, fresh.network)
-        self._check_members(gateway, action, fresh)
-        if fresh.members:
-            names = ", ".join(m.name for m in fresh.members)
+        attached = self._attached(action, fresh.network)
+        for c in attached:
+            rule = self.classify(c)
+            if rule is not None:
+                sentence = self._protected_network_sentence(fresh.network, c, rule)
+                self._audit(action, network, "refused", rule=rule.describe())
+                raise Refused(sentence, rule=rule.describe())
+        if attached:
+            names = ", ".join(f"{c.qualified_name} ({c.state})" for c in attached)
             sentence = (f"Network {network.name} still has containers attached ({names}); "
                         "disconnect them first.")
             self._audit(action, network, "refused", error=sentence)
             raise Refused(sentence)
+        return fresh
+
+    def remove_network(self, network: NetworkInfo) -> None:
+        action = "network.remove"
+        self.check_network_removal(network)
+        gateway = self._gateway(network.endpoint)
         self._run(action, network, lambda: gateway.remove_network(issue(action, network.id), network.id))
 
     def prune_networks(self, planned: Iterable[NetworkInfo]) -> list[Outcome]:
@@ -363,47 +400,61 @@ class Guard:
             self._audit(action, target, "refused", rule="predefined network")
             raise Refused(self._predefined_sentence(target), rule="predefined network")
 
-    def _check_members(self, gateway: DockerGateway, action: str, detail) -> None:
-        """Refuse a network action when a protected container is attached, naming the rule."""
-        ids = [m.container_id for m in detail.members]
-        if not ids:
-            return
+    def _attached(self, action: str, network: NetworkInfo) -> list[ContainerInfo]:
+        """Every container attached to ``network``, running or not; for a swarm-scoped network,
+        on every engine of the cluster."""
+        engines = list(self._gateways.values()) if network.scope == "swarm" else [self._gateway(network.endpoint)]
         try:
-            attached = gateway.containers(ids)
+            return [c for gateway in engines for c in gateway.containers(network=network)]
         except CarinaError as err:
-            self._audit(action, detail.network, "failed", error=str(err))
+            self._audit(action, network, "failed", error=str(err))
             raise
-        for c in attached:
-            rule = self.classify(c)
-            if rule is not None:
-                sentence = self._protected_network_sentence(detail.network, c.qualified_name, rule)
-                self._audit(action, detail.network, "refused", rule=rule.describe())
-                raise Refused(sentence, rule=rule.describe())
 
     def _run(self, action: str, target, call: Callable[[], T]) -> T:
-        try:
-            result = call()
-        except CarinaError as err:
-            self._audit(action, target, "failed", error=str(err))
-            raise
-        self._audit(action, target, "done")
+        """Open the audit log (nothing is done if it cannot be), act, write the outcome."""
+        with self.audit.open() as held:
+            try:
+                result = call()
+            except CarinaError as err:
+                try:
+                    self._audit(action, target, "failed", error=str(err), held=held)
+                except AuditUnwritable as also:
+                    err.sentence = f"{err.sentence} Also, {also}."
+                raise
+            try:
+                self._audit(action, target, "done", held=held)
+            except AuditUnwritable as err:
+                raise AuditUnwritable(f"The {self._verb(action)} of {self._name(target)} was done, but {err}.") from None
         return result
 
-    def _skip(self, action: str, target: ContainerInfo, reason: str) -> Outcome:
-        self._audit(action, target, "skipped", error=reason)
-        return self._outcome(target, "skipped", reason)
+    def _tell(self, action: str, target: ContainerInfo, result: str, reason: str = "", *, audited: str = "",
+              rule: str = "", held: AuditHandle | None = None) -> Outcome:
+        """One bulk outcome, written to the audit log; a line that cannot be written is said in the
+        reason and never changes the result (a removed container is reported removed)."""
+        audited = audited or {"removed": "done"}.get(result, result)
+        try:
+            self._audit(action, target, audited, rule=rule, error="" if rule else reason, held=held)
+        except AuditUnwritable as err:
+            reason = f"{reason}; {err}" if reason else str(err)
+        return self._outcome(target, result, reason)
 
     @staticmethod
     def _outcome(target: ContainerInfo, result: str, reason: str = "") -> Outcome:
         return Outcome(target.id, target.qualified_name, result, reason, target.node)
 
-    def _audit(self, action: str, target, outcome: str, *, rule: str = "", error: str = "") -> None:
+    @staticmethod
+    def _name(target) -> str:
+        return getattr(target, "qualified_name", None) or target.name
+
+    def _audit(self, action: str, target, outcome: str, *, rule: str = "", error: str = "",
+               held: AuditHandle | None = None) -> None:
+        """Write one line (through ``held`` when the log is already open); ``AuditUnwritable`` if it cannot."""
         gateway = self._gateways.get(getattr(target, "endpoint", ""))
-        self.audit.write(
+        (held or self.audit).write(
             AuditEntry(
                 action=action,
                 target_id=target.id,
-                target_name=getattr(target, "qualified_name", None) or target.name,
+                target_name=self._name(target),
                 outcome=outcome,
                 cluster=self.cluster,
                 endpoint=gateway.url if gateway is not None else getattr(target, "endpoint", ""),
@@ -427,9 +478,9 @@ class Guard:
                 "the engine and swarm need it.")
 
     @staticmethod
-    def _protected_network_sentence(network: NetworkInfo, name: str, rule: Rule) -> str:
-        return (f"Network {network.name} is refused: the protected container {name} is attached "
-                f"(rule {rule.describe()}), and the cluster needs it there.")
+    def _protected_network_sentence(network: NetworkInfo, c: ContainerInfo, rule: Rule) -> str:
+        return (f"Network {network.name} is refused: the protected container {c.qualified_name} ({c.state}) is "
+                f"attached (rule {rule.describe()}), and the cluster needs it there.")
 
     def _protected_sentence(self, action: str, c: ContainerInfo, rule: Rule) -> str:
         return (f"{c.qualified_name} is protected by the rule {rule.describe()}: "

@@ -73,7 +73,9 @@ def print_plan(plan: Plan, out: TextIO) -> None:
 
 
 def print_result(result: CleanupResult, out: TextIO) -> None:
-    for title, items in (("Skipped", result.skipped), ("Failed", result.failed)):
+    unaudited = [o for o in result.removed if o.reason]
+    for title, items in (("Removed, but not audited", unaudited), ("Skipped", result.skipped),
+                         ("Failed", result.failed)):
         if items:
             print(f"{title} ({len(items)}):", file=out)
             for o in items:
@@ -152,6 +154,6 @@ def _run(session, flt, args, *, dry_run, yes, as_json, stdin, stdout, stderr) ->
         print(json.dumps(report(plan, result), indent=2), file=stdout)
     else:
         print_result(result, human)
-    if guard.read_only or result.failed or snapshot.errors:
+    if guard.read_only or not result.ok or snapshot.errors:
         return 1
     return 0

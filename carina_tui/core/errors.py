@@ -68,6 +68,20 @@ class Refused(CarinaError):
         self.rule = rule
 
 
+class AuditUnwritable(CarinaError):
+    """The audit log cannot be written: the guard then does nothing (or, after acting, says so).
+    ``why`` is the system's reason."""
+
+    title = "Audit log"
+    why = ""
+
+
+class Unanswered(EngineUnreachable):
+    """A request reached the engine but no answer came back: whether it took effect is unknown."""
+
+    title = "No answer"
+
+
 class GuardBypass(CarinaError):
     """A mutating gateway call arrived without a permit from the guard: a programming error."""
 

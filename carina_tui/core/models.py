@@ -70,6 +70,9 @@ class ContainerInfo:
     node: str = ""
     status: str = ""
     image_id: str = ""
+    # The other names of its image, as the gateway resolved them: the name it was created from, the
+    # image's current tags and digests (``image`` is what the engine's list shows, maybe ``sha256:…``).
+    image_refs: tuple[str, ...] = ()
     command: str = ""
     created: float = 0.0
     labels: Pairs = ()
@@ -93,6 +96,11 @@ class ContainerInfo:
     @property
     def label_map(self) -> dict[str, str]:
         return dict(self.labels)
+
+    @property
+    def image_names(self) -> tuple[str, ...]:
+        """Every name its image goes by: ``image`` first, then ``image_refs``."""
+        return (self.image, *self.image_refs)
 
     @property
     def stopped(self) -> bool:
@@ -204,6 +212,7 @@ class ContainerDetail:
 class ImageInfo:
     id: str
     tags: tuple[str, ...]
+    digests: tuple[str, ...] = ()
     size: int = 0
     created: float = 0.0
 

@@ -112,7 +112,8 @@ class Rule:
         if self.kind == "name_pattern":
             return fnmatch.fnmatchcase(last_name_part(container.name), self.value)
         if self.kind == "image":
-            return repository_matches(container.image, self.value)
+            # However the container names its image: as listed, as created, or by the image's tags/digests.
+            return any(repository_matches(ref, self.value) for ref in container.image_names)
         # A label: key and value without the spaces around them, the value in any case.
         key, _, want = self.value.partition("=")
         want = want.lower()

@@ -32,6 +32,7 @@ from carina_tui.core.errors import (
     EngineRefused,
     EngineUnreachable,
     NotFound,
+    Unanswered,
 )
 from carina_tui.core.models import (
     ContainerDetail,
@@ -51,9 +52,12 @@ from carina_tui.core.models import (
 from carina_tui.core.permit import Permit, require
 from carina_tui.core.specs import NetworkSpec, RunSpec
 from carina_tui.gateways.lazy import IMPORT_LOCK, Lazy
-from carina_tui.gateways.unix_http import UnixKeepAlive, json_array
+from carina_tui.gateways.unix_http import Answer, UnixKeepAlive, json_array
+from carina_tui.gateways.unix_http import Unanswered as SentUnanswered
 
 DEFAULT_TIMEOUT = 20
+# The names of an image (tags, digests) are read again when older than this: a tag can move any time.
+IMAGE_NAMES_MAX_AGE = 1.0
 
 
 def _load_docker():
@@ -100,7 +104,17 @@ class DockerGateway:
         self._api: docker.APIClient | None = None
         self._lock = threading.Lock()
         # Container removal by the thousand (cleanup) goes over kept-alive connections: see unix_http.
+        # Names of the containers and networks this gateway has met, so that a sentence names them
+        # ("could not stop web"), never by a bare id when a name exists.
+        self._labels: dict[str, str] = {}
         self._keepalive = UnixKeepAlive(url[len("unix://"):], timeout) if url.startswith("unix://") else None
+        # What a container's image goes by (see ``_image_refs``): image id -> its tags and repo digests,
+        # from the engine's image list; container id -> the image name it was created from (Config.Image),
+        # for the containers the list shows by image id (their tag has moved, or they were made from an id).
+        self._image_names: dict[str, tuple[str, ...]] = {}
+        self._image_names_read = float("-inf")
+        self._image_lock = threading.Lock()
+        self._created_from: dict[str, str] = {}
 
     # -- connection -----------------------------------------------------------------
 
@@ -214,24 +228,20 @@ class DockerGateway:
         )
 
     def _get(self, what: str, target: str, read: Callable[[bytes], Any] = json.loads) -> Any:
-        """``GET target`` on the kept-alive unix socket (no docker-py), with ``_call``'s sentences."""
+        """``GET target`` on the kept-alive unix socket (no docker-py): ``read(body)``, with
+        ``_call``'s sentences for what goes wrong."""
         assert self._keepalive is not None
         try:
-            status, doc = self._keepalive.get(target, read)
-        except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
-            raise self._explain_connect(exc) from None
-        except OSError:
+            answer = self._keepalive.get(target)
+        except SentUnanswered:
             raise self._no_answer(what) from None
+        except OSError as exc:  # not sent: no socket there, refused, not allowed
+            raise self._explain_connect(exc) from None
+        self._raise_for(answer, what)
+        try:
+            return read(answer.body)
         except ValueError:
             raise EngineRefused(f"Could not {what}: the engine's answer is not the JSON it should be.") from None
-        if status < 300:
-            return doc
-        message = str(doc).strip().rstrip(".")
-        if status == 404:
-            raise NotFound(f"Could not {what}: {message}.")
-        if status == 409:
-            raise Conflict(f"Could not {what}: {message}.")
-        raise EngineRefused(f"Could not {what}: the engine said {message!r}.")
 
     def _drop_connection(self) -> None:
         # Next call reconnects (and re-negotiates the API version).
@@ -284,35 +294,81 @@ class DockerGateway:
             drivers=tuple(sorted(set(plugins) | ({"overlay"} if state == "active" else set()))),
         )
 
-    def containers(self, ids: Iterable[str] | None = None, *, running: bool = False,
-                   limit: int | None = None) -> list[ContainerInfo]:
-        """All containers (one list call), or just those with the given ids; ``running``: only
-        running ones; ``limit``: only the newest ``limit`` (the engine stops looking there)."""
+    def containers(self, ids: Iterable[str] | None = None, *, network: NetworkInfo | None = None,
+                   running: bool = False, limit: int | None = None) -> list[ContainerInfo]:
+        """All containers (one list call), or just those with the given ids, or every one attached
+        to ``network``, running or not (network inspect lists only the running ones); ``running``:
+        only running ones; ``limit``: only the newest ``limit`` (the engine stops looking there)."""
         filters: dict[str, list[str]] = {}
         if ids is not None:
             ids = list(ids)
             if not ids:
                 return []
             filters["id"] = ids
+        if network is not None:
+            # By name too: a container created but never started has no network id yet.
+            filters["network"] = [network.id, network.name]
         if running:
             filters["status"] = ["running"]
         if self._keepalive is not None:
             query = {"all": "1", **({"limit": str(limit)} if limit else {}),
                      **({"filters": json.dumps(filters)} if filters else {})}
-            return self._get("list containers", f"/containers/json?{urlencode(query)}",
-                             read=lambda body: [self._container(c) for c in json_array(body)])
-        with self._call("list containers"):
-            raw = self.api.containers(all=True, filters=filters or None, limit=limit or -1)
-        return [self._container(c) for c in raw]
+            raw = self._get("list containers", f"/containers/json?{urlencode(query)}",
+                            read=lambda body: list(json_array(body)))
+        else:
+            with self._call("list containers"):
+                raw = self.api.containers(all=True, filters=filters or None, limit=limit or -1)
+        for c in raw:
+            cid = c.get("Id") or ""
+            if c.get("Image") and c.get("Image") == c.get("ImageID") and cid not in self._created_from:
+                try:
+                    self._created_from[cid] = (self._inspect(cid).get("Config") or {}).get("Image") or ""
+                except NotFound:
+                    pass  # removed since the list: its row goes with the next event
+        if not filters and not limit:
+            listed = {c.get("Id") for c in raw}
+            for cid in [k for k in self._created_from if k not in listed]:
+                self._created_from.pop(cid, None)
+        names = self._names_of_images({c.get("ImageID") or "" for c in raw})
+        return [self._container(c, names) for c in raw]
 
     def container(self, container_id: str) -> ContainerInfo:
         """A fresh look at one container (inspect), as the guard needs before acting."""
-        return self.inspect_container(container_id).container
+        return self._container_from_inspect(self._inspect(container_id))
 
     def inspect_container(self, container_id: str) -> ContainerDetail:
-        with self._call(f"inspect container {container_id[:12]}"):
-            doc = self.api.inspect_container(container_id)
-        return self._container_detail(doc)
+        return self._container_detail(self._inspect(container_id))
+
+    def _inspect(self, container_id: str) -> dict:
+        """The engine's inspect document; over a kept-alive connection on a unix socket."""
+        what = f"inspect container {self._label(container_id)}"
+        with self._call(what):
+            if self._keepalive is None:
+                return self.api.inspect_container(container_id)
+            version = self._keepalive.api_version or self.api.api_version  # known from any answer
+            try:
+                answer = self._keepalive.get(f"/v{version}/containers/{quote(container_id)}/json")
+            except OSError as exc:
+                raise requests.exceptions.ConnectionError(str(exc)) from None
+        self._raise_for(answer, what)
+        return answer.json()
+
+    def _names_of_images(self, image_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """image id -> its tags and repo digests. Read from the engine's image list when one of
+        ``image_ids`` is not known yet or what is known is older than ``IMAGE_NAMES_MAX_AGE``."""
+        wanted = {i for i in image_ids if i}
+        if not wanted:
+            return self._image_names
+        asked = time.monotonic()
+        if wanted <= self._image_names.keys() and asked - self._image_names_read <= IMAGE_NAMES_MAX_AGE:
+            return self._image_names
+        with self._image_lock:
+            if self._image_names_read < asked:  # nobody read them while this thread waited
+                names = {i.id: i.tags + i.digests for i in self._list_images()}
+                # An id the list does not hold (an intermediate image) is known to have no name.
+                names.update({i: () for i in wanted if i not in names})
+                self._image_names, self._image_names_read = names, time.monotonic()
+            return self._image_names
 
     def settled(self, container_id: str, within: float = 0.0, step: float = 0.1) -> ContainerDetail:
         """A fresh look at a container just acted on. With ``within``, a running one is looked at
@@ -336,7 +392,7 @@ class DockerGateway:
     def network(self, network_id: str, *, aliases: bool = False) -> NetworkDetail:
         """A network and its members. ``aliases`` also inspects each member for its aliases on
         the network (one call per member): the details view wants them, the guard's checks do not."""
-        with self._call(f"inspect network {network_id[:12]}"):
+        with self._call(f"inspect network {self._label(network_id)}"):
             doc = self.api.inspect_network(network_id, verbose=False)
         members = []
         for cid, ep in sorted((doc.get("Containers") or {}).items()):
@@ -358,25 +414,30 @@ class DockerGateway:
     def _aliases(self, container_id: str, network: str) -> tuple[str, ...]:
         """A member's aliases on ``network``: only the container's inspect holds them."""
         try:
-            with self._call(f"inspect container {container_id[:12]}"):
-                nets = (self.api.inspect_container(container_id).get("NetworkSettings") or {}).get("Networks") or {}
+            nets = (self._inspect(container_id).get("NetworkSettings") or {}).get("Networks") or {}
         except CarinaError:
             return ()  # gone since the network was inspected
         return tuple((nets.get(network) or {}).get("Aliases") or ())
 
     def images(self) -> list[ImageInfo]:
-        with self._call("list images"):
-            raw = self.api.images()
-        out = [
+        return sorted(self._list_images(), key=lambda i: i.tags[:1] or ("~",))
+
+    def _list_images(self) -> list[ImageInfo]:
+        if self._keepalive is not None:
+            raw = self._get("list images", "/images/json")
+        else:
+            with self._call("list images"):
+                raw = self.api.images()
+        return [
             ImageInfo(
                 id=i.get("Id") or "",
                 tags=tuple(t for t in (i.get("RepoTags") or ()) if t != "<none>:<none>"),
+                digests=tuple(d for d in (i.get("RepoDigests") or ()) if d != "<none>@<none>"),
                 size=int(i.get("Size") or 0),
                 created=float(i.get("Created") or 0),
             )
             for i in raw
         ]
-        return sorted(out, key=lambda i: i.tags[:1] or ("~",))
 
     def nodes(self) -> list[NodeInfo]:
         if self._keepalive is not None:
@@ -451,7 +512,7 @@ class DockerGateway:
 
     def logs(self, container_id: str, *, tail: int = 500, follow: bool = True, on_stream=None) -> Iterator[str]:
         """The last ``tail`` lines, then (``follow``) new lines as they come."""
-        with self._call(f"read the logs of {container_id[:12]}"):
+        with self._call(f"read the logs of {self._label(container_id)}"):
             stream = self.api.logs(container_id, stream=True, follow=follow, tail=tail)
             if on_stream is not None:
                 on_stream(stream)
@@ -469,79 +530,94 @@ class DockerGateway:
 
     def ports(self, container_id: str) -> list[PortBinding]:
         """What ``docker port`` shows."""
-        with self._call(f"read the ports of {container_id[:12]}"):
-            doc = self.api.inspect_container(container_id)
-        return list(_ports_from_inspect(doc))
+        return list(_ports_from_inspect(self._inspect(container_id)))
 
     # -- mutations (permit required; only the guard holds permits) -------------------
 
     def start_container(self, permit: Permit, container_id: str) -> None:
         require(permit, "container.start", container_id)
-        with self._call(f"start container {container_id[:12]}"):
+        with self._call(f"start container {self._label(container_id)}"):
             self.api.start(container_id)
 
     def stop_container(self, permit: Permit, container_id: str, timeout: int = 10) -> None:
         require(permit, "container.stop", container_id)
-        with self._call(f"stop container {container_id[:12]}"):
+        with self._call(f"stop container {self._label(container_id)}"):
             self.api.stop(container_id, timeout=timeout)
 
     def restart_container(self, permit: Permit, container_id: str, timeout: int = 10) -> None:
         require(permit, "container.restart", container_id)
-        with self._call(f"restart container {container_id[:12]}"):
+        with self._call(f"restart container {self._label(container_id)}"):
             self.api.restart(container_id, timeout=timeout)
 
     def kill_container(self, permit: Permit, container_id: str, signal: str = "KILL") -> None:
         require(permit, "container.kill", container_id)
-        with self._call(f"kill container {container_id[:12]}"):
+        with self._call(f"kill container {self._label(container_id)}"):
             self.api.kill(container_id, signal=signal)
 
     def pause_container(self, permit: Permit, container_id: str) -> None:
         require(permit, "container.pause", container_id)
-        with self._call(f"pause container {container_id[:12]}"):
+        with self._call(f"pause container {self._label(container_id)}"):
             self.api.pause(container_id)
 
     def unpause_container(self, permit: Permit, container_id: str) -> None:
         require(permit, "container.unpause", container_id)
-        with self._call(f"unpause container {container_id[:12]}"):
+        with self._call(f"unpause container {self._label(container_id)}"):
             self.api.unpause(container_id)
 
     def rename_container(self, permit: Permit, container_id: str, name: str) -> None:
         require(permit, "container.rename", container_id)
-        with self._call(f"rename container {container_id[:12]}"):
+        with self._call(f"rename container {self._label(container_id)}"):
             self.api.rename(container_id, name)
 
     def update_container(self, permit: Permit, container_id: str, **changes: Any) -> None:
         require(permit, "container.update", container_id)
-        with self._call(f"update container {container_id[:12]}"):
+        with self._call(f"update container {self._label(container_id)}"):
             self.api.update_container(container_id, **changes)
 
     def remove_container(
         self, permit: Permit, container_id: str, *, force: bool = False, volumes: bool = False
     ) -> None:
+        """Raises ``Unanswered`` when the request went out and no answer came back (the container
+        may be gone or not: look before saying which)."""
         require(permit, "container.remove", container_id)
-        what = f"remove container {container_id[:12]}"
+        what = f"remove container {self._label(container_id)}"
         if self._keepalive is None:
             with self._call(what):
-                self.api.remove_container(container_id, v=volumes, force=force)
+                try:
+                    self.api.remove_container(container_id, v=volumes, force=force)
+                except requests.exceptions.ReadTimeout:
+                    raise self._unanswered(what) from None
             return
         with self._call(what):
             version = self.api.api_version
             try:
-                status, message = self._keepalive.request(
+                answer = self._keepalive.request(
                     "DELETE", f"/v{version}/containers/{quote(container_id)}?v={int(volumes)}&force={int(force)}")
+            except SentUnanswered:
+                raise self._unanswered(what) from None
             except OSError as exc:
                 raise requests.exceptions.ConnectionError(str(exc)) from None
-        message = message.rstrip(".")
-        if status == 404:
+        self._raise_for(answer, what)
+
+    def _unanswered(self, what: str) -> Unanswered:
+        return Unanswered(f"Could not {what}: the engine at {self.url} took the request but gave no answer "
+                          f"within {self.timeout} s.")
+
+    @staticmethod
+    def _raise_for(answer: Answer, what: str) -> None:
+        """Our error for an engine's error answer on a kept-alive connection (as ``_call`` for docker-py)."""
+        if answer.status < 300:
+            return
+        message = answer.message.rstrip(".")
+        if answer.status == 404:
             raise NotFound(f"Could not {what}: {message}.")
-        if status == 409:
+        if answer.status == 409:
             raise Conflict(f"Could not {what}: {message}.")
-        if status >= 300:
-            raise EngineRefused(f"Could not {what}: the engine said {message!r}.")
+        raise EngineRefused(f"Could not {what}: the engine said {message!r}.")
 
     def exec_run(self, permit: Permit, container_id: str, cmd: list[str]) -> tuple[int, str]:
         require(permit, "container.exec", container_id)
-        with self._call(f"run a command in {container_id[:12]}"):
+        with self._call(f"run a command in {self._label(container_id)}"):
             exec_id = self.api.exec_create(container_id, cmd)["Id"]
             output = self.api.exec_start(exec_id)
             code = self.api.exec_inspect(exec_id).get("ExitCode")
@@ -614,7 +690,7 @@ class DockerGateway:
 
     def remove_network(self, permit: Permit, network_id: str) -> None:
         require(permit, "network.remove", network_id)
-        with self._call(f"remove network {network_id[:12]}"):
+        with self._call(f"remove network {self._label(network_id)}"):
             self.api.remove_network(network_id)
 
     def connect_network(
@@ -627,7 +703,7 @@ class DockerGateway:
         ipv4: str = "",
     ) -> None:
         require(permit, "network.connect", container_id)
-        with self._call(f"connect {container_id[:12]} to network {network_id[:12]}"):
+        with self._call(f"connect {self._label(container_id)} to network {self._label(network_id)}"):
             self.api.connect_container_to_network(
                 container_id, network_id, aliases=list(aliases) or None, ipv4_address=ipv4 or None
             )
@@ -636,24 +712,28 @@ class DockerGateway:
         self, permit: Permit, network_id: str, container_id: str, *, force: bool = False
     ) -> None:
         require(permit, "network.disconnect", container_id)
-        with self._call(f"disconnect {container_id[:12]} from network {network_id[:12]}"):
+        with self._call(f"disconnect {self._label(container_id)} from network {self._label(network_id)}"):
             self.api.disconnect_container_from_network(container_id, network_id, force=force)
 
     # -- conversions ----------------------------------------------------------------
 
-    def _container(self, c: dict) -> ContainerInfo:
+    def _container(self, c: dict, image_names: dict[str, tuple[str, ...]]) -> ContainerInfo:
         names = c.get("Names") or []
         name = _primary_name(names)
         nets = ((c.get("NetworkSettings") or {}).get("Networks")) or {}
+        cid, image, image_id = c.get("Id") or "", c.get("Image") or "", c.get("ImageID") or ""
+        created_from = self._created_from.get(cid, image)
+        self._labels[cid] = name
         return ContainerInfo(
-            id=c.get("Id") or "",
+            id=cid,
             name=name,
             state=(c.get("State") or "").lower(),
-            image=c.get("Image") or "",
+            image=image,
             endpoint=self.key,
             node=self.node,
             status=c.get("Status") or "",
-            image_id=c.get("ImageID") or "",
+            image_id=image_id,
+            image_refs=_image_refs(image, created_from, image_names.get(image_id, ())),
             command=c.get("Command") or "",
             created=float(c.get("Created") or 0),
             labels=pairs(c.get("Labels")),
@@ -674,29 +754,41 @@ class DockerGateway:
             ),
         )
 
-    def _container_detail(self, doc: dict) -> ContainerDetail:
+    def _label(self, object_id: str) -> str:
+        """A container's or network's name as last seen, else its short id (for sentences)."""
+        return self._labels.get(object_id) or object_id[:12]
+
+    def _container_from_inspect(self, doc: dict) -> ContainerInfo:
         state = doc.get("State") or {}
         config = doc.get("Config") or {}
-        host = doc.get("HostConfig") or {}
         nets = ((doc.get("NetworkSettings") or {}).get("Networks")) or {}
-        created = doc.get("Created") or ""
-        info = ContainerInfo(
-            id=doc.get("Id") or "",
+        cid, image, image_id = doc.get("Id") or "", config.get("Image") or "", doc.get("Image") or ""
+        if cid:
+            self._created_from[cid] = image
+            self._labels[cid] = (doc.get("Name") or "").lstrip("/")
+        return ContainerInfo(
+            id=cid,
             name=(doc.get("Name") or "").lstrip("/"),
             state=(state.get("Status") or "").lower(),
-            image=config.get("Image") or "",
+            image=image,
             endpoint=self.key,
             node=self.node,
             status=state.get("Status") or "",
-            image_id=doc.get("Image") or "",
+            image_id=image_id,
+            image_refs=_image_refs(image, image, self._names_of_images([image_id]).get(image_id, ())),
             command=" ".join((config.get("Entrypoint") or []) + (config.get("Cmd") or [])),
-            created=_parse_time(created),
+            created=_parse_time(doc.get("Created") or ""),
             labels=pairs(config.get("Labels")),
             networks=_attachments(nets),
             ports=tuple(_ports_from_inspect(doc)),
         )
+
+    def _container_detail(self, doc: dict) -> ContainerDetail:
+        state = doc.get("State") or {}
+        config = doc.get("Config") or {}
+        host = doc.get("HostConfig") or {}
         return ContainerDetail(
-            container=info,
+            container=self._container_from_inspect(doc),
             started_at=state.get("StartedAt") or "",
             finished_at=state.get("FinishedAt") or "",
             exit_code=state.get("ExitCode"),
@@ -723,6 +815,8 @@ class DockerGateway:
 
     def _network(self, n: dict) -> NetworkInfo:
         ipam = n.get("IPAM") or {}
+        if n.get("Id"):
+            self._labels[n["Id"]] = n.get("Name") or ""
         return NetworkInfo(
             id=n.get("Id") or "",
             name=n.get("Name") or "",
@@ -758,6 +852,13 @@ def _attachments(nets: dict) -> tuple[NetworkAttachment, ...]:
         )
         for name, n in sorted(nets.items())
     )
+
+
+def _image_refs(image: str, created_from: str, image_names: tuple[str, ...]) -> tuple[str, ...]:
+    """Every other name a container's image goes by: the one it was created from (``Config.Image``,
+    which the list replaces by the image id once the tag has moved), and its image's current tags
+    and repo digests. A protection rule on an image repository is checked against all of them."""
+    return tuple(dict.fromkeys(r for r in (created_from, *image_names) if r and r != image))
 
 
 def _primary_name(names: list[str]) -> str:

@@ -4,13 +4,20 @@ for the reads the console's first frame waits for.
 docker-py's unix-socket adapter keys its connection pools by the full URL, so
 every call about another container opens a new connection and a new pool:
 about 2 ms of CPU per call here, against 0.5 ms on a kept-alive connection.
-Bulk removal (cleanup of 1,000 containers) needs the cheaper one to keep up
-with ``docker rm``. The lists the console starts with (``GET /info``,
-``/containers/json``, ``/networks``) go this way too: they need neither
-docker-py nor requests, which then load after the first frame. A long list is
-decoded one object at a time (``json_array``), so a thread reading 20,000
-containers never holds the interpreter for long. Used by ``DockerGateway``
-only; no docker-py, no Textual.
+Bulk removal (cleanup of 1,000 containers: an inspect, then a DELETE, each) needs
+the cheaper one to keep up with ``docker rm``. The reads the console starts with
+(``GET /info``, the lists) and its event stream (``stream``) go this way too: they
+need neither docker-py nor requests, which then load after the first frame. A long
+list is decoded one object at a time (``json_array``), so a thread reading 20,000
+containers never holds the interpreter for long. Used by ``DockerGateway`` only; no
+docker-py, no Textual.
+
+A request is sent again only when it cannot have reached the engine: a kept-alive
+connection the engine closed is noticed before sending (it reads as closed) or when
+sending fails. Once a request's bytes are out, a failure to read the answer is
+``Unanswered``: a DELETE may have been carried out, and sending it again would only
+blur what happened (the caller looks instead). Only a GET, which changes nothing,
+is then tried once more on a fresh connection.
 """
 
 from __future__ import annotations
@@ -19,10 +26,37 @@ import http.client
 import json
 import queue
 import re
+import select
 import socket
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator, NamedTuple
 
 IDLE = 10  # connections kept open at most (as docker-py's pool)
+
+
+class Unanswered(OSError):
+    """The request was sent but no whole answer came back: it may or may not have taken effect."""
+
+
+class _NotSent(OSError):
+    """The request could not be sent: the engine cannot have acted on it."""
+
+
+class Answer(NamedTuple):
+    status: int
+    body: bytes
+
+    @property
+    def message(self) -> str:
+        """The engine's ``message`` (the body itself when it is not a JSON object)."""
+        text = self.body.decode("utf-8", "replace").strip()
+        try:
+            doc = json.loads(text) if text else {}
+        except ValueError:
+            return text
+        return str(doc.get("message") or text) if isinstance(doc, dict) else text
+
+    def json(self) -> Any:
+        return json.loads(self.body)
 
 
 class _Connection(http.client.HTTPConnection):
@@ -40,6 +74,15 @@ class _Connection(http.client.HTTPConnection):
             raise
         self.sock = sock
 
+    def dropped(self) -> bool:
+        """True when the engine closed this idle connection (it reads as ready: end of stream)."""
+        if self.sock is None:
+            return True
+        try:
+            return bool(select.select([self.sock], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True
+
 
 class UnixKeepAlive:
     """A few kept-alive connections to one socket, shared by threads (one per request at a time)."""
@@ -50,55 +93,63 @@ class UnixKeepAlive:
         self._idle: queue.LifoQueue[_Connection] = queue.LifoQueue(IDLE)
         self.api_version = ""  # the engine's API version, as its last answer's Api-Version header said
 
-    def request(self, method: str, target: str) -> tuple[int, str]:
-        """``(status, engine message)``; OSError when the engine does not answer."""
+    def get(self, target: str) -> Answer:
+        """A GET (changes nothing, so it may be tried again on a fresh connection)."""
+        return self._send("GET", target)
+
+    def request(self, method: str, target: str) -> Answer:
+        """Any request. OSError when it could not be sent; ``Unanswered`` when it was sent
+        and no answer came back (never sent twice)."""
+        return self._send(method, target)
+
+    def _send(self, method: str, target: str) -> Answer:
+        conn, reused = self._take()
         try:
-            status, body = self._exchange(method, target, lambda response: response.read())
-        except OSError as exc:
-            raise OSError(f"{type(exc).__name__}: {exc}") from None
-        return status, _message(body)
+            return self._exchange(conn, method, target)
+        except _NotSent:
+            if not reused:
+                raise
+            # The engine closed the kept-alive connection: the request did not go out. Once more, fresh.
+        except Unanswered as exc:
+            if not (reused and method == "GET" and not isinstance(exc.__cause__, TimeoutError)):
+                raise
+        return self._exchange(_Connection(self.path, self.timeout), method, target)
 
-    def get(self, target: str, read: Callable[[bytes], Any] = json.loads) -> tuple[int, Any]:
-        """``GET target``: ``(status, read(body))`` when the engine answered 2xx, else
-        ``(status, engine message)``. OSError (the original one: FileNotFoundError,
-        ConnectionRefusedError, PermissionError...) when it does not answer."""
-        status, body = self._exchange("GET", target, lambda response: response.read())
-        if 200 <= status < 300:
-            return status, read(body)
-        return status, _message(body)
-
-    def _exchange(self, method: str, target: str, read: Callable[[http.client.HTTPResponse], Any]) -> tuple[int, Any]:
-        """One request on a kept-alive connection (or a new one); ``read`` consumes the response.
-
-        A kept-alive connection the engine closed meanwhile is retried once on a fresh one.
-        """
+    def _exchange(self, conn: _Connection, method: str, target: str) -> Answer:
         try:
-            conn, fresh = self._idle.get_nowait(), False
-        except queue.Empty:
-            conn, fresh = _Connection(self.path, self.timeout), True
+            conn.request(method, target)
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise _NotSent(f"{type(exc).__name__}: {exc}") from None
+        try:
+            response = conn.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise Unanswered(f"{type(exc).__name__}: {exc}") from exc
+        self.api_version = response.getheader("Api-Version") or self.api_version
+        self._give(conn, response)
+        return Answer(response.status, body)
+
+    def _take(self) -> tuple[_Connection, bool]:
+        """An idle connection that is still open (and True), or a new one (and False)."""
         while True:
             try:
-                conn.request(method, target)
-                response = conn.getresponse()
-                result = read(response)
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                if not fresh:
-                    conn, fresh = _Connection(self.path, self.timeout), True
-                    continue
-                if isinstance(exc, OSError):
-                    raise
-                raise OSError(f"{type(exc).__name__}: {exc}") from None
-            break
-        self.api_version = response.getheader("Api-Version") or self.api_version
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                return _Connection(self.path, self.timeout), False
+            if not conn.dropped():
+                return conn, True
+            conn.close()
+
+    def _give(self, conn: _Connection, response: http.client.HTTPResponse) -> None:
         if response.will_close:
             conn.close()
-        else:
-            try:
-                self._idle.put_nowait(conn)
-            except queue.Full:
-                conn.close()
-        return response.status, result
+            return
+        try:
+            self._idle.put_nowait(conn)
+        except queue.Full:
+            conn.close()
 
     def stream(self, target: str) -> "Stream":
         """``GET target`` on a connection of its own, for an answer that does not end (events)."""
@@ -158,18 +209,7 @@ class Stream:
         self._conn.close()
 
 
-def _message(body: bytes) -> str:
-    text = body.decode("utf-8", "replace").strip()
-    try:
-        doc = json.loads(text) if text else {}
-    except ValueError:
-        return text
-    return str(doc.get("message") or text) if isinstance(doc, dict) else text
-
-
 _BETWEEN = re.compile(r"[\s,]*")
-
-
 ITEMWISE_OVER = 4 << 20  # bytes
 
 

@@ -699,17 +699,23 @@ class CarinaApp(TypeAheadApp, App):
         self.push_screen(ConfirmScreen(question, f"{c.id}\nimage {c.image}\nnode {c.node}"), answered)
 
     def remove_network(self, n: NetworkInfo) -> None:
-        attached = [c for c in self.pane("containers").items.values() if any(a.network_id == n.id for a in c.networks)]
+        from carina_tui.ui.forms import attached as is_attached
+
+        attached = [c for c in self.pane("containers").items.values() if is_attached(c, n)]
         if self.session.guard.would_refuse_network("network.remove", n, attached):
-            # The guard says why (predefined, read-only, a protected member) and audits the refusal.
-            self.guarded(lambda: self.session.guard.remove_network(n))
+            # The guard looks again and says why (predefined, read-only, a protected member, running or
+            # not) and audits the refusal; it never removes here: only after the question below.
+            self.guarded(lambda: self.session.guard.check_network_removal(n),
+                         then=lambda _detail: self._confirm_network_removal(n))
             return
         if attached:
             self.notify(f"Network {n.name} still has containers attached "
                         f"({', '.join(c.qualified_name for c in attached)}); disconnect them first (x).",
                         title="Not removed", severity="warning")
             return
+        self._confirm_network_removal(n)
 
+    def _confirm_network_removal(self, n: NetworkInfo) -> None:
         def answered(yes: bool | None) -> None:
             if yes:
                 self.guarded(lambda: self.session.guard.remove_network(n), f"Network {n.name} removed.")

@@ -211,11 +211,21 @@ class CleanupScreen(ModalScreen[None]):
         self.refresh_bindings()
         if message.result is not None:
             self._finished(message.result)
+        elif isinstance(self.run.error, CarinaError):  # the audit log cannot be written: nothing was done
+            self._not_done(str(self.run.error))
         else:
             error = self.run.error
-            sentence = str(error) if isinstance(error, CarinaError) else (
-                f"{type(error).__name__}: {error}. This is a bug in carina-tui; the console keeps running.")
-            self.app.notify(sentence, title="Cleanup", severity="error", timeout=15)
+            self.app.notify(f"{type(error).__name__}: {error}. This is a bug in carina-tui; the console keeps "
+                            "running.", title="Cleanup", severity="error", timeout=15)
+
+    def _not_done(self, sentence: str) -> None:
+        self.query_one("#cleanup-plan").display = False
+        self.query_one("#cleanup-volumes").display = False
+        self.query_one("#cleanup-progress").display = False
+        self.query_one("#cleanup-summary-box").display = True
+        self.query_one("#cleanup-summary", Static).update(Text(sentence, style="bold red"))
+        self.query_one("#cleanup-hint", Static).update("escape closes")
+        self.app.notify(sentence, title="Cleanup", severity="error", timeout=10)
 
     def _finished(self, result: CleanupResult) -> None:
         self.result = result
@@ -236,6 +246,8 @@ def summary_text(result: CleanupResult, *, qualify: bool = False) -> Text:
     text.append(f"Removed ({len(result.removed)})\n", style="bold green")
     for o in result.removed:
         text.append(f"  {name(o)}\n")
+        if o.reason:  # removed, but its audit line is missing
+            text.append(f"    {o.reason}\n", style="red")
     for title, items, style in (("Skipped", result.skipped, "bold yellow"), ("Failed", result.failed, "bold red")):
         text.append(f"{title} ({len(items)})\n", style=style)
         for o in items:

@@ -72,6 +72,9 @@ def networks_on(app: CarinaApp, endpoint: str) -> list[NetworkInfo]:
 
 
 def attached(c: ContainerInfo, net: NetworkInfo) -> bool:
+    """``c`` is attached to ``net``, running or not (one created but never started knows only the name)."""
+    if net.scope != "swarm" and c.endpoint != net.endpoint:
+        return False
     return any(a.network_id == net.id or (not a.network_id and a.network == net.name) for a in c.networks)
 
 
@@ -268,27 +271,33 @@ class CreateNetworkScreen(FormScreen):
                                         compact=True))
 
     _attachable_chosen = False
+    _auto_attachable = False
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.watch(self.query_one("#f-driver", Select), "value", self._driver_set, init=False)
+        self.watch(self.query_one("#f-attachable", Checkbox), "value", self._attachable_set, init=False)
         self._load_drivers(self.endpoint())
 
     @on(Select.Changed, "#f-node")
     def _engine_changed(self, event: Select.Changed) -> None:
         self._load_drivers(self.endpoint())
 
-    @on(Select.Changed, "#f-driver")
-    def _driver_changed(self, event: Select.Changed) -> None:
+    def _driver_set(self, driver: object) -> None:
         # Carina's walk-through joins plain containers to its overlay: attachable is what an overlay
         # wants, and the only driver it applies to. A box the user ticked or cleared is left alone.
-        if not self._attachable_chosen:
-            box = self.query_one("#f-attachable", Checkbox)
-            with box.prevent(Checkbox.Changed):
-                box.value = event.value == "overlay"
+        # Watchers, not Changed messages: they run in the order the values were set.
+        if self._attachable_chosen:
+            return
+        self._auto_attachable = True
+        try:
+            self.query_one("#f-attachable", Checkbox).value = driver == "overlay"
+        finally:
+            self._auto_attachable = False
 
-    @on(Checkbox.Changed, "#f-attachable")
-    def _attachable_changed(self, event: Checkbox.Changed) -> None:
-        self._attachable_chosen = True
+    def _attachable_set(self, value: bool) -> None:
+        if not self._auto_attachable:
+            self._attachable_chosen = True
 
     def _load_drivers(self, endpoint: str) -> None:
         gateway = self.carina.session.gateways[endpoint]

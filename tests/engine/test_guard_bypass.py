@@ -121,6 +121,15 @@ def test_every_mutating_gateway_method_demands_its_permit_first():
             "rename_container", "update_container", "disconnect_network", "remove_network"} <= mutating
 
 
+def test_the_keepalive_get_can_only_send_a_get():
+    """``_keepalive.get`` counts as a read above: it must stay one."""
+    tree = ast.parse((PACKAGE / "gateways" / "unix_http.py").read_text())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "UnixKeepAlive")
+    get = next(f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "get")
+    body = [s for s in get.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    assert [ast.unparse(s) for s in body] == ["return self._send('GET', target)"]
+
+
 def test_no_module_but_the_guard_issues_permits_or_calls_mutating_methods():
     trees = sources()
     mutating, _ = gateway_problems(trees[GATEWAY])
@@ -151,6 +160,9 @@ class DockerGateway:
 
     def delete_quickly(self, container_id):
         return self._keepalive.request("DELETE", "/containers/" + container_id)
+
+    def look(self, container_id):
+        return self._keepalive.get("/containers/" + container_id + "/json")
 
     def stop_container(self, permit, container_id):
         with self._call("stop"):

@@ -33,6 +33,14 @@ async def open_plan(pilot) -> CleanupScreen:
                           "x opens the cleanup plan")
 
 
+async def plan_of_this_test(pilot, scratch, waits_for: str) -> CleanupScreen:
+    """Once ``waits_for`` shows, filter the pane to this test's containers and open the plan."""
+    await started(pilot)
+    await shown(pilot, "containers", waits_for)
+    await filter_pane(pilot, f"t{scratch.tag}")
+    return await open_plan(pilot)
+
+
 async def test_x_plans_what_the_filter_shows_and_removes_after_confirming_the_count(
         docker_host, test_engine, scratch):
     plain = [scratch.exited("job1"), scratch.create("job2")]
@@ -85,10 +93,8 @@ async def test_a_container_renamed_to_the_agents_name_after_the_plan_is_skipped_
     assert not test_engine.ids("name=^/carina-svcd$")
     scratch.containers.append("carina-svcd")
     async with make_app(docker_host).run_test(size=SIZE) as pilot:
-        app = await started(pilot)
-        await shown(pilot, "containers", stays)
-        await filter_pane(pilot, f"t{scratch.tag}")
-        screen = await open_plan(pilot)
+        app = pilot.app
+        screen = await plan_of_this_test(pilot, scratch, stays)
         assert sorted(r[0] for r in rows(screen, "cleanup-remove")) == sorted([planned, stays])
         test_engine.docker("rename", planned, "carina-svcd")
         await pilot.press("d")
@@ -134,3 +140,24 @@ async def test_the_pane_filter_understands_label_and_until(docker_host, test_eng
         screen = await open_plan(pilot)
         assert "until= takes a duration such as 90s" in text(screen, "cleanup-filter")
     assert test_engine.ids(f"name=^/{young}$")
+
+
+async def test_when_the_audit_log_cannot_be_written_nothing_is_removed_and_the_screen_says_why(
+        docker_host, test_engine, scratch):
+    plain = scratch.exited("job")
+    keeper = scratch.exited("keeper", labels={"carina.protected": "true"})
+    log = audit_log_path()
+    log.parent.parent.mkdir(parents=True, exist_ok=True)
+    log.parent.write_text("a file where the log folder should be\n")
+    async with make_app(docker_host).run_test(size=SIZE) as pilot:
+        app = pilot.app
+        screen = await plan_of_this_test(pilot, scratch, keeper)
+        assert [r[0] for r in rows(screen, "cleanup-remove")] == [plain]
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "d asks first")
+        await pilot.press("y")
+        sentence = f"The audit log {log} cannot be written ({log.parent} is not a folder)"
+        await wait_for(pilot, lambda: sentence in text(screen, "cleanup-summary"), "the screen says why")
+        assert sentence in "\n".join(n.message for n in app._notifications)
+        assert not screen.running
+    assert test_engine.ids(f"name=^/{plain}$") and test_engine.ids(f"name=^/{keeper}$")

@@ -64,7 +64,7 @@ async def test_question_mark_lists_the_focused_panes_bindings(docker_host):
         await pilot.press("2", "question_mark")
         assert await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         shown = {row[1] for row in row_texts_of(app.screen)}
-        assert {"New network", "Remove", "Prune unused", "Filter", "Refresh", "Quit"} <= shown
+        assert {"New network", "Remove", "Prune", "Filter", "Refresh", "Quit"} <= shown
         await pilot.press("escape")
         await pilot.press("3", "question_mark")
         assert await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))

@@ -140,3 +140,68 @@ def test_merging_keeps_the_first_of_each_rule_and_is_linear():
     many = tuple(Rule("name", f"keep-{i}", "config") for i in range(20_000))
     merged = merge_rules(DEFAULT_RULES, many, many)
     assert len(merged) == len(DEFAULT_RULES) + 20_000 and merged[-1] == many[-1]
+
+
+# -- an image rule holds however a container names its image (issue 13, hole 1) -----------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+HEX = "0123456789abcdef"
+image_ids = st.text(HEX, min_size=64, max_size=64)
+tags = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True)
+mirrors = st.from_regex(r"[a-z][a-z0-9-]{0,8}(\.[a-z]{2,5}){1,2}(:[0-9]{2,5})?|localhost(:[0-9]{2,5})?|[a-z]{1,8}:[0-9]{2,5}",
+                        fullmatch=True)
+# Two rules of the two shapes: a repository with a namespace, and an official one (docker.io/library/...).
+RULES = {"carina/consul": Rule("image", "carina/consul"), "consul": Rule("image", "consul", source="config")}
+
+
+@st.composite
+def names_of(draw, repo: str) -> str:
+    """One way of writing the repository ``repo``: a registry or mirror, the implicit Docker Hub
+    prefixes, a tag, a digest."""
+    prefixes = ["", "docker.io/", "index.docker.io/", "registry-1.docker.io/"]
+    if "/" not in repo:
+        prefixes += ["library/", "docker.io/library/"]
+    prefix = draw(st.one_of(st.sampled_from(prefixes), mirrors.map(lambda m: m + "/")))
+    tag = draw(st.one_of(st.just(""), tags.map(lambda t: ":" + t)))
+    digest = draw(st.one_of(st.just(""), image_ids.map(lambda d: "@sha256:" + d)))
+    return prefix + repo + tag + digest
+
+
+@st.composite
+def referring(draw, repo: str) -> ContainerInfo:
+    """A container whose image is ``repo`` in one of the ways the engine and the gateway report it:
+    listed by name; listed by its image's id (made from the id, a short id, or its tag moved) with
+    the name it was created from, or one of its image's tags or digests, among the other names."""
+    image_id = draw(image_ids)
+    listed_as_id = draw(st.sampled_from(["sha256:" + image_id, image_id[:draw(st.integers(4, 64))]]))
+    other = draw(st.lists(st.sampled_from(["busybox:latest", "consul-agent:1", "sha256:" + image_id,
+                                           "local/agent:2", image_id[:12]]), max_size=3))
+    protected = draw(names_of(repo))
+    where = draw(st.sampled_from(["listed", "created from", "a tag of its image"]))
+    if where == "listed":
+        image, refs = protected, other
+    else:
+        refs = draw(st.permutations(other + [protected]))
+        image = listed_as_id
+    return ContainerInfo(id=draw(image_ids), name=draw(st.from_regex(r"[a-z][a-z0-9_-]{0,15}", fullmatch=True)),
+                         state="exited", image=image, image_id="sha256:" + image_id, image_refs=tuple(refs))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(sorted(RULES)).flatmap(lambda repo: st.tuples(st.just(repo), referring(repo))))
+def test_an_image_rule_holds_however_the_image_is_named(case):
+    repo, container = case
+    rule = RULES[repo]
+    assert rule.matches(container), container
+    assert matching_rule(container, (Rule("name", "carina-svcd"), rule)) == rule
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(RULES)), st.from_regex(r"[a-z0-9][a-z0-9_-]{0,6}", fullmatch=True),
+       st.sampled_from(["suffix", "namespace", "tail"]), st.data())
+def test_an_image_rule_does_not_hold_for_a_lookalike(repo, word, how, data):
+    lookalike = {"suffix": f"{repo}{word}", "namespace": f"{word}x/{repo}", "tail": f"{repo}/{word}"}[how]
+    container = data.draw(referring(lookalike))
+    assert not RULES[repo].matches(container), container
