@@ -57,8 +57,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # --------------------------------------------------------------------------- engine content
 
 
-def populate(url: str, total: int, running: int, exited: int, workers: int = 16) -> float:
-    """Create ``total`` containers in parallel; the first ``running`` run ``sleep 3600``."""
+def populate(url: str, total: int, running: int, exited: int, workers: int = 16, first: int = 0) -> float:
+    """Create containers ``first``..``total - 1`` in parallel (``bench-NNNN``); numbers below
+    ``running`` run ``sleep 3600``, the next ``exited`` run ``true`` and exit, the rest are created."""
     import docker
 
     api = docker.APIClient(base_url=url, version="auto", timeout=120, max_pool_size=workers)
@@ -77,7 +78,7 @@ def populate(url: str, total: int, running: int, exited: int, workers: int = 16)
             api.start(cid)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(make, range(total)))
+        list(pool.map(make, range(first, total)))
     # The exited ones: wait until `true` has ended everywhere.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -291,15 +292,13 @@ def profile_child(url: str, report: str, total: int) -> None:
 
     import carina_tui.cli as cli
     marks.append(("import carina_tui.cli", time.perf_counter(), time.process_time()))
-    import docker
     from textual.drivers.linux_driver import LinuxDriver
-    from textual.widgets import DataTable
 
     from carina_tui.gateways.docker_gateway import DockerGateway
     from carina_tui.services.session import Session
     from carina_tui.ui.app import CarinaApp
     from carina_tui.ui.panes import ContainersPane
-    from carina_tui.ui.tables import TablePane
+    from carina_tui.ui.tables import KeyTable, TablePane
     marks.append(("import carina_tui.ui.app (textual, widgets)", time.perf_counter(), time.process_time()))
 
     worker = cProfile.Profile(time.thread_time)
@@ -323,15 +322,14 @@ def profile_child(url: str, report: str, total: int) -> None:
 
         setattr(owner, name, wrapper)
 
-    timed(Session, "snapshot", "Session.snapshot (load worker thread)", profile_thread=True)
+    timed(Session, "_snapshot", "Session._snapshot (prefetch thread)", profile_thread=True)
     timed(DockerGateway, "info", "  gateway.info (GET /info + /version)")
     timed(DockerGateway, "containers", "  gateway.containers (GET /containers/json + models)")
     timed(DockerGateway, "_container", "    gateway._container (dict -> ContainerInfo, per row)")
-    timed(docker.APIClient, "containers", "    APIClient.containers (HTTP + JSON)")
+    timed(DockerGateway, "_get", "    gateway._get (plain HTTP on the unix socket + JSON)")
     timed(DockerGateway, "networks", "  gateway.networks")
-    timed(DockerGateway, "_connect", "  gateway._connect (APIClient, version=auto: GET /version)")
-    timed(DataTable, "add_row", "DataTable.add_row")
-    timed(DataTable, "sort", "DataTable.sort")
+    timed(KeyTable, "commit", "KeyTable.commit")
+    timed(KeyTable, "render_line", "KeyTable.render_line")
     timed(TablePane, "_sync", "TablePane._sync (all panes)")
     timed(CarinaApp, "_derived", "CarinaApp._derived")
 
@@ -348,8 +346,8 @@ def profile_child(url: str, report: str, total: int) -> None:
     state = {"loaded": None, "frame": None}
     original_replace = TablePane.replace_all
 
-    def replace_all(self, items):
-        original_replace(self, items)
+    def replace_all(self, items, **kwargs):
+        original_replace(self, items, **kwargs)
         if isinstance(self, ContainersPane) and len(self.items) >= total and state["loaded"] is None:
             state["loaded"] = time.perf_counter()
             marks.append(("containers handed to the pane (replace_all done)", state["loaded"], time.process_time()))
@@ -405,7 +403,7 @@ def profile_child(url: str, report: str, total: int) -> None:
 
     top(main, "cumulative", 60, "main thread, CPU s, by cumulative time (top 60):")
     top(main, "tottime", 30, "main thread, CPU s, by own time (top 30):")
-    top(worker, "cumulative", 25, "load worker thread (Session.snapshot), CPU s, by cumulative time (top 25):")
+    top(worker, "cumulative", 25, "prefetch thread (Session._snapshot), CPU s, by cumulative time (top 25):")
     Path(report + ".tmp").write_text(out.getvalue())
     os.replace(report + ".tmp", report)
 
@@ -435,7 +433,7 @@ def main() -> int:
         profile_child(url, report, int(total))
         return 0
 
-    from carina_tui.sandbox.engine import leftovers, start_engine, stop_engine
+    from carina_tui.sandbox.engine import start_engine
     from carina_tui.sandbox.images import ensure_local_images
 
     if shutil.which("tmux") is None:
@@ -499,20 +497,29 @@ def main() -> int:
         print("interrupted; cleaning up", file=sys.stderr)
         status = 130
     finally:
-        if tmux is not None:
-            tmux.kill_server()
-        if engine is not None:
-            try:
-                remove_all(engine.url)
-            except Exception as exc:  # noqa: BLE001 - stop_engine removes by force anyway
-                print(f"removing containers: {exc}", file=sys.stderr)
-            stop_engine(engine)
-            left = leftovers(engine)
-            if left:
-                print(f"the engine left behind: {'; '.join(left)}", file=sys.stderr)
-                status = status or 1
-        shutil.rmtree(top_dir, ignore_errors=True)
+        if not tear_down(tmux, engine, top_dir):
+            status = status or 1
     return status
+
+
+def tear_down(tmux: Tmux | None, engine, top_dir: Path) -> bool:
+    """Stop the tmux server and the engine, remove the files; False if the engine left something."""
+    from carina_tui.sandbox.engine import leftovers, stop_engine
+
+    if tmux is not None:
+        tmux.kill_server()
+    left = []
+    if engine is not None:
+        try:
+            remove_all(engine.url)
+        except Exception as exc:  # noqa: BLE001 - stop_engine removes by force anyway
+            print(f"removing containers: {exc}", file=sys.stderr)
+        stop_engine(engine)
+        left = leftovers(engine)
+        if left:
+            print(f"the engine left behind: {'; '.join(left)}", file=sys.stderr)
+    shutil.rmtree(top_dir, ignore_errors=True)
+    return not left
 
 
 if __name__ == "__main__":

@@ -258,7 +258,7 @@ def run_console(args: argparse.Namespace) -> int:
     from carina_tui.services.targets import open_session
 
     session, config = open_session(args)
-    session.prefetch()  # docker-py loads and the engine answers while Textual loads
+    session.prefetch()  # the first requests are out (plain HTTP on a unix socket) before Textual loads
     from carina_tui.ui.app import CarinaApp
 
     if session.spec.endpoints and all(u.startswith("unix://") for u in session.spec.endpoints):

@@ -43,6 +43,7 @@ from carina_tui.core.clusters import ClusterSpec, TLSFiles
 from carina_tui.core.config import Config
 from carina_tui.core.endpoints import DEFAULT_SOCKET, BadEndpoint, parse_endpoint
 from carina_tui.core.errors import NotFound, clip
+from carina_tui.gateways.lazy import IMPORT_LOCK
 
 BUNDLE_LAYOUTS: tuple[tuple[str, str, str], ...] = (
     ("ca.pem", "cert.pem", "key.pem"),
@@ -282,7 +283,8 @@ _context_lock = threading.Lock()
 @contextmanager
 def _docker_py_config(env: Mapping[str, str]) -> Iterator[Path]:
     """Make docker-py's context API use the docker CLI's config folder (see the module docstring)."""
-    import docker.context.config as context_config
+    with IMPORT_LOCK:
+        import docker.context.config as context_config
 
     config_file = docker_config_dir(env) / "config.json"
     with _context_lock:
@@ -340,7 +342,8 @@ def _partial_context_tls(ctx) -> TLSFiles | None:
 def docker_contexts(env: Mapping[str, str] | None = None) -> list[ClusterSpec]:
     """Every Docker context but the built-in ``default`` (that one is DOCKER_HOST or the socket)."""
     env = _env(env)
-    from docker.context import ContextAPI
+    with IMPORT_LOCK:
+        from docker.context import ContextAPI
 
     with _docker_py_config(env) as store:
         try:
@@ -360,7 +363,8 @@ def current_context_name(env: Mapping[str, str] | None = None) -> str:
     env = _env(env)
     if env.get("DOCKER_CONTEXT"):
         return env["DOCKER_CONTEXT"]
-    from docker.context.config import get_current_context_name
+    with IMPORT_LOCK:
+        from docker.context.config import get_current_context_name
 
     with _docker_py_config(env):
         return get_current_context_name() or "default"
@@ -369,7 +373,8 @@ def current_context_name(env: Mapping[str, str] | None = None) -> str:
 def context_target(name: str, env: Mapping[str, str] | None = None) -> ClusterSpec | None:
     """One Docker context by name; None when there is no such context."""
     env = _env(env)
-    from docker.context import Context
+    with IMPORT_LOCK:
+        from docker.context import Context
 
     with _docker_py_config(env) as store:
         try:

@@ -9,6 +9,11 @@ Reads are plain methods. Mutating methods take a ``Permit`` as their first
 argument, which only the guard issues (``carina_tui.guard``). Lists use the
 low-level API: one ``GET /containers/json`` instead of docker-py's
 ``containers.list()``, which inspects every container one by one.
+
+On a unix socket the reads the console starts with (info, the lists) are plain
+HTTP on kept-alive connections (``unix_http``), converted by the same methods;
+docker-py (and requests) load on the first call that needs them (``lazy``),
+after the first frame.
 """
 
 from __future__ import annotations
@@ -17,12 +22,8 @@ import json
 import threading
 import time
 from contextlib import contextmanager
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from typing import Any, Callable, Iterable, Iterator
-
-import docker
-import docker.errors
-import requests.exceptions
 
 from carina_tui.core.clusters import TLSFiles
 from carina_tui.core.errors import (
@@ -50,12 +51,30 @@ from carina_tui.core.models import (
 )
 from carina_tui.core.permit import Permit, require
 from carina_tui.core.specs import NetworkSpec, RunSpec
-from carina_tui.gateways.unix_http import Answer, UnixKeepAlive
+from carina_tui.gateways.lazy import IMPORT_LOCK, Lazy
+from carina_tui.gateways.unix_http import Answer, UnixKeepAlive, json_array
 from carina_tui.gateways.unix_http import Unanswered as SentUnanswered
 
 DEFAULT_TIMEOUT = 20
 # The names of an image (tags, digests) are read again when older than this: a tag can move any time.
 IMAGE_NAMES_MAX_AGE = 1.0
+
+
+def _load_docker():
+    with IMPORT_LOCK:
+        import docker
+        import docker.errors
+    return docker
+
+
+def _load_requests():
+    with IMPORT_LOCK:
+        import requests.exceptions
+    return requests
+
+
+docker = Lazy(_load_docker)
+requests = Lazy(_load_requests)
 
 
 def _tls_module():
@@ -177,10 +196,7 @@ class DockerGateway:
             problem = _tls_module().explain(exc, self.url, self.tls)
             if problem is not None:
                 raise problem from None
-            raise EngineUnreachable(
-                f"Could not {what}: the engine at {self.url} did not answer; "
-                "check that it is running and reachable."
-            ) from None
+            raise self._no_answer(what) from None
         except docker.errors.DockerException as exc:
             self._drop_connection()
             raise self._explain_connect(exc) from None
@@ -206,6 +222,27 @@ class DockerGateway:
             "check that the engine runs and that its TLS files are in place."
         )
 
+    def _no_answer(self, what: str) -> EngineUnreachable:
+        return EngineUnreachable(
+            f"Could not {what}: the engine at {self.url} did not answer; check that it is running and reachable."
+        )
+
+    def _get(self, what: str, target: str, read: Callable[[bytes], Any] = json.loads) -> Any:
+        """``GET target`` on the kept-alive unix socket (no docker-py): ``read(body)``, with
+        ``_call``'s sentences for what goes wrong."""
+        assert self._keepalive is not None
+        try:
+            answer = self._keepalive.get(target)
+        except SentUnanswered:
+            raise self._no_answer(what) from None
+        except OSError as exc:  # not sent: no socket there, refused, not allowed
+            raise self._explain_connect(exc) from None
+        self._raise_for(answer, what)
+        try:
+            return read(answer.body)
+        except ValueError:
+            raise EngineRefused(f"Could not {what}: the engine's answer is not the JSON it should be.") from None
+
     def _drop_connection(self) -> None:
         # Next call reconnects (and re-negotiates the API version).
         with self._lock:
@@ -219,13 +256,20 @@ class DockerGateway:
     # -- reads ----------------------------------------------------------------------
 
     def ping(self) -> bool:
+        if self._keepalive is not None:
+            return self._get("reach the engine", "/_ping", read=bytes) == b"OK"
         with self._call("reach the engine"):
             return bool(self.api.ping())
 
     def info(self) -> EngineInfo:
-        with self._call("read the engine's info"):
-            api = self.api
-            info = api.info()
+        if self._keepalive is not None:
+            info = self._get("read the engine's info", "/info")
+            api_version = self._keepalive.api_version  # every answer says it: no GET /version
+        else:
+            with self._call("read the engine's info"):
+                api = self.api
+                info = api.info()
+                api_version = api.api_version or ""
         swarm = info.get("Swarm") or {}
         state = swarm.get("LocalNodeState") or "inactive"
         control = swarm.get("ControlAvailable")
@@ -237,7 +281,7 @@ class DockerGateway:
             name=info.get("Name") or "",
             engine_id=info.get("ID") or "",
             version=info.get("ServerVersion") or "",
-            api_version=api.api_version or "",
+            api_version=api_version,
             os=info.get("OperatingSystem") or "",
             swarm_state=state,
             swarm_role=role,
@@ -250,21 +294,30 @@ class DockerGateway:
             drivers=tuple(sorted(set(plugins) | ({"overlay"} if state == "active" else set()))),
         )
 
-    def containers(self, ids: Iterable[str] | None = None, *, network: NetworkInfo | None = None
-                   ) -> list[ContainerInfo]:
+    def containers(self, ids: Iterable[str] | None = None, *, network: NetworkInfo | None = None,
+                   running: bool = False, limit: int | None = None) -> list[ContainerInfo]:
         """All containers (one list call), or just those with the given ids, or every one attached
-        to ``network``, running or not (network inspect lists only the running ones)."""
-        filters: dict[str, list[str]] | None = None
+        to ``network``, running or not (network inspect lists only the running ones); ``running``:
+        only running ones; ``limit``: only the newest ``limit`` (the engine stops looking there)."""
+        filters: dict[str, list[str]] = {}
         if ids is not None:
             ids = list(ids)
             if not ids:
                 return []
-            filters = {"id": ids}
+            filters["id"] = ids
         if network is not None:
             # By name too: a container created but never started has no network id yet.
-            filters = {**(filters or {}), "network": [network.id, network.name]}
-        with self._call("list containers"):
-            raw = self.api.containers(all=True, filters=filters)
+            filters["network"] = [network.id, network.name]
+        if running:
+            filters["status"] = ["running"]
+        if self._keepalive is not None:
+            query = {"all": "1", **({"limit": str(limit)} if limit else {}),
+                     **({"filters": json.dumps(filters)} if filters else {})}
+            raw = self._get("list containers", f"/containers/json?{urlencode(query)}",
+                            read=lambda body: list(json_array(body)))
+        else:
+            with self._call("list containers"):
+                raw = self.api.containers(all=True, filters=filters or None, limit=limit or -1)
         for c in raw:
             cid = c.get("Id") or ""
             if c.get("Image") and c.get("Image") == c.get("ImageID") and cid not in self._created_from:
@@ -272,7 +325,7 @@ class DockerGateway:
                     self._created_from[cid] = (self._inspect(cid).get("Config") or {}).get("Image") or ""
                 except NotFound:
                     pass  # removed since the list: its row goes with the next event
-        if filters is None:
+        if not filters and not limit:
             listed = {c.get("Id") for c in raw}
             for cid in [k for k in self._created_from if k not in listed]:
                 self._created_from.pop(cid, None)
@@ -292,7 +345,7 @@ class DockerGateway:
         with self._call(what):
             if self._keepalive is None:
                 return self.api.inspect_container(container_id)
-            version = self.api.api_version
+            version = self._keepalive.api_version or self.api.api_version  # known from any answer
             try:
                 answer = self._keepalive.get(f"/v{version}/containers/{quote(container_id)}/json")
             except OSError as exc:
@@ -329,8 +382,11 @@ class DockerGateway:
             time.sleep(step)
 
     def networks(self) -> list[NetworkInfo]:
-        with self._call("list networks"):
-            raw = self.api.networks()
+        if self._keepalive is not None:
+            raw = self._get("list networks", "/networks")
+        else:
+            with self._call("list networks"):
+                raw = self.api.networks()
         return [self._network(n) for n in raw]
 
     def network(self, network_id: str, *, aliases: bool = False) -> NetworkDetail:
@@ -367,8 +423,11 @@ class DockerGateway:
         return sorted(self._list_images(), key=lambda i: i.tags[:1] or ("~",))
 
     def _list_images(self) -> list[ImageInfo]:
-        with self._call("list images"):
-            raw = self.api.images()
+        if self._keepalive is not None:
+            raw = self._get("list images", "/images/json")
+        else:
+            with self._call("list images"):
+                raw = self.api.images()
         return [
             ImageInfo(
                 id=i.get("Id") or "",
@@ -381,59 +440,75 @@ class DockerGateway:
         ]
 
     def nodes(self) -> list[NodeInfo]:
-        with self._call("list the swarm's nodes"):
-            raw = self.api.nodes()
-        out = []
-        for n in raw:
-            spec, desc = n.get("Spec") or {}, n.get("Description") or {}
-            status, mgr = n.get("Status") or {}, n.get("ManagerStatus") or {}
-            out.append(
-                NodeInfo(
-                    id=n.get("ID") or "",
-                    hostname=desc.get("Hostname") or "",
-                    role=spec.get("Role") or "",
-                    availability=spec.get("Availability") or "",
-                    status=status.get("State") or "",
-                    addr=status.get("Addr") or "",
-                    manager_reachability=mgr.get("Reachability") or "",
-                    leader=bool(mgr.get("Leader")),
-                    engine_version=(desc.get("Engine") or {}).get("EngineVersion") or "",
-                    labels=pairs(spec.get("Labels")),
-                )
-            )
-        return sorted(out, key=lambda n: n.hostname)
+        if self._keepalive is not None:
+            raw = self._get("list the swarm's nodes", "/nodes")
+        else:
+            with self._call("list the swarm's nodes"):
+                raw = self.api.nodes()
+        return sorted((self._node(n) for n in raw), key=lambda n: n.hostname)
 
     def events(self, on_stream: Callable[[Any], None] | None = None) -> Iterator[EngineEvent]:
         """Follow the engine's event stream (containers and networks) until it ends.
 
         ``on_stream`` receives the open stream, so another thread can ``close()`` it to
-        stop the follower. Errors become ``EngineUnreachable``.
+        stop the follower. Errors become ``EngineUnreachable``. On a unix socket the stream
+        is plain HTTP (``unix_http``): following events does not load docker-py.
         """
         filters = {"type": ["container", "network"]}
+        if self._keepalive is not None:
+            yield from self._unix_events(filters, on_stream)
+            return
         with self._call("follow the engine's events"):
             stream = self.api.events(decode=True, filters=filters)
             if on_stream is not None:
                 on_stream(stream)
             try:
                 for raw in stream:
-                    actor = raw.get("Actor") or {}
-                    attrs = actor.get("Attributes") or {}
-                    etype = raw.get("Type") or ""
-                    target = actor.get("ID") or raw.get("id") or ""
-                    if etype == "network" and "container" in attrs:
-                        # connect/disconnect changes the container's row too
-                        yield EngineEvent(self.key, "container", raw.get("Action") or "", attrs["container"])
-                    yield EngineEvent(
-                        endpoint=self.key,
-                        type=etype,
-                        action=(raw.get("Action") or raw.get("status") or "").split(":")[0],
-                        id=target,
-                        name=attrs.get("name") or "",
-                        time=float(raw.get("timeNano") or 0) / 1e9,
-                    )
+                    yield from self._events_of(raw)
             except AttributeError:
                 # closing the stream from another thread ends the read with this
                 return
+
+    def _unix_events(self, filters: dict, on_stream: Callable[[Any], None] | None) -> Iterator[EngineEvent]:
+        what = "follow the engine's events"
+        assert self._keepalive is not None
+        try:
+            stream = self._keepalive.stream(f"/events?{urlencode({'filters': json.dumps(filters)})}")
+        except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
+            raise self._explain_connect(exc) from None
+        except OSError:
+            raise self._no_answer(what) from None
+        if stream.status >= 300:
+            stream.close()
+            raise EngineRefused(f"Could not {what}: the engine answered with status {stream.status}.")
+        if on_stream is not None:
+            on_stream(stream)
+        try:
+            for line in stream.lines():
+                yield from self._events_of(json.loads(line))
+        except (OSError, ValueError):
+            if not stream.closed:
+                raise self._no_answer(what) from None
+        finally:
+            if not stream.closed:
+                stream.close()
+
+    def _events_of(self, raw: dict) -> Iterator[EngineEvent]:
+        actor = raw.get("Actor") or {}
+        attrs = actor.get("Attributes") or {}
+        etype = raw.get("Type") or ""
+        target = actor.get("ID") or raw.get("id") or ""
+        if etype == "network" and "container" in attrs:
+            # connect/disconnect changes the container's row too
+            yield EngineEvent(self.key, "container", raw.get("Action") or "", attrs["container"])
+        yield EngineEvent(
+            endpoint=self.key,
+            type=etype,
+            action=(raw.get("Action") or raw.get("status") or "").split(":")[0],
+            id=target,
+            name=attrs.get("name") or "",
+            time=float(raw.get("timeNano") or 0) / 1e9,
+        )
 
     def logs(self, container_id: str, *, tail: int = 500, follow: bool = True, on_stream=None) -> Iterator[str]:
         """The last ``tail`` lines, then (``follow``) new lines as they come."""
@@ -716,6 +791,22 @@ class DockerGateway:
             restart_policy=(host.get("RestartPolicy") or {}).get("Name") or "",
             env=tuple(config.get("Env") or ()),
             raw_json=json.dumps(doc, indent=2, sort_keys=True),
+        )
+
+    def _node(self, n: dict) -> NodeInfo:
+        spec, desc = n.get("Spec") or {}, n.get("Description") or {}
+        status, mgr = n.get("Status") or {}, n.get("ManagerStatus") or {}
+        return NodeInfo(
+            id=n.get("ID") or "",
+            hostname=desc.get("Hostname") or "",
+            role=spec.get("Role") or "",
+            availability=spec.get("Availability") or "",
+            status=status.get("State") or "",
+            addr=status.get("Addr") or "",
+            manager_reachability=mgr.get("Reachability") or "",
+            leader=bool(mgr.get("Leader")),
+            engine_version=(desc.get("Engine") or {}).get("EngineVersion") or "",
+            labels=pairs(spec.get("Labels")),
         )
 
     def _network(self, n: dict) -> NetworkInfo:

@@ -42,12 +42,10 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-import docker.errors
-import docker.tls
-
 from carina_tui.core.clusters import ClusterSpec, TLSFiles
 from carina_tui.core.endpoints import BadEndpoint, parse_endpoint
 from carina_tui.core.errors import TLSProblem
+from carina_tui.gateways.lazy import IMPORT_LOCK
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
 _ROLE = {"ca": "CA certificate", "cert": "client certificate", "key": "client key"}
@@ -240,25 +238,40 @@ def _pinned_verify(tls: TLSFiles | None) -> str | bool | None:
     return tls.ca or None
 
 
-class PinnedTLSConfig(docker.tls.TLSConfig):
-    """docker-py's TLSConfig that also pins the cluster's CA on the client it configures."""
-
-    def __init__(self, tls: TLSFiles, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.files = tls
-
-    def configure_client(self, client) -> None:
-        super().configure_client(client)
-        pin_ca(client, self.files)
+_pinned_class = None
 
 
-def docker_tls_config(tls: TLSFiles, url: str) -> docker.tls.TLSConfig:
+def _pinned_tls_config():
+    """docker-py's TLSConfig that also pins the cluster's CA on the client it configures (made on
+    first use: docker-py loads after the console's first frame, see ``lazy``)."""
+    global _pinned_class
+    if _pinned_class is None:
+        with IMPORT_LOCK:
+            import docker.tls
+
+        class PinnedTLSConfig(docker.tls.TLSConfig):
+            def __init__(self, tls: TLSFiles, **kwargs) -> None:
+                super().__init__(**kwargs)
+                self.files = tls
+
+            def configure_client(self, client) -> None:
+                super().configure_client(client)
+                pin_ca(client, self.files)
+
+        _pinned_class = PinnedTLSConfig
+    return _pinned_class
+
+
+def docker_tls_config(tls: TLSFiles, url: str):
     """The docker-py TLSConfig for ``tls``; applying it to an APIClient also pins the CA."""
+    with IMPORT_LOCK:
+        import docker.errors
+    pinned = _pinned_tls_config()
     client_cert = (tls.cert, tls.key) if tls.cert else None
     try:
         if tls.verify:
-            return PinnedTLSConfig(tls, client_cert=client_cert, ca_cert=tls.ca or None, verify=True)
-        return PinnedTLSConfig(tls, client_cert=client_cert, verify=False)
+            return pinned(tls, client_cert=client_cert, ca_cert=tls.ca or None, verify=True)
+        return pinned(tls, client_cert=client_cert, verify=False)
     except docker.errors.TLSParameterError as exc:
         preflight(tls)  # names the file that is wrong, when it is a file
         raise TLSProblem(f"The TLS settings for {url} cannot be used: {exc}") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from urllib.parse import urlsplit
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -44,6 +45,16 @@ class Snapshot:
     networks: tuple[NetworkInfo, ...] = ()
     nodes: tuple[NodeInfo, ...] = ()
     errors: tuple[str, ...] = field(default=())  # the sentences of the engines that did not answer
+    partial: bool = False  # only the first page of a long list (the newest running ones): the rest follows
+    expected: int = 0  # how many containers the engines said they hold (``info``)
+
+
+# On an engine with more containers than WHOLE_AT_ONCE, the first snapshot shows a first page:
+# the FIRST_PAGE newest running containers (the top of the default order), or the newest of all
+# when none runs; the whole list is asked for after it (at start-up, after the first frame).
+WHOLE_AT_ONCE = 2000
+FIRST_PAGE = 100
+RELEASE_AFTER = 3.0  # seconds a prefetched first page waits for the console to ask for the rest
 
 
 class Session:
@@ -72,37 +83,55 @@ class Session:
 
     def prefetch(self) -> None:
         """Start the first snapshot in a background thread now, while the interface is still
-        being imported and built; the console's first ``snapshot()`` takes it over."""
-        from concurrent.futures import Future
+        being imported and built; the console takes it over (``take_prefetched``, ``snapshot``).
+        A long list comes in two: a first page, then the whole."""
+        page: Future = Future()
+        first = threading.Event()
+        release = threading.Event()
 
-        future: Future = Future()
+        def on_page(snapshot: Snapshot) -> None:
+            page.set_result(snapshot)
+            first.set()
+            # The whole list is asked for when the console asks for it (``snapshot()``), after
+            # its first frame; should it never ask, soon all the same.
+            release.wait(RELEASE_AFTER)
 
-        def run() -> None:
-            try:
-                future.set_result(self._snapshot())
-            except BaseException as exc:  # noqa: BLE001 - handed to whoever takes the result
-                future.set_exception(exc)
+        def done(_) -> None:
+            if not page.done():
+                page.set_result(None)  # no first page: the whole list came at once
+            first.set()
 
-        self._prefetched = future
-        threading.Thread(target=run, name="carina-prefetch", daemon=True).start()
+        whole = _in_thread(lambda: self._snapshot(on_page), name="carina-prefetch")
+        whole.add_done_callback(done)
+        self._prefetched = (page, whole, first, release)
 
     def wait_prefetch(self, timeout: float) -> Snapshot | None:
-        """The prefetched snapshot if it is ready within ``timeout`` (it stays to be taken)."""
-        future = self._prefetched
-        if future is None:
+        """The first prefetched snapshot (a first page, or the whole) if it is ready within
+        ``timeout`` (it stays to be taken)."""
+        if self._prefetched is None:
             return None
-        try:
-            return future.result(timeout=timeout)
-        except Exception:  # noqa: BLE001 - a timeout, or an error the first snapshot() will raise
+        page, whole, first, _ = self._prefetched
+        if not first.wait(timeout):
             return None
+        if whole.done():
+            return None if whole.exception() is not None else whole.result()
+        return page.result()
 
     def take_prefetched(self) -> Snapshot | None:
-        """The prefetched snapshot if it is already there (never waits); taken only once."""
-        future = self._prefetched
-        if future is None or not future.done() or future.exception() is not None:
+        """What the prefetch has now, never waiting: the whole snapshot (taken once), else the
+        first page (``partial``; then ``snapshot()`` gives the whole), else None."""
+        if self._prefetched is None:
             return None
-        self._prefetched = None
-        return future.result()
+        page, whole, first, release = self._prefetched
+        if whole.done():
+            if whole.exception() is not None:
+                return None
+            self._prefetched = None
+            return whole.result()
+        if page.done() and page.result() is not None:
+            self._prefetched = (_taken(), whole, first, release)
+            return page.result()
+        return None
 
     @property
     def multi_node(self) -> bool:
@@ -149,30 +178,52 @@ class Session:
             break
         return added
 
-    def snapshot(self) -> Snapshot:
-        """Everything the panes show, from every engine, in one round per engine."""
+    def snapshot(self, on_page: Callable[[Snapshot], None] | None = None) -> Snapshot:
+        """Everything the panes show, from every engine, in one round per engine. With
+        ``on_page``, a long list's first page is handed to it first (see ``WHOLE_AT_ONCE``)."""
         prefetched, self._prefetched = self._prefetched, None
-        if prefetched is not None:
-            return prefetched.result()
-        return self._snapshot()
+        if prefetched is None:
+            return self._snapshot(on_page)
+        page, whole, _, release = prefetched
+        if on_page is not None:
+            first = page.result()
+            if first is not None and not whole.done():
+                on_page(first)
+        release.set()
+        return whole.result()
 
-    def _snapshot(self) -> Snapshot:
+    def _snapshot(self, on_page: Callable[[Snapshot], None] | None = None) -> Snapshot:
 
         def load(gw: DockerGateway):
             info = gw.info()  # first: it names the node that the rows carry
-            containers = gw.containers()
+            big = on_page is not None and info.containers > WHOLE_AT_ONCE
+            if big:
+                # One request: each costs the engine a pass over every container.
+                containers = gw.containers(running=info.running > 0, limit=FIRST_PAGE)
+            else:
+                containers = gw.containers()
             networks = gw.networks()
             nodes = gw.nodes() if info.is_manager else []
-            return info, containers, networks, nodes
+            return info, containers, networks, nodes, big
 
         results = self._each(load)
+        big = [key for key, r in results.items() if not isinstance(r, CarinaError) and r[4]]  # type: ignore[index]
+        if big:
+            on_page(self._assemble(results, partial=True))  # type: ignore[misc]
+            # Only now: asked for with the page, the engine answers both more slowly; and while
+            # the console draws its first frame, the engine's work competes with it for the CPU.
+            lists = {key: _in_thread(self.gateways[key].containers) for key in big}
+            results.update({key: _whole(results[key], future) for key, future in lists.items()})
+        return self._assemble(results)
+
+    def _assemble(self, results: dict[str, object], partial: bool = False) -> Snapshot:
         engines, containers, networks, nodes, errors = [], [], {}, {}, []
         for key, result in results.items():
             if isinstance(result, CarinaError):
                 engines.append(self._state(key, result))
                 errors.append(str(result))
                 continue
-            info, cs, ns, nd = result  # type: ignore[misc]
+            info, cs, ns, nd, _ = result  # type: ignore[misc]
             engines.append(EngineState(key, self.gateways[key].url, info=info))
             containers.extend(cs)
             for n in ns:
@@ -185,6 +236,8 @@ class Session:
             networks=tuple(networks.values()),
             nodes=tuple(sorted(nodes.values(), key=lambda n: n.hostname)),
             errors=tuple(errors),
+            partial=partial,
+            expected=sum(e.info.containers for e in engines if e.info is not None),
         )
 
     def containers_on(self, key: str, ids: list[str]) -> tuple[list[ContainerInfo], set[str]]:
@@ -220,6 +273,36 @@ def _capture(fn, gw):
         return fn(gw)
     except CarinaError as err:
         return err
+
+
+def _in_thread(fn: Callable[[], object], name: str = "carina-list") -> Future:
+    """``fn()`` in a daemon thread of its own, from now."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
+def _whole(result: tuple, whole: Future) -> tuple | CarinaError:
+    """A first-page result with its whole list in place of the page (or the list's error)."""
+    info, _, networks, nodes, _ = result
+    try:
+        return info, whole.result(), networks, nodes, False
+    except CarinaError as err:
+        return err
+
+
+def _taken() -> Future:
+    """The first page, once the console has taken it: not to be handed over again."""
+    future: Future = Future()
+    future.set_result(None)
+    return future
 
 
 class EventFollower:

@@ -120,6 +120,7 @@ def cluster_key(spec: ClusterSpec) -> str:
 class CarinaApp(TypeAheadApp, App):
     CSS_PATH = "app.tcss"
     TITLE = "carina-tui"
+    AUTO_FOCUS = "#containers KeyTable"  # focused as the screen starts: its keys are in the first footer
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {ConsoleCommands}
 
@@ -154,6 +155,9 @@ class CarinaApp(TypeAheadApp, App):
         self._loaded_once = False
         self._reported_once = False
         self._watching = ""
+        # What loads client libraries in threads (discovery, the Consul report) waits until the
+        # whole container list is on screen: meanwhile the cursor answers without competition.
+        self._after_load: list[Callable[[], object]] = []
         self._consul_watch = None
         self.stopped_cleanups: list = []  # CleanupRuns stopped by quitting (the CLI says how far they got)
 
@@ -198,21 +202,23 @@ class CarinaApp(TypeAheadApp, App):
 
     def on_mount(self) -> None:
         self.watch(self, "theme", self._theme_chosen, init=False)
-        self.query_one("#containers", ContainersPane).table.focus()
         self._start_session()
         if self.discover:
-            self.find_clusters()
+            self._after_load.append(self.find_clusters)
 
     def _start_session(self) -> None:
         self._draw_header()
         self.query_one("#containers", ContainersPane).qualify = self.session.multi_node
         self.query_one("#networks", NetworksPane).qualify = self.session.multi_node
+        self._redraw_clusters()  # the cluster in use and its engines, before anything answers
         ready = None if self.session.spec.discover_nodes else self.session.take_prefetched()
         if ready is not None:
             # Fetched while the interface was being built: the first frame shows it.
             self._loaded(Loaded(ready))
-        else:
+        if ready is None:
             self.load()
+        elif ready.partial:
+            self.call_after_refresh(self.load)  # the rest of a long list, once the first frame is out
         self._follow_events()
 
     def _stop_session(self) -> None:
@@ -383,7 +389,9 @@ class CarinaApp(TypeAheadApp, App):
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self) -> None:
         added = self.session.expand_nodes()
-        snapshot = self.session.snapshot()
+        # At start, a long list's first page goes on screen while the rest comes (``Snapshot.partial``).
+        first_page = None if self._loaded_once else (lambda page: self.post_message(Loaded(page)))
+        snapshot = self.session.snapshot(first_page)
         if added and any(key not in {e.key for e in snapshot.engines} for key in added):
             snapshot = self.session.snapshot()  # the prefetched one predates the new nodes
         if not get_current_worker().is_cancelled:
@@ -424,7 +432,7 @@ class CarinaApp(TypeAheadApp, App):
         containers = self.pane("containers")
         # Rows of engines that did not answer stay as they were; the others are replaced.
         keep = [c for c in containers.items.values() if c.endpoint not in reachable]
-        containers.replace_all(list(snap.containers) + keep)
+        containers.replace_all(list(snap.containers) + keep, expected=snap.expected if snap.partial else None)
         networks = self.pane("networks")
         keep_n = [n for n in networks.items.values() if n.endpoint not in reachable and n.scope != "swarm"]
         networks.replace_all(list(snap.networks) + keep_n)
@@ -433,6 +441,9 @@ class CarinaApp(TypeAheadApp, App):
         if came_back and self._reported_once:
             self.consul_report()  # the System pane stops saying it is unreachable
         self._redraw_clusters()
+        if not snap.partial and self._after_load:
+            waiting, self._after_load = self._after_load, []
+            containers.when_applied(lambda: self.call_after_refresh(lambda: [call() for call in waiting]))
         if not self._loaded_once:
             self._loaded_once = True
             for state in snap.engines:
@@ -508,9 +519,9 @@ class CarinaApp(TypeAheadApp, App):
         new_rows = [r for k, r in want.items() if system.items.get(k) != r]
         system.update_items(new_rows, stale)
         if not self._reported_once:
-            # The first report waits for the first frame: it imports the Consul client.
+            # The first report waits for the whole list: it imports the Consul client.
             self._reported_once = True
-            self.set_timer(0.5, self.consul_report)
+            self._after_load.append(self.consul_report)
         elif new_rows or stale:
             self.consul_report()
         self._redraw_clusters()

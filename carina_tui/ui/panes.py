@@ -13,7 +13,7 @@ from textual.widgets import Static
 from carina_tui.core.models import ContainerInfo, NetworkInfo, age, clock
 from carina_tui.core.rules import Rule
 from carina_tui.ui.messages import ActionRequested, DetailsRequested, InspectRequested, RemoveRequested, SwitchRequested
-from carina_tui.ui.tables import TablePane, state_text
+from carina_tui.ui.tables import TablePane, natural, state_text
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class ClustersPane(TablePane[ClusterRow]):
         ("tls", "TLS", None),
         ("endpoint", "Endpoint", None),
     )
+    KEEP = ("name", "reach", "containers", "version", "role", "nodes")
 
     BINDINGS = [
         Binding("enter", "open", "Switch to cluster / node details", id="clusters.open", show=False),
@@ -71,9 +72,9 @@ class ClustersPane(TablePane[ClusterRow]):
         return (name, r.source, reach, r.role, r.nodes, r.containers, r.version, r.tls, r.endpoint)
 
     def set_rows(self, rows: list[ClusterRow]) -> None:
-        """The pane holds a handful of rows in a fixed order (each cluster, then its nodes).
-        When that order changes (a switch, a new cluster) the small table is laid out
-        again; otherwise only changed cells are updated."""
+        """The pane holds a handful of rows in a fixed order (each cluster, then its nodes), so
+        it has no sort column. When that order changes (a switch, a new cluster) the rows are
+        arranged again; otherwise only changed cells are updated."""
         keys = [r.key for r in rows]
         if keys != list(self.items):
             self.items = {r.key: r for r in rows}
@@ -95,7 +96,9 @@ class NetworksPane(TablePane[NetworkInfo]):
     TITLE = "Networks"
     NUMBER = 2
     EMPTY = "No networks."
-    SORT_COLUMN = "name"
+    SORTS = ("name", "driver", "scope", "subnet", "count")
+    DEFAULT_SORT = "name"
+    KEEP = ("name", "driver", "count", "subnet")
     STALE_COLUMN = "name"
     COLUMNS = (
         ("name", "Name", None),
@@ -123,6 +126,11 @@ class NetworksPane(TablePane[NetworkInfo]):
 
     def cells(self, n: NetworkInfo):
         return (n.display_name(self.qualify), n.driver, n.scope, n.subnets_text, str(self.counts.get(n.id, 0)))
+
+    def sort_key(self, n: NetworkInfo, column: str, cells):
+        if column == "count":
+            return (-self.counts.get(n.id, 0), natural(n.name))  # the busiest first
+        return (super().sort_key(n, column, cells), natural(n.name))
 
     def endpoint_of(self, n: NetworkInfo) -> str:
         return "" if n.scope == "swarm" else n.endpoint  # one row for the whole swarm
@@ -172,7 +180,12 @@ class ContainersPane(TablePane[ContainerInfo]):
     TITLE = "Containers"
     NUMBER = 3
     EMPTY = "No containers."
-    SORT_COLUMN = "name"
+    # Running first, then newest first, as `docker ps`; `o` moves on to the next column.
+    SORTS = ("state", "node", "ports", "networks", "image", "age", "name")
+    DEFAULT_SORT = "state"
+    TICK = 60.0  # ages are redrawn once a minute, and only those that read differently
+    # Narrow: the node goes first (a name says node/name on a cluster of several engines).
+    KEEP = ("name", "state", "age", "image", "networks", "ports")
     STALE_COLUMN = "state"
     COLUMNS = (
         ("name", "Name", None),
@@ -200,13 +213,27 @@ class ContainersPane(TablePane[ContainerInfo]):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.qualify = False  # node/name names, for clusters of several nodes
+        self.now = time.time  # the clock the ages are read from
 
     def cells(self, c: ContainerInfo):
         name = c.qualified_name if self.qualify else c.name
-        return (name, state_text(c.state), c.node, c.ports_text, c.networks_text, c.image, age(c.created))
+        return (name, state_text(c.state), c.node, c.ports_text if c.ports else "", c.networks_text, c.image,
+                age(c.created, self.now()))
+
+    def sort_key(self, c: ContainerInfo, column: str, cells):
+        name = natural(c.name)
+        if column == "state":
+            return (c.state != "running", -c.created, name)
+        if column == "age":
+            return (-c.created, name)  # the youngest first
+        if column == "name":
+            return (name, natural(c.node))
+        return (super().sort_key(c, column, cells), name)
 
     def visible(self, c: ContainerInfo) -> bool:
         """The filter understands node=, name=, label=, until= besides free words (see core.planner)."""
+        if not self.filter_text:
+            return True
         from carina_tui.ui.cleanup_screen import pane_shows
 
         return pane_shows(self, c)
@@ -274,7 +301,9 @@ class SystemPane(TablePane[ProtectedRow]):
     TITLE = "System (protected)"
     NUMBER = 4
     EMPTY = "No protected containers on this cluster."
-    SORT_COLUMN = "name"
+    SORTS = ("name", "state", "node", "rule", "image")
+    DEFAULT_SORT = "name"
+    KEEP = ("name", "state", "rule", "node")
     STALE_COLUMN = "state"
     COLUMNS = (
         ("name", "Name", None),
@@ -292,13 +321,8 @@ class SystemPane(TablePane[ProtectedRow]):
     ]
     MUTATING = frozenset({"start", "remove"})
 
-    def compose(self):
-        yield Static("", classes="system-warnings")
-        yield from super().compose()
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one(".system-warnings", Static).display = False
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
         self.report = None
 
     def show_report(self, report) -> None:
@@ -306,11 +330,15 @@ class SystemPane(TablePane[ProtectedRow]):
         from carina_tui.core.consul_models import ConsulSnapshot
 
         self.report = report
-        found = self.query(".system-warnings")
-        if not found:  # the pane is being taken down (the app is quitting)
+        if self._table is None:  # the pane is being taken down (the app is quitting)
             return
-        box = found.first(Static)
+        found = self.query(".system-warnings")
+        box = found.first(Static) if found else None
         if report.warnings:
+            if box is None:
+                # Made when there is something to say: the first screen does not need it.
+                box = Static("", classes="system-warnings")
+                self.mount(box, before=self._table)
             text = Text()
             for w in report.warnings:
                 text.append("⚠ " if w.severity != "info" else "· ", style="bold red" if w.severity == "error" else "yellow")
@@ -318,7 +346,7 @@ class SystemPane(TablePane[ProtectedRow]):
             text.rstrip()
             box.update(text)
             box.display = True
-        elif box.display:
+        elif box is not None and box.display:
             box.display = False
         consul = report.consul
         if isinstance(consul, ConsulSnapshot):

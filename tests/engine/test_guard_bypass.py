@@ -42,14 +42,14 @@ def sources() -> dict[Path, ast.Module]:
 
 def _api_calls(node: ast.AST) -> list[str]:
     """Names of ``<something>.api.<name>(...)`` and ``api.<name>(...)`` calls under ``node``; a request
-    on the gateway's own keep-alive connections counts as a write (``_keepalive.request``), except a
-    ``_keepalive.get``, which can only send a GET."""
+    on the gateway's own keep-alive connections counts as a write (``_keepalive.request``), except
+    ``_keepalive.get`` and ``_keepalive.stream``, which can only send GET."""
     out = []
     for sub in ast.walk(node):
         if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
             owner = sub.func.value
-            if isinstance(owner, ast.Attribute) and owner.attr == "_keepalive" and \
-                    sub.func.attr not in ("close", "get"):
+            if (isinstance(owner, ast.Attribute) and owner.attr == "_keepalive"
+                    and sub.func.attr not in ("close", "get", "stream")):
                 out.append(f"_keepalive.{sub.func.attr}")
             if (isinstance(owner, ast.Attribute) and owner.attr == "api") or (
                     isinstance(owner, ast.Name) and owner.id == "api"):

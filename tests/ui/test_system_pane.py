@@ -39,8 +39,8 @@ def app_on(docker_host: str, consul_url: str = "") -> CarinaApp:
 
 
 def warnings_text(app) -> str:
-    box = app.query_one("#system .system-warnings")
-    return str(box.render()) if box.display else ""
+    found = app.query("#system .system-warnings")  # made when there is a first warning
+    return str(found.first().render()) if found and found.first().display else ""
 
 
 async def test_stopped_agent_warns_start_clears_it_and_remove_is_refused(docker_host, scratch, test_engine, consul):
