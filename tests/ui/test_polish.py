@@ -147,3 +147,19 @@ async def test_networks_footer_shows_its_main_keys(docker_host, key, label):
         footer = app.screen.query_one(Footer)
         shown_keys = {(k.key, k.description) for k in footer.query("FooterKey")}
         assert (key, label) in shown_keys, shown_keys
+
+
+async def test_driver_list_offers_what_the_engine_has(docker_host, test_engine):
+    import json
+
+    plugins = set(json.loads(test_engine.docker("info", "--format", "{{json .Plugins.Network}}")))
+    app = make_app(docker_host)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("2")
+        screen = await open_form(pilot, "n", CreateNetworkScreen)
+        offered = {value for _, value in screen.query_one("#f-driver", Select)._options if value}
+        # The engine's own drivers (macvlan, ipvlan, plugins), less those no network can be made with.
+        assert plugins - {"host", "null"} <= offered, (plugins, offered)
+        assert {"macvlan", "ipvlan"} <= offered
+        assert not offered & {"host", "null"}
