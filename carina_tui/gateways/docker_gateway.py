@@ -227,6 +227,12 @@ class DockerGateway:
             f"Could not {what}: the engine at {self.url} did not answer; check that it is running and reachable."
         )
 
+    def _api_version(self) -> str:
+        """The API version for a kept-alive request's path: as the engine's last answer said (no
+        docker-py, and no GET /version to an engine that may be stuck), else docker-py's."""
+        assert self._keepalive is not None
+        return self._keepalive.api_version or self.api.api_version
+
     def _get(self, what: str, target: str, read: Callable[[bytes], Any] = json.loads) -> Any:
         """``GET target`` on the kept-alive unix socket (no docker-py): ``read(body)``, with
         ``_call``'s sentences for what goes wrong."""
@@ -345,7 +351,7 @@ class DockerGateway:
         with self._call(what):
             if self._keepalive is None:
                 return self.api.inspect_container(container_id)
-            version = self._keepalive.api_version or self.api.api_version  # known from any answer
+            version = self._api_version()
             try:
                 answer = self._keepalive.get(f"/v{version}/containers/{quote(container_id)}/json")
             except OSError as exc:
@@ -585,7 +591,7 @@ class DockerGateway:
                     raise self._unanswered(what) from None
             return
         with self._call(what):
-            version = self.api.api_version
+            version = self._api_version()
             try:
                 answer = self._keepalive.request(
                     "DELETE", f"/v{version}/containers/{quote(container_id)}?v={int(volumes)}&force={int(force)}")
