@@ -636,24 +636,38 @@ class RunScreen(FormScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self._fill_networks(self.start_endpoint)
-        self._load_images(self.start_endpoint)
+        self._load_choices(self.start_endpoint)
 
     @on(Select.Changed, "#f-node")
     def _engine_changed(self, event: Select.Changed) -> None:
         self._fill_networks(self.endpoint())
-        self._load_images(self.endpoint())
+        self._load_choices(self.endpoint())
 
-    def _fill_networks(self, endpoint: str) -> None:
+    def _fill_networks(self, endpoint: str, fresh: Iterable[NetworkInfo] = ()) -> None:
+        """What the pane knows at once, and what the engine itself lists once it has answered (a
+        network made a moment ago may not have reached the pane yet)."""
         box = self.query_one("#f-networks", SelectionList)
         keep = set(box.selected)
-        box.clear_options()
-        names = sorted({n.name for n in networks_on(self.carina, endpoint)
+        names = sorted({n.name for n in (*networks_on(self.carina, endpoint), *fresh)
                         if n.name not in SWARM_PLUMBING and (n.scope != "swarm" or n.attachable)})
+        if names == [str(o.value) for o in box.options]:
+            return
+        box.clear_options()
         box.add_options([(name, name, name in keep) for name in names])
 
-    def _load_images(self, endpoint: str) -> None:
+    def _load_choices(self, endpoint: str) -> None:
         gateway = self.carina.session.gateways[endpoint]
-        self.load(lambda: sorted({t for i in gateway.images() for t in i.tags}), self._set_images)
+
+        def fetch():
+            return sorted({t for i in gateway.images() for t in i.tags}), gateway.networks()
+
+        def apply(found) -> None:
+            tags, networks = found
+            self._set_images(tags)
+            if endpoint == self.endpoint():
+                self._fill_networks(endpoint, networks)
+
+        self.load(fetch, apply)
 
     def _set_images(self, tags: list[str]) -> None:
         self.image_tags = tags
