@@ -13,6 +13,7 @@ from textual.widgets import Input
 from render_standin import NOW, render_app
 
 import carina_tui.core.models as models
+import carina_tui.ui.panes as panes
 
 SIZES = [(160, 50), (80, 24)]
 
@@ -26,6 +27,7 @@ class _FixedTime:
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch):
     monkeypatch.setattr(models, "time", _FixedTime)
+    monkeypatch.setattr(panes, "time", _FixedTime)  # the Containers pane's own clock for its ages
 
 
 def settled(*keys: str):
