@@ -233,6 +233,13 @@ class DockerGateway:
         assert self._keepalive is not None
         return self._keepalive.api_version or self.api.api_version
 
+    def _read(self, what: str, target: str, via_api: Callable[[Any], Any]) -> Any:
+        """A read: plain ``GET target`` on a unix socket, else ``via_api(docker-py's client)``."""
+        if self._keepalive is not None:
+            return self._get(what, target)
+        with self._call(what):
+            return via_api(self.api)
+
     def _get(self, what: str, target: str, read: Callable[[bytes], Any] = json.loads) -> Any:
         """``GET target`` on the kept-alive unix socket (no docker-py): ``read(body)``, with
         ``_call``'s sentences for what goes wrong."""
@@ -388,11 +395,7 @@ class DockerGateway:
             time.sleep(step)
 
     def networks(self) -> list[NetworkInfo]:
-        if self._keepalive is not None:
-            raw = self._get("list networks", "/networks")
-        else:
-            with self._call("list networks"):
-                raw = self.api.networks()
+        raw = self._read("list networks", "/networks", lambda api: api.networks())
         return [self._network(n) for n in raw]
 
     def network(self, network_id: str, *, aliases: bool = False) -> NetworkDetail:
@@ -429,11 +432,7 @@ class DockerGateway:
         return sorted(self._list_images(), key=lambda i: i.tags[:1] or ("~",))
 
     def _list_images(self) -> list[ImageInfo]:
-        if self._keepalive is not None:
-            raw = self._get("list images", "/images/json")
-        else:
-            with self._call("list images"):
-                raw = self.api.images()
+        raw = self._read("list images", "/images/json", lambda api: api.images())
         return [
             ImageInfo(
                 id=i.get("Id") or "",
@@ -446,11 +445,7 @@ class DockerGateway:
         ]
 
     def nodes(self) -> list[NodeInfo]:
-        if self._keepalive is not None:
-            raw = self._get("list the swarm's nodes", "/nodes")
-        else:
-            with self._call("list the swarm's nodes"):
-                raw = self.api.nodes()
+        raw = self._read("list the swarm's nodes", "/nodes", lambda api: api.nodes())
         return sorted((self._node(n) for n in raw), key=lambda n: n.hostname)
 
     def events(self, on_stream: Callable[[Any], None] | None = None) -> Iterator[EngineEvent]:
