@@ -20,12 +20,12 @@ from carina_tui.core.config import Config
 from carina_tui.core.errors import CarinaError
 from carina_tui.runtime import DaemonExecutor
 from carina_tui.services.session import Session
-from carina_tui.ui.console_screen import ConsoleScreen, report_worker_error
+from carina_tui.ui.console_screen import ConsoleScreen
 from carina_tui.ui.keymap import check_keymap, keep_theme, kept_theme
 from carina_tui.ui.palette import ConsoleCommands
 from carina_tui.ui.panes import PANES
 from carina_tui.ui.panes.clusters import cluster_key
-from carina_tui.ui.screens import HelpScreen, TypeAheadApp
+from carina_tui.ui.screens import HelpScreen, TypeAheadApp, report_worker_error
 from carina_tui.ui.tables import TablePane
 
 

@@ -30,6 +30,7 @@ from carina_tui.ui.actions import ConsoleActions
 from carina_tui.ui.messages import ContainersChanged, EngineDown, EngineUp, Loaded, NetworksChanged, post_from_thread
 from carina_tui.ui.panes import PANES, ProtectedRow
 from carina_tui.ui.panes.system import ConsulChanged
+from carina_tui.ui.screens import report_worker_error
 from carina_tui.ui.tables import TablePane
 
 
@@ -43,22 +44,6 @@ class ConsoleFooter(Footer):
         first = sorted((k for k in keys if isinstance(k, FooterKey) and k.action in self.FIRST),
                        key=lambda k: self.FIRST.index(k.action))
         yield from first + [k for k in keys if k not in first]
-
-
-def report_worker_error(node, event: Worker.StateChanged) -> None:
-    """A worker's error as a notification: a CarinaError's sentence, anything else as a bug."""
-    from textual.worker import WorkerState
-
-    from carina_tui.core.errors import CarinaError
-
-    if event.state != WorkerState.ERROR:
-        return
-    error = event.worker.error
-    if isinstance(error, CarinaError):
-        node.notify(str(error), title=error.title, severity="error", timeout=10)
-    else:
-        node.notify(f"{type(error).__name__}: {error}. This is a bug in carina-tui; the console keeps running.",
-                    title="Unexpected error", severity="error", timeout=15)
 
 
 class ConsoleScreen(ConsoleActions, Screen):
@@ -176,6 +161,8 @@ class ConsoleScreen(ConsoleActions, Screen):
             self.load()
         elif ready.partial:
             self.call_after_refresh(self.load)  # the rest of a long list, once the first frame is out
+        else:
+            self._reload_others()  # (a cluster switch) the panes 5+ shown read the new cluster
         self._follow_events()
 
     def stop(self) -> None:
@@ -193,8 +180,9 @@ class ConsoleScreen(ConsoleActions, Screen):
         self.nodes = ()
         self._loaded_once = False
         self._reported_once = False
-        for name in ("containers", "networks", "system"):
-            self.pane(name).replace_all([])
+        for entry in PANES.values():
+            if entry.id != "clusters" and (found := self.query(f"#{entry.id}")):
+                found.first(TablePane).replace_all([])
 
     def _draw_header(self) -> None:
         session = self.app.session
@@ -217,7 +205,14 @@ class ConsoleScreen(ConsoleActions, Screen):
     # -- loading ----------------------------------------------------------------------
 
     def load(self) -> None:
+        """Read the cluster again (r, an engine back, a start): the home panes' lists here, the others' by their ``reload``."""
         self._load(self.app.session, self._loaded_once)
+        self._reload_others()
+
+    def _reload_others(self) -> None:
+        for entry in PANES.values():
+            if not entry.home and (found := self.query(f"#{entry.id}")):
+                found.first(TablePane).reload()
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load(self, session, loaded_once: bool) -> None:
