@@ -115,6 +115,8 @@ class ConsoleScreen(ConsoleActions, Screen):
         slot.current = pane_id
         pane = self.pane(pane_id)
         pane.table.focus()
+        if not entry.home and self.maximized is not None and self.maximized is not pane:
+            self.maximize(pane, container=False)  # zoomed: the pane shown takes the zoom
         return pane
 
     async def run_pane_action(self, name: str, action: str) -> None:

@@ -112,6 +112,11 @@ async def test_a_registered_pane_shows_in_the_focused_slot_and_lists_its_keys(do
         await pilot.press("3")
         assert app.focused_pane() is app.pane("containers") and app.pane("containers").region.area
 
+        # Zoomed (z), 9 shows the notes zoomed in the zoomed pane's place.
+        await pilot.press("2", "z", "9")
+        assert app.screen.maximized is app.pane("notes") and slot_of(app, "notes") == "slot-networks"
+        assert app.pane("notes").region.height > SIZE[1] - 5
+
 
 async def test_the_palette_offers_a_registered_panes_actions_and_runs_them(docker_host, notes_pane):
     app = make_app(docker_host)
