@@ -49,7 +49,7 @@ class NotesPane(TablePane[Note]):
 @pytest.fixture
 def notes_pane(monkeypatch):
     """Register the test pane under key 9 for one test (the registry is as before afterwards)."""
-    monkeypatch.setitem(PANES, "notes", PaneEntry("9", "notes", NotesPane))
+    monkeypatch.setitem(PANES, "notes", PaneEntry("9", "notes", "Notes", NotesPane))
 
 
 def slot_of(app, pane_id: str) -> str:

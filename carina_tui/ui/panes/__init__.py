@@ -9,10 +9,10 @@ from carina_tui.ui.panes.networks import NetworksPane
 from carina_tui.ui.panes.registry import HOME, PANES, PaneEntry, register
 from carina_tui.ui.panes.system import ProtectedRow, SystemPane
 
-register("1", "clusters", ClustersPane)
-register("2", "networks", NetworksPane)
-register("3", "containers", ContainersPane)
-register("4", "system", SystemPane)
+register("1", "clusters", "Clusters", ClustersPane)
+register("2", "networks", "Networks", NetworksPane)
+register("3", "containers", "Containers", ContainersPane)
+register("4", "system", "System", SystemPane)
 
 __all__ = ["HOME", "PANES", "ClusterRow", "ClustersPane", "ContainersPane", "NetworksPane", "PaneEntry",
            "ProtectedRow", "SystemPane", "register"]

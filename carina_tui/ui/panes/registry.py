@@ -20,12 +20,9 @@ HOME = ("clusters", "networks", "containers", "system")
 @dataclass(frozen=True)
 class PaneEntry:
     key: str  # the key that shows it (its number on the pane's border)
-    id: str  # its widget id: ``#id``, ``console.pane(id)``
-    cls: type  # a ``TablePane`` subclass; its ``TITLE`` names it
-
-    @property
-    def title(self) -> str:
-        return self.cls.TITLE
+    id: str  # its widget id: ``#id``, ``app.pane(id)``
+    title: str  # what its key does, in ``?`` and the palette ("Services"; the border says ``cls.TITLE``)
+    cls: type  # a ``TablePane`` subclass
 
     @property
     def home(self) -> bool:
@@ -43,6 +40,6 @@ class PaneEntry:
 PANES: dict[str, PaneEntry] = {}  # id -> entry, in the order of their keys
 
 
-def register(key: str, id: str, cls: type) -> PaneEntry:
-    PANES[id] = entry = PaneEntry(key, id, cls)
+def register(key: str, id: str, title: str, cls: type) -> PaneEntry:
+    PANES[id] = entry = PaneEntry(key, id, title, cls)
     return entry
