@@ -91,7 +91,7 @@ async def wait_for(pilot, condition: Callable[[], object], what: str, timeout: f
 async def started(pilot) -> CarinaApp:
     """The app once its first snapshot is on screen."""
     app = pilot.app
-    await wait_for(pilot, lambda: app._loaded_once, "the console loaded its first snapshot")
+    await wait_for(pilot, lambda: app.console_screen._loaded_once, "the console loaded its first snapshot")
     return app
 
 
@@ -161,7 +161,7 @@ async def burst(pilot, *keys: str, news: tuple = ()) -> None:
     """Send ``keys`` the way a fast typist's (or a paste over SSH) arrive: all in the app's
     queue at once. ``pilot.press`` waits for the app to go idle after each key, which hides
     every ordering problem between a key, the screen it opens and the keys after it.
-    ``news``: messages that reach the app right behind the keys, while they are on their way."""
+    ``news``: messages that reach the console right behind the keys, while they are on their way."""
     app = pilot.app
     for key in keys:
         name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
@@ -169,7 +169,7 @@ async def burst(pilot, *keys: str, news: tuple = ()) -> None:
         event.set_sender(app)
         app.post_message(event)
     for message in news:
-        app.post_message(message)
+        app.console_screen.post_message(message)  # the engines' news goes to the console screen
     await pilot.pause()
 
 def loop_threads(prefix: str = "carina-") -> list[str]:

@@ -563,8 +563,9 @@ def outcome_summary(outcomes: list[Outcome], noun: str = "network") -> tuple[str
 def open_prune(app: CarinaApp) -> None:
     """Plan in a worker (fresh lists from every engine), then preview, confirm, prune."""
 
+    session = app.session  # taken here: a worker reads nothing of the app's
+
     def plan() -> None:
-        session = app.session
         networks: list[NetworkInfo] = []
         containers: list[ContainerInfo] = []
         for gw in session.gateways.values():

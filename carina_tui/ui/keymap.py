@@ -33,7 +33,8 @@ THEME_STATE = "theme.json"
 def binding_ids() -> dict[str, Binding]:
     """Every binding id of the console's widgets and screens, with its binding."""
     # Import every module with bindings, so that their classes exist.
-    from carina_tui.ui import app, cleanup_screen, forms, logs, panes, screens, tables  # noqa: F401
+    from carina_tui.ui import app, cleanup_screen, forms, logs, screens, tables  # noqa: F401
+    from carina_tui.ui.panes import PANES
 
     found: dict[str, Binding] = {}
     todo = [DOMNode]
@@ -45,6 +46,9 @@ def binding_ids() -> dict[str, Binding]:
         for binding in cls.__dict__.get("BINDINGS", ()):
             if isinstance(binding, Binding) and binding.id:
                 found.setdefault(binding.id, binding)
+    for entry in PANES.values():  # the keys that show the panes (one registered late too)
+        binding = entry.binding()
+        found.setdefault(binding.id, binding)
     return dict(sorted(found.items()))
 
 

@@ -1,8 +1,10 @@
-"""What a pane asks the console for: requests posted by the panes, handled in one place (the app).
+"""The console's messages: what the engines' threads bring, and what a pane asks for.
 
-A pane knows its rows and its keys; what an action needs beyond the pane (the guard, a
-confirmation, a worker, another cluster's session) is the app's. A new pane posts these (or
-adds its own here) instead of calling the app's methods.
+News from the engines (posted from the session's threads and the load worker to the console
+screen, handled there on the main thread). Requests: a pane knows its rows and its keys; what
+an action needs beyond the pane (the guard, a confirmation, a worker, another cluster's
+session) is handled in one place, ``ui/actions.py``. A new pane posts these (or its own
+messages, defined on the pane) instead of calling the app's methods.
 """
 
 from __future__ import annotations
@@ -13,6 +15,42 @@ from textual.message import Message
 
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.models import ContainerInfo, NetworkInfo
+from carina_tui.services.session import Snapshot
+
+# -- news from the engines -------------------------------------------------------------------
+
+
+@dataclass
+class Loaded(Message):
+    snapshot: Snapshot
+
+
+@dataclass
+class ContainersChanged(Message):
+    endpoint: str
+    found: list[ContainerInfo]
+    gone: set[str]
+
+
+@dataclass
+class NetworksChanged(Message):
+    endpoint: str
+    networks: list[NetworkInfo]
+
+
+@dataclass
+class EngineDown(Message):
+    endpoint: str
+    sentence: str
+    since: float  # when it last answered
+
+
+@dataclass
+class EngineUp(Message):
+    endpoint: str
+
+
+# -- what a pane asks for --------------------------------------------------------------------
 
 
 @dataclass
@@ -24,7 +62,7 @@ class SwitchRequested(Message):
 
 @dataclass
 class DetailsRequested(Message):
-    """Show what the engine says of a container, a network or a node (a Clusters pane row)."""
+    """Show what the engine says of a container or a network."""
 
     item: object
 
@@ -47,3 +85,11 @@ class RemoveRequested(Message):
     """Remove a container or a network, asking first (the guard decides)."""
 
     item: ContainerInfo | NetworkInfo
+
+
+def post_from_thread(node, message: Message) -> None:
+    """``post_message`` from a dedicated thread; nothing when the app is already gone."""
+    try:
+        node.post_message(message)
+    except RuntimeError:  # the event loop is closed: the app has ended
+        pass

@@ -1,8 +1,8 @@
 """The command palette's own commands: every action of every pane, and switching clusters.
 
-Each pane's ``BINDINGS`` are its actions (create network, run, cleanup, prune, Consul view,
-...): the palette lists them as "Pane: description (key)" and runs the chosen one on that
-pane, with the pane focused, exactly as its key would. The clusters the console knows
+Each registered pane's ``BINDINGS`` are its actions (create network, run, cleanup, prune,
+Consul view, ...): the palette lists them as "Pane: description (key)" and runs the chosen
+one on that pane, shown and focused, exactly as its key would. The clusters the console knows
 are offered as "Switch to cluster NAME".
 """
 
@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-PANES = ("clusters", "networks", "containers", "system")
+from carina_tui.ui.panes import PANES
 
 
 def pane_bindings(pane) -> Iterator[Binding]:
@@ -30,11 +30,13 @@ def pane_bindings(pane) -> Iterator[Binding]:
 class ConsoleCommands(Provider):
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
         app = self.app
-        if not hasattr(app, "pane") or not app.query("#containers"):
+        console = getattr(app, "console_screen", None)
+        if console is None or not console.query("#containers"):
             return []
         out = []
-        for name in PANES:
-            pane = app.pane(name)
+        for name, entry in PANES.items():
+            found = console.query(f"#{name}")
+            pane = found.first() if found else entry.cls()  # one not shown yet: its class says its keys
             for binding in pane_bindings(pane):
                 if pane.check_action(binding.action, ()) is not True:
                     continue  # read-only: the palette offers what can be done

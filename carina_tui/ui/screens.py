@@ -21,6 +21,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
+from textual.worker import Worker, WorkerState
+
+from carina_tui.core.errors import CarinaError
 
 
 def field_lines(rows, width: int = 11) -> Text:
@@ -31,6 +34,18 @@ def field_lines(rows, width: int = 11) -> Text:
             body.append(f"{label:{width}}", style="bold")
             body.append(f"{value}\n")
     return body
+
+
+def report_worker_error(node, event: Worker.StateChanged) -> None:
+    """A worker's error as a notification: a CarinaError's sentence, anything else as a bug."""
+    if event.state != WorkerState.ERROR:
+        return
+    error = event.worker.error
+    if isinstance(error, CarinaError):
+        node.notify(str(error), title=error.title, severity="error", timeout=10)
+    else:
+        node.notify(f"{type(error).__name__}: {error}. This is a bug in carina-tui; the console keeps running.",
+                    title="Unexpected error", severity="error", timeout=15)
 
 
 class HelpScreen(ModalScreen[None]):

@@ -540,6 +540,16 @@ class TablePane(Vertical, Generic[T]):
     def on_unmount(self) -> None:
         self._table = None
 
+    def on_worker_state_changed(self, event) -> None:
+        """A failure in one of the pane's own workers, said as a notification."""
+        from carina_tui.ui.screens import report_worker_error
+
+        report_worker_error(self, event)
+
+    def reload(self) -> None:
+        """Read this pane's data again (r, an engine back, a cluster switch). The home panes get
+        theirs from the console screen; a pane 5+ starts its own worker here (and in ``on_mount``)."""
+
     @property
     def table(self) -> KeyTable:
         return self.query_one(KeyTable)

@@ -23,7 +23,7 @@ from pilot_helpers import (
 from carina_tui import guard as guard_module
 from carina_tui.core.errors import EngineRefused
 from carina_tui.sandbox.images import CONSUL_IMAGE
-from carina_tui.ui.app import ContainersChanged
+from carina_tui.ui.messages import ContainersChanged
 from carina_tui.ui.forms import RunScreen
 
 

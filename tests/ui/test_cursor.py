@@ -5,7 +5,7 @@ highlighted, even when rows move between the key and the action."""
 from __future__ import annotations
 
 from pilot_helpers import SIZE, TRAPPED, burst, find, make_app, notices, select_row, started, wait_for
-from carina_tui.ui.app import ContainersChanged
+from carina_tui.ui.messages import ContainersChanged
 from carina_tui.ui.tables import TablePane
 
 

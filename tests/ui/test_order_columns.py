@@ -15,7 +15,7 @@ from pilot_helpers import SIZE, make_app, row_texts, started, wait_for
 from textual import events
 
 from carina_tui.core.models import ContainerInfo, NetworkAttachment
-from carina_tui.ui.app import ContainersChanged
+from carina_tui.ui.messages import ContainersChanged
 
 
 def header(pane) -> str:
@@ -146,7 +146,7 @@ async def test_j_moves_the_cursor_while_twenty_thousand_rows_arrive(docker_host)
         await pilot.press("3")
         top = table.cursor_row
         # The rows, then j right behind them (as a key typed while they arrive).
-        app.post_message(ContainersChanged(docker_host, rows, set()))
+        app.console_screen.post_message(ContainersChanged(docker_host, rows, set()))
         key = events.Key("j", "j")
         key.set_sender(app)
         app.post_message(key)

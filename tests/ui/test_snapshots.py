@@ -13,7 +13,7 @@ from textual.widgets import Input
 from render_standin import NOW, render_app
 
 import carina_tui.core.models as models
-import carina_tui.ui.panes as panes
+import carina_tui.ui.panes.containers as containers_pane
 
 SIZES = [(160, 50), (80, 24)]
 
@@ -27,7 +27,7 @@ class _FixedTime:
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch):
     monkeypatch.setattr(models, "time", _FixedTime)
-    monkeypatch.setattr(panes, "time", _FixedTime)  # the Containers pane's own clock for its ages
+    monkeypatch.setattr(containers_pane, "time", _FixedTime)  # the Containers pane's own clock for its ages
 
 
 def settled(*keys: str):
@@ -36,7 +36,7 @@ def settled(*keys: str):
     async def run_before(pilot) -> None:
         app = pilot.app
         for _ in range(100):
-            if app._loaded_once:
+            if app.console_screen._loaded_once:
                 break
             await pilot.pause(0.05)
         await pilot.pause(0.6)  # the first Consul report is started half a second in

@@ -1,0 +1,18 @@
+"""The console's panes, one module each, and the registry that gives each its key (``registry.py``).
+
+A new pane: a module here with its ``TablePane`` subclass, and one ``register`` line below.
+"""
+
+from carina_tui.ui.panes.clusters import ClusterRow, ClustersPane
+from carina_tui.ui.panes.containers import ContainersPane
+from carina_tui.ui.panes.networks import NetworksPane
+from carina_tui.ui.panes.registry import HOME, PANES, PaneEntry, register
+from carina_tui.ui.panes.system import ProtectedRow, SystemPane
+
+register("1", "clusters", "Clusters", ClustersPane)
+register("2", "networks", "Networks", NetworksPane)
+register("3", "containers", "Containers", ContainersPane)
+register("4", "system", "System", SystemPane)
+
+__all__ = ["HOME", "PANES", "ClusterRow", "ClustersPane", "ContainersPane", "NetworksPane", "PaneEntry",
+           "ProtectedRow", "SystemPane", "register"]
