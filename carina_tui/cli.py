@@ -133,8 +133,8 @@ JSON_HELP = {
     "status": "print one JSON object: cluster, engines, nodes, containers (counts by state), networks (name, "
               "node, driver, scope, subnet), protected, consul, warnings",
     "services": "print a JSON list, one object per swarm service: name, mode, running, desired, image, ports, "
-                "networks, protected (the rule, or null), tasks (name, node, state, desired_state, error; the "
-                "history Swarm keeps included)",
+                "networks, protected (the rule, or null), tasks (each: name, node, state, desired_state, error, "
+                "the history Swarm keeps included)",
 }
 
 

@@ -59,7 +59,7 @@ class SwarmGateway:
         hostnames = {n.id: n.hostname for n in self.nodes()}  # type: ignore[attr-defined]
         names = {s.id: s.name for s in self.services([service_id] if service_id else None)}
         out = [self._task(t, hostnames, names) for t in raw]
-        return sorted(out, key=lambda t: (t.slot or 0, t.node, -t.created))
+        return sorted(out, key=lambda t: (t.slot, "" if t.slot else t.node, -t.created))
 
     def service_logs(self, service_id: str, *, tail: int = 200, follow: bool = True,
                      on_stream=None) -> Iterator[tuple[str, str, str]]:
