@@ -522,17 +522,22 @@ class DockerGateway(SwarmGateway):
             stream = self.api.logs(container_id, stream=True, follow=follow, tail=tail)
             if on_stream is not None:
                 on_stream(stream)
-            pending = b""
-            try:
-                for chunk in stream:
-                    pending += chunk
-                    *lines, pending = pending.split(b"\n")
-                    for line in lines:
-                        yield line.decode("utf-8", "replace")
-            except AttributeError:
-                return
-            if pending:
-                yield pending.decode("utf-8", "replace")
+            yield from self._lines(stream)
+
+    @staticmethod
+    def _lines(stream) -> Iterator[str]:
+        """A docker-py byte stream as text lines; it ends quietly when another thread closes the stream."""
+        pending = b""
+        try:
+            for chunk in stream:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield line.decode("utf-8", "replace")
+        except AttributeError:
+            return
+        if pending:
+            yield pending.decode("utf-8", "replace")
 
     # -- mutations (permit required; only the guard holds permits) -------------------
 

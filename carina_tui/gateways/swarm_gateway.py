@@ -26,11 +26,12 @@ _DETAIL_KEYS = {"com.docker.swarm.node.id": "node", "com.docker.swarm.task.id": 
 
 
 class SwarmGateway:
-    """Mixed into ``DockerGateway``: uses its ``api``, ``_call``, ``_read``, ``networks`` and ``nodes``."""
+    """Mixed into ``DockerGateway``: uses its ``api``, ``_call``, ``_read``, ``_lines``, ``networks`` and ``nodes``."""
 
     api: Any
     _call: Callable
     _read: Callable
+    _lines: Callable
 
     # -- reads ----------------------------------------------------------------------
 
@@ -70,17 +71,8 @@ class SwarmGateway:
                                            tail=tail, is_tty=False)
             if on_stream is not None:
                 on_stream(stream)
-            pending = b""
-            try:
-                for chunk in stream:
-                    pending += chunk
-                    *lines, pending = pending.split(b"\n")
-                    for line in lines:
-                        yield _detailed(line.decode("utf-8", "replace"))
-            except AttributeError:
-                return  # closed from another thread
-            if pending:
-                yield _detailed(pending.decode("utf-8", "replace"))
+            for line in self._lines(stream):
+                yield _detailed(line)
 
     def _network_names(self) -> dict[str, str]:
         return {n.id: n.name for n in self.networks()}  # type: ignore[attr-defined]
