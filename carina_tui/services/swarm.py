@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
-from carina_tui.core.errors import CarinaError, EngineUnreachable
+from carina_tui.core.errors import CarinaError, EngineRefused, EngineUnreachable
 from carina_tui.core.rules import Rule
 from carina_tui.core.swarm_models import ServiceInfo, TaskInfo
 from carina_tui.gateways.docker_gateway import DockerGateway
@@ -62,11 +62,14 @@ class Swarm:
             "add a manager's endpoint to the cluster, or start the swarm with `docker swarm init`.")
 
     def _on_manager(self, call: Callable[[DockerGateway], object]):
-        """``call`` on a manager; when the one remembered does not answer, once more on another."""
+        """``call`` on a manager; when the one remembered does not answer (or is a manager no more),
+        once more on another."""
         gateway = self.manager()
         try:
             return call(gateway)
-        except EngineUnreachable:
+        except (EngineUnreachable, EngineRefused) as err:
+            if isinstance(err, EngineRefused) and "manager" not in str(err):
+                raise  # refused for another reason than no longer being a manager (demoted)
             with self._lock:
                 self._manager = None
             other = self.manager()

@@ -230,6 +230,24 @@ def test_a_protected_service_is_never_removed_scaled_to_0_or_updated(cluster, se
     running(session, name, 2)
 
 
+def test_read_only_refuses_every_service_change_and_says_so(cluster, session, names):
+    name = names("ro")
+    create(session, name=name, replicas_text="1")
+    s, _ = running(session, name, 1)
+    session.guard.read_only = True
+    attempts = [lambda: create(session, name=names("ro-new")), lambda: session.guard.scale_service(s, 3),
+                lambda: session.guard.update_service_image(s, "busybox:v2"),
+                lambda: session.guard.restart_service(s), lambda: session.guard.remove_service(s)]
+    for attempt in attempts:
+        with pytest.raises(Refused) as caught:
+            attempt()
+        assert "open read-only" in str(caught.value) and caught.value.rule == "read-only"
+    assert inspect(cluster, name)["Spec"]["Mode"] == {"Replicated": {"Replicas": 1}}
+    outcomes = [(e["action"], e["outcome"]) for e in session.guard.audit.read()][1:]
+    assert outcomes == [(a, "refused") for a in ("service.create", "service.scale", "service.update",
+                                                  "service.restart", "service.remove")]
+
+
 def test_the_create_form_says_what_is_wrong_before_any_call(session, names):
     existing = session.swarm.services()
     name = names("dup")
