@@ -399,6 +399,13 @@ class Guard:
             return None
         return self._protected_service_sentence(action, service, rule)
 
+    def check_service(self, action: str, service: ServiceInfo) -> ServiceInfo:
+        """Refuse (``Refused``, audited) ``action`` on ``service`` as the guard would, on a fresh look;
+        never acts. A screen uses it to say why at once, with the refusal in the audit log."""
+        _, fresh = self._fresh_service(action, service)
+        self._check_service(action, fresh, protected_ok=action == "service.create")
+        return fresh
+
     def _service_change(self, action: str, service: ServiceInfo, *args) -> ServiceInfo:
         method = {"service.update": DockerGateway.update_service_image, "service.restart": DockerGateway.restart_service,
                   "service.remove": DockerGateway.remove_service}[action]

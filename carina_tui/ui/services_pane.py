@@ -26,7 +26,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Select, SelectionList, Static
 
 from carina_tui.core import swarm_validate
-from carina_tui.core.errors import CarinaError, Refused
+from carina_tui.core.errors import CarinaError
 from carina_tui.core.models import SWARM_PLUMBING, age
 from carina_tui.core.swarm_models import DEFAULT_ENDPOINT_MODE, ServiceInfo, TaskInfo
 from carina_tui.ui.forms import FormScreen
@@ -146,12 +146,14 @@ class ServicesPane(TablePane[ServiceInfo]):
 
     # -- keys -----------------------------------------------------------------------------
 
-    def _refused(self, action: str, s: ServiceInfo, replicas: int | None = None) -> bool:
-        """Say at once why the guard would refuse (it decides again on a fresh look)."""
-        why = self.carina.session.guard.would_refuse_service(action, s, replicas)
-        if why:
-            self.app.notify(why, title=Refused.title, severity="error", timeout=10)
-        return bool(why)
+    def _refused(self, action: str, s: ServiceInfo) -> bool:
+        """True when the guard would refuse: then the guard looks again, says why and audits the
+        refusal (``check_service`` never acts)."""
+        guard = self.carina.session.guard
+        if not guard.would_refuse_service(action, s):
+            return False
+        self.carina.guarded(lambda: guard.check_service(action, s))
+        return True
 
     def action_tasks(self) -> None:
         if (s := self.selected) is not None:
@@ -165,13 +167,9 @@ class ServicesPane(TablePane[ServiceInfo]):
             self.app.notify(f"{s.qualified_name} is global: it runs one task on every node and has no count "
                             "to scale.", severity="warning")
             return
-        if not self._refused("service.scale", s, 1):
-            self.app.push_screen(ScaleScreen(s))
+        self.app.push_screen(ScaleScreen(s))  # a protected one may be scaled up: the guard judges the count
 
     def action_create(self) -> None:
-        if self.carina.read_only:
-            self._refused("service.create", ServiceInfo("", "", "replicated", ""))
-            return
         self.app.push_screen(CreateServiceScreen())
 
     def action_update(self) -> None:
