@@ -375,3 +375,65 @@ def test_services_json_is_what_the_readme_shows(cluster, session, names):
     assert set(mine) | set(mine["tasks"][0]) <= words, "services --help names every key it prints"
     text = carina("services", "--config", cluster.config_file, "--cluster", cluster.name)
     assert text.returncode == 0 and name in text.stdout and 'protected by label "carina.protected=true"' in text.stdout
+
+
+# -- pane 5 in the console (Pilot): what the screen shows, and what the engine then holds ------------
+
+SIZE = (160, 40)
+
+
+def pane_rows(app) -> dict[str, list[str]]:
+    """The Services pane's rows as shown, by service name (the ◆ mark kept in the first cell)."""
+    from pilot_helpers import row_texts
+
+    return {r[0].lstrip("◆ ").strip(): r for r in row_texts(app.pane("services"))}
+
+
+async def row_says(pilot, name: str, column: int, text: str, what: str):
+    from pilot_helpers import wait_for
+
+    return await wait_for(pilot, lambda: pane_rows(pilot.app).get(name, [""] * 7)[column] == text, what, timeout=BOUND)
+
+
+async def focus_service(pilot, name: str) -> None:
+    from pilot_helpers import select_row
+
+    await pilot.press("5")
+    await select_row(pilot, "services", name)
+
+
+async def test_pane_5_follows_services_made_elsewhere_and_marks_the_protected(cluster, names, tmp_path):
+    from pilot_helpers import sandbox_app, started, wait_for
+
+    from carina_tui.ui.services_pane import TasksScreen
+
+    plain, kept = names("live"), names("guarded")
+    app = sandbox_app(cluster)
+    app.session.guard.audit = AuditLog(tmp_path / "audit.log")
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("5")
+        assert app.focused is app.pane("services").table
+        cli(cluster, "service", "create", "--detach", "--name", plain, "--replicas", "1", "--endpoint-mode",
+            "dnsrr", BUSYBOX_IMAGE, *LOOP)
+        cli(cluster, "service", "create", "--detach", "--name", kept, "--label", "carina.protected=true",
+            "--endpoint-mode", "dnsrr", BUSYBOX_IMAGE, *LOOP)
+        await row_says(pilot, plain, 2, "1/1", "a service made with the docker CLI shows, its task running")
+        await row_says(pilot, kept, 2, "1/1", "the protected one too")
+        rows = pane_rows(app)
+        assert rows[kept][0].startswith("◆ ") and not rows[plain][0].startswith("◆")
+        assert rows[plain][1] == "replicated" and rows[plain][3] == BUSYBOX_IMAGE
+        cli(cluster, "service", "scale", "--detach", f"{plain}=2")
+        await row_says(pilot, plain, 2, "2/2", "a scale made elsewhere arrives by the events")
+        cli(cluster, "service", "rm", plain)
+        await wait_for(pilot, lambda: plain not in pane_rows(app), "a removed service leaves the pane", BOUND)
+        # enter: the tasks, with node and state as the engine holds them
+        await focus_service(pilot, kept)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TasksScreen) and app.screen.tasks, "enter shows the tasks")
+        (task,) = [t for t in app.screen.tasks if t.current]
+        (real,) = [t for t in cli_tasks(cluster, kept) if t["DesiredState"] == "Running"]
+        assert (task.node, task.state) == (real["Node"], "running")
+        assert any('protected by the rule label "carina.protected=true"' in str(w.render())
+                   for w in app.screen.query("Static"))
+        await pilot.press("escape")
