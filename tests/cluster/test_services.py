@@ -16,6 +16,7 @@ import threading
 import time
 
 import pytest
+from textual.screen import ModalScreen
 
 import harness
 from harness import carina
@@ -437,3 +438,105 @@ async def test_pane_5_follows_services_made_elsewhere_and_marks_the_protected(cl
         assert any('protected by the rule label "carina.protected=true"' in str(w.render())
                    for w in app.screen.query("Static"))
         await pilot.press("escape")
+
+
+async def test_create_scale_update_restart_logs_and_remove_from_pane_5_at_80x24(cluster, names, tmp_path):
+    """Every key of pane 5 on a real swarm, on an 80x24 terminal: the create form is filled by typing
+    (tab moves to each field) and sent with ctrl+s; what the engine then holds is checked."""
+    from pilot_helpers import open_form, sandbox_app, started, submit, type_text, wait_for
+
+    from carina_tui.ui.screens import ConfirmScreen
+    from carina_tui.ui.services_pane import CreateServiceScreen, ScaleScreen, ServiceLogScreen, UpdateImageScreen
+
+    n1, n2 = (n.name for n in cluster.nodes)
+    name = names("typed")
+    app = sandbox_app(cluster)
+    app.session.guard.audit = AuditLog(tmp_path / "audit.log")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await pilot.press("5")
+        await open_form(pilot, "N", CreateServiceScreen)
+        await type_text(pilot, "name", name)
+        await type_text(pilot, "image", BUSYBOX_IMAGE)
+        await type_text(pilot, "replicas", "2")
+        await type_text(pilot, "env", "GREETING=typed")
+        await type_text(pilot, "constraints", f"node.hostname=={n2}")
+        await type_text(pilot, "command", " ".join(f"'{w}'" for w in LOOP))
+        assert await submit(pilot) == ""
+        await row_says(pilot, name, 2, "2/2", "the new service runs its 2 tasks")
+        spec = inspect(cluster, name)["Spec"]
+        assert spec["EndpointSpec"]["Mode"] == "dnsrr" and spec["Mode"] == {"Replicated": {"Replicas": 2}}
+        assert spec["TaskTemplate"]["Placement"]["Constraints"] == [f"node.hostname=={n2}"]
+        assert {t["Node"] for t in cli_tasks(cluster, name)} == {n2}
+
+        await focus_service(pilot, name)
+        await open_form(pilot, "S", ScaleScreen)
+        await type_text(pilot, "replicas", "3")
+        assert await submit(pilot) == ""
+        await row_says(pilot, name, 2, "3/3", "S scales to 3")
+        assert inspect(cluster, name)["Spec"]["Mode"] == {"Replicated": {"Replicas": 3}}
+
+        await open_form(pilot, "u", UpdateImageScreen)
+        await type_text(pilot, "image", "busybox:v2")
+        assert await submit(pilot) == ""
+        await row_says(pilot, name, 3, "busybox:v2", "u updates the image")
+        running(app.session, name, 3, image="busybox:v2")
+
+        force = inspect(cluster, name)["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: inspect(cluster, name)["Spec"]["TaskTemplate"].get("ForceUpdate") == force + 1,
+                       "R forces a rolling restart", BOUND)
+
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, ServiceLogScreen), "l opens the merged logs")
+        screen = app.screen
+        await wait_for(pilot, lambda: any(f"@{n2} | hello typed" in line for line in screen.view.lines),
+                       "each line names its task and node", BOUND)
+        await pilot.press("slash", *"typed", "enter")
+        assert screen.matches, "/ finds the lines"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ServiceLogScreen), "escape closes the logs")
+        await wait_for(pilot, lambda: not [t for t in screen.service_logs.threads if t.is_alive()],
+                       "closing the logs ends every reader")
+
+        await focus_service(pilot, name)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "d asks first")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: name not in cli(cluster, "service", "ls", "--format", "{{.Name}}").split(),
+                       "y removes it", BOUND)
+        await wait_for(pilot, lambda: name not in pane_rows(app), "and it leaves the pane", BOUND)
+    assert [a for a, _ in audited(app.session, name)] == ["service.create", "service.scale", "service.update",
+                                                          "service.restart", "service.remove"]
+
+
+async def test_pane_5_refuses_what_the_guard_refuses_with_the_rule_and_audits_it(cluster, names, tmp_path):
+    from pilot_helpers import notices, open_form, sandbox_app, started, submit, type_text, wait_for
+
+    from carina_tui.ui.services_pane import ScaleScreen
+
+    kept = names("shielded")
+    cli(cluster, "service", "create", "--detach", "--name", kept, "--label", "carina.protected=true",
+        "--endpoint-mode", "dnsrr", BUSYBOX_IMAGE, *LOOP)
+    before = inspect(cluster, kept)
+    rule = 'label "carina.protected=true" (default)'
+    app = sandbox_app(cluster)
+    app.session.guard.audit = AuditLog(tmp_path / "audit.log")
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await focus_service(pilot, kept)
+        for key, words in (("d", "removing it is refused"), ("u", "updating its image is refused"),
+                           ("R", "forcing a restart of its tasks is refused")):
+            await pilot.press(key)
+            await wait_for(pilot, lambda: f"service {kept} is protected by the rule {rule}: {words}" in notices(app),
+                           f"{key} is refused with the rule")
+            assert not isinstance(app.screen, ModalScreen)
+        await open_form(pilot, "S", ScaleScreen)
+        await type_text(pilot, "replicas", "0")
+        said = await submit(pilot)
+        assert f"scaling it to 0 is refused" in said and rule in said
+        await pilot.press("escape")
+    after = inspect(cluster, kept)
+    assert after["Version"] == before["Version"], "nothing was changed"
+    assert audited(app.session, kept) == [("service.remove", "refused"), ("service.update", "refused"),
+                                          ("service.restart", "refused"), ("service.scale", "refused")]
