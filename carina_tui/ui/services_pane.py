@@ -81,6 +81,7 @@ class ServicesPane(TablePane[ServiceInfo]):
         Binding("d", "remove", "Remove", id="services.remove", show=False),
     ]
     MUTATING = frozenset({"scale", "create", "update", "restart", "remove"})
+    ENTER_ACTION = "tasks"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
