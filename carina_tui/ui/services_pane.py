@@ -13,6 +13,7 @@ updating and restarting a protected service with its rule.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,7 @@ class ServicesPane(TablePane[ServiceInfo]):
         super().__init__(**kwargs)
         self.error = ""  # why the list could not be read (no manager answers), shown in the subtitle
         self.tasks_screen: TasksScreen | None = None
+        self.now = time.time  # the clock "updated 3m" is read from
 
     @property
     def carina(self) -> CarinaApp:
@@ -101,7 +103,7 @@ class ServicesPane(TablePane[ServiceInfo]):
         name = Text(PROTECTED_MARK, style="bold yellow") + Text(s.name) if self.rule_of(s) else Text("  " + s.name)
         short = s.running < s.desired
         replicas = Text(s.replicas_text, style="bold red" if short and s.running == 0 else "yellow" if short else "")
-        return (name, s.mode, replicas, s.plain_image, s.ports_text, s.networks_text, s.update_text())
+        return (name, s.mode, replicas, s.plain_image, s.ports_text, s.networks_text, s.update_text(self.now()))
 
     def sort_key(self, s: ServiceInfo, column: str, cells):
         if column == "replicas":
