@@ -38,6 +38,7 @@ from carina_tui.services.session import EngineState, Session, Snapshot
 from carina_tui.ui.keymap import check_keymap, keep_theme, kept_theme
 from carina_tui.ui.messages import ActionRequested, DetailsRequested, InspectRequested, RemoveRequested, SwitchRequested
 from carina_tui.ui.palette import ConsoleCommands
+from carina_tui.ui.services_pane import ServicesChanged, ServicesPane
 from carina_tui.ui.panes import ClusterRow, ClustersPane, ContainersPane, NetworksPane, ProtectedRow, SystemPane
 from carina_tui.ui.screens import ConfirmScreen, HelpScreen, TextScreen, TypeAheadApp, field_lines
 from carina_tui.ui.tables import TablePane
@@ -129,6 +130,7 @@ class CarinaApp(TypeAheadApp, App):
         Binding("2", "focus_pane('networks')", "Networks", id="app.focus_networks", show=False),
         Binding("3", "focus_pane('containers')", "Containers", id="app.focus_containers", show=False),
         Binding("4", "focus_pane('system')", "System", id="app.focus_system", show=False),
+        Binding("5", "focus_pane('services')", "Services", id="app.focus_services", show=False),
         Binding("r", "refresh", "Refresh", id="app.refresh", show=False),
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("z", "zoom", "Zoom", show=False, id="app.zoom"),
@@ -195,6 +197,7 @@ class CarinaApp(TypeAheadApp, App):
             with Vertical(id="left"):
                 yield ClustersPane(id="clusters")
                 yield NetworksPane(id="networks")
+                yield ServicesPane(id="services")
             with Vertical(id="right"):
                 yield ContainersPane(id="containers")
                 yield SystemPane(id="system")
@@ -300,8 +303,9 @@ class CarinaApp(TypeAheadApp, App):
         self._loaded_once = False
         self._reported_once = False
         self._watching = ""
-        for name in ("containers", "networks", "system"):
+        for name in ("containers", "networks", "system", "services"):
             self.pane(name).replace_all([])
+        self.pane("services").reload()
         self._start_session()
         self._redraw_clusters()
         self.refresh_bindings()
@@ -404,7 +408,12 @@ class CarinaApp(TypeAheadApp, App):
             on_networks=self._fetch_networks,
             on_down=lambda k, sentence: self._post(EngineDown(k, sentence, time.time())),
             on_up=lambda k: self._post(EngineUp(k)),
+            on_services=lambda k: self._post(ServicesChanged(k)),
         )
+
+    @on(ServicesChanged)
+    def _services_changed(self, message: ServicesChanged) -> None:
+        self.pane("services").reload()
 
     def _fetch_networks(self, key: str) -> None:
         # Called from the engine's sync thread.
