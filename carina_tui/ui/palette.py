@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-PANES = ("clusters", "networks", "containers", "system")
+PANES = ("clusters", "networks", "containers", "system", "services")
 
 
 def pane_bindings(pane) -> Iterator[Binding]:
