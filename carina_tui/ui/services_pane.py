@@ -13,6 +13,7 @@ updating and restarting a protected service with its rule.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,7 @@ class ServicesChanged(Message):
 class ServicesLoaded(Message):
     services: list[ServiceInfo]
     error: str = ""
+    asked: int = 0  # which reading this is: one asked earlier that answers later is not shown
 
 
 class ServicesPane(TablePane[ServiceInfo]):
@@ -89,6 +91,8 @@ class ServicesPane(TablePane[ServiceInfo]):
         self.error = ""  # why the list could not be read (no manager answers), shown in the subtitle
         self.tasks_screen: TasksScreen | None = None
         self.now = time.time  # the clock "updated 3m" is read from
+        self._asked = itertools.count(1)
+        self._shown_asked = 0
 
     @property
     def carina(self) -> CarinaApp:
@@ -127,16 +131,20 @@ class ServicesPane(TablePane[ServiceInfo]):
     @work(thread=True, group="services", exclusive=True, exit_on_error=False)
     def reload(self) -> None:
         """The list from a manager, in a worker; what it says arrives as ``ServicesLoaded``."""
+        asked = next(self._asked)
         try:
             found = self.carina.session.swarm.services()
         except CarinaError as err:
-            self.post_message(ServicesLoaded([], str(err)))
+            self.post_message(ServicesLoaded([], str(err), asked))
             return
-        self.post_message(ServicesLoaded(found))
+        self.post_message(ServicesLoaded(found, asked=asked))
 
     @on(ServicesLoaded)
     def _loaded(self, message: ServicesLoaded) -> None:
         message.stop()
+        if message.asked < self._shown_asked:
+            return  # a reading overtaken by a later one
+        self._shown_asked = message.asked
         self.error = message.error
         if message.error and self.items:
             self.border_subtitle = f"stale: {message.error}"  # what was read last stays, said stale
