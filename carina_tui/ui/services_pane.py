@@ -110,6 +110,8 @@ class ServicesPane(TablePane[ServiceInfo]):
         return (name, s.mode, replicas, s.plain_image, s.ports_text, s.networks_text, s.update_text(self.now()))
 
     def sort_key(self, s: ServiceInfo, column: str, cells):
+        if column == "name":
+            return natural(s.name)  # not the cell, which starts with the protected mark
         if column == "replicas":
             return (s.running - s.desired, natural(s.name))  # the shortest of tasks first
         if column == "updated":
