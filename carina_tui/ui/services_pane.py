@@ -286,51 +286,72 @@ class TasksScreen(ModalScreen[None]):
 # -- forms ----------------------------------------------------------------------------------------
 
 
-class ScaleScreen(FormScreen):
-    TITLE = "Scale"
-    HINT = "ctrl+s scales · escape cancels"
+class ServiceFieldScreen(FormScreen):
+    """A form of one field about one service (scale, update image): ``FIELD`` is read with
+    ``check`` on the main thread, ``act`` calls the guard in the form's worker."""
+
+    FIELD = ""
+    LABEL = ""
 
     def __init__(self, service: ServiceInfo) -> None:
         super().__init__()
         self.service = service
 
+    def initial(self) -> str:  # pragma: no cover - every form overrides it
+        raise NotImplementedError
+
+    def check(self, text: str) -> Any:  # pragma: no cover - every form overrides it
+        raise NotImplementedError
+
+    def act(self, value: Any) -> None:  # pragma: no cover - every form overrides it
+        raise NotImplementedError
+
+    def fields(self) -> ComposeResult:
+        yield self.row(self.LABEL, Input(self.initial(), id=f"f-{self.FIELD}", compact=True))
+
+    def values(self) -> dict[str, Any]:
+        return {"value": self.check(self.text(self.FIELD))}
+
+    def execute(self, values: dict[str, Any]) -> Any:
+        self.act(values["value"])
+        return values["value"]
+
+
+class ScaleScreen(ServiceFieldScreen):
+    HINT = "ctrl+s scales · escape cancels"
+    FIELD, LABEL = "replicas", "Replicas"
+
     def title_text(self) -> str:
         return f"Scale {self.service.qualified_name} ({self.service.replicas_text} running)"
 
-    def fields(self) -> ComposeResult:
-        yield self.row("Replicas", Input(str(self.service.replicas or 0), id="f-replicas", compact=True))
+    def initial(self) -> str:
+        return str(self.service.replicas or 0)
 
-    def values(self) -> dict[str, Any]:
-        return {"replicas": swarm_validate.replicas(self.text("replicas"))}
+    def check(self, text: str) -> int:
+        return swarm_validate.replicas(text)
 
-    def execute(self, values: dict[str, Any]) -> int:
-        self.carina.session.guard.scale_service(self.service, values["replicas"])
-        return values["replicas"]
+    def act(self, value: int) -> None:
+        self.carina.session.guard.scale_service(self.service, value)
 
     def finished(self, result: Any) -> str:
         return f"Scaling {self.service.qualified_name} to {result}."
 
 
-class UpdateImageScreen(FormScreen):
-    TITLE = "Update image"
+class UpdateImageScreen(ServiceFieldScreen):
     HINT = "ctrl+s updates (a rolling update, task by task) · escape cancels"
-
-    def __init__(self, service: ServiceInfo) -> None:
-        super().__init__()
-        self.service = service
+    FIELD, LABEL = "image", "Image"
 
     def title_text(self) -> str:
         return f"Update the image of {self.service.qualified_name}"
 
-    def fields(self) -> ComposeResult:
-        yield self.row("Image", Input(self.service.plain_image, id="f-image", compact=True))
+    def initial(self) -> str:
+        return self.service.plain_image
 
-    def values(self) -> dict[str, Any]:
-        return {"image": swarm_validate.image(self.text("image"))}
+    def check(self, text: str) -> str:
+        return swarm_validate.image(text)
 
-    def execute(self, values: dict[str, Any]) -> str:
-        self.carina.session.guard.update_service_image(self.service, values["image"])
-        return values["image"]
+    def act(self, value: str) -> None:
+        self.carina.session.guard.update_service_image(self.service, value)
 
     def finished(self, result: Any) -> str:
         return f"Updating {self.service.qualified_name} to {result}, task by task."
