@@ -4,6 +4,7 @@
     carina-tui cleanup [--until DURATION] [--label K=V] [--dry-run] [--yes] [--volumes] [--json]
     carina-tui clusters [--json]
     carina-tui status [--json]
+    carina-tui services [--json]
     carina-tui sandbox up|status|down
 
 --host, --cluster, --config and --read-only may stand before or after the command
@@ -131,6 +132,9 @@ JSON_HELP = {
                 "version, swarm_role, nodes, origin",
     "status": "print one JSON object: cluster, engines, nodes, containers (counts by state), networks (name, "
               "node, driver, scope, subnet), protected, consul, warnings",
+    "services": "print a JSON list, one object per swarm service: name, mode, running, desired, image, ports, "
+                "networks, protected (the rule, or null), tasks (each: name, node, state, desired_state, error, "
+                "the history Swarm keeps included)",
 }
 
 
@@ -159,6 +163,10 @@ def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
     _add_where(status, _AFTER)
     status.add_argument("--json", action="store_true", help=JSON_HELP["status"])
 
+    services = sub.add_parser("services", help="the swarm's services and their tasks, read from a manager")
+    _add_where(services, _AFTER)
+    services.add_argument("--json", action="store_true", help=JSON_HELP["services"])
+
     if with_sandbox:
         from carina_tui.sandbox.cli import register
 
@@ -169,7 +177,7 @@ def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-HEADLESS = {"cleanup": "run_cleanup", "clusters": "run_clusters", "status": "run_status"}
+HEADLESS = {"cleanup": "run_cleanup", "clusters": "run_clusters", "status": "run_status", "services": "run_services"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _headless(args: argparse.Namespace) -> int:
-    """Run cleanup, clusters or status with standard output that turns a failed write into a
+    """Run cleanup, clusters, status or services with standard output that turns a failed write into a
     sentence (and exit status 1) instead of a traceback at exit."""
     from carina_tui import commands
 

@@ -28,6 +28,7 @@ from carina_tui.core.models import ContainerDetail, ContainerInfo, NetworkDetail
 from carina_tui.core.permit import issue
 from carina_tui.core.rules import DEFAULT_RULES, Rule, matching_rule
 from carina_tui.core.specs import NetworkSpec, RunSpec
+from carina_tui.core.swarm_models import ServiceInfo, ServiceSpec
 from carina_tui.gateways.docker_gateway import DockerGateway
 
 T = TypeVar("T")
@@ -354,6 +355,88 @@ class Guard:
         self._check(action, fresh)
         self._run(action, fresh, lambda: gateway.disconnect_network(
             issue(action, fresh.id), network.id or network.name, fresh.id, force=force))
+
+    # -- swarm services (issue 15) ----------------------------------------------------
+    # Judged by the same rules as containers (name, name pattern, image, label), on a fresh look.
+    # Creating, and scaling a protected service up, are allowed; removing it, scaling it to 0,
+    # updating its image and forcing a restart are refused with the rule.
+
+    def create_service(self, endpoint: str, spec: ServiceSpec) -> str:
+        action = "service.create"
+        target = ServiceInfo(id="", name=spec.name, mode=spec.mode, image=spec.image, endpoint=endpoint,
+                             labels=spec.labels)
+        self._check_service(action, target, protected_ok=True)
+        gateway = self._gateway(endpoint)
+        return self._run(action, target, lambda: gateway.create_service(issue(action, spec.name), spec))
+
+    def scale_service(self, service: ServiceInfo, replicas: int) -> ServiceInfo:
+        action = "service.scale"
+        gateway, fresh = self._fresh_service(action, service)
+        if fresh.mode == "global":
+            sentence = f"{fresh.qualified_name} is global: it runs one task on every node and has no count to scale."
+            self._audit(action, fresh, "refused", error=sentence)
+            raise Refused(sentence)
+        self._check_service(action, fresh, protected_ok=replicas > 0)
+        self._run(action, fresh, lambda: gateway.scale_service(issue(action, fresh.id), fresh.id, replicas))
+        return fresh
+
+    def update_service_image(self, service: ServiceInfo, image: str) -> ServiceInfo:
+        return self._service_change("service.update", service, image)
+
+    def restart_service(self, service: ServiceInfo) -> ServiceInfo:
+        return self._service_change("service.restart", service)
+
+    def remove_service(self, service: ServiceInfo) -> ServiceInfo:
+        return self._service_change("service.remove", service)
+
+    def would_refuse_service(self, action: str, service: ServiceInfo, replicas: int | None = None) -> str | None:
+        """Why ``action`` on ``service`` would be refused, judged on what is known now (a screen says
+        no at once; the guard decides again on a fresh look)."""
+        if self.read_only:
+            return self._read_only_sentence(action)
+        rule = self.classify(service)  # type: ignore[arg-type]
+        if rule is None or action == "service.create" or (action == "service.scale" and (replicas or 0) > 0):
+            return None
+        return self._protected_service_sentence(action, service, rule)
+
+    def check_service(self, action: str, service: ServiceInfo) -> ServiceInfo:
+        """Refuse (``Refused``, audited) ``action`` on ``service`` as the guard would, on a fresh look;
+        never acts. A screen uses it to say why at once, with the refusal in the audit log."""
+        _, fresh = self._fresh_service(action, service)
+        self._check_service(action, fresh, protected_ok=action == "service.create")
+        return fresh
+
+    def _service_change(self, action: str, service: ServiceInfo, *args) -> ServiceInfo:
+        method = {"service.update": DockerGateway.update_service_image, "service.restart": DockerGateway.restart_service,
+                  "service.remove": DockerGateway.remove_service}[action]
+        gateway, fresh = self._fresh_service(action, service)
+        self._check_service(action, fresh)
+        self._run(action, fresh, lambda: method(gateway, issue(action, fresh.id), fresh.id, *args))
+        return fresh
+
+    def _fresh_service(self, action: str, service: ServiceInfo) -> tuple[DockerGateway, ServiceInfo]:
+        gateway = self._gateway(service.endpoint)
+        try:
+            return gateway, gateway.service(service.id)
+        except CarinaError as err:
+            self._audit(action, service, "failed", error=str(err))
+            raise
+
+    def _check_service(self, action: str, service: ServiceInfo, *, protected_ok: bool = False) -> None:
+        if self.read_only:
+            self._audit(action, service, "refused", rule="read-only")
+            raise Refused(self._read_only_sentence(action), rule="read-only")
+        rule = None if protected_ok else self.classify(service)  # type: ignore[arg-type]
+        if rule is not None:
+            self._audit(action, service, "refused", rule=rule.describe())
+            raise Refused(self._protected_service_sentence(action, service, rule), rule=rule.describe())
+
+    @staticmethod
+    def _protected_service_sentence(action: str, service: ServiceInfo, rule: Rule) -> str:
+        what = {"service.scale": "scaling it to 0", "service.update": "updating its image",
+                "service.restart": "forcing a restart of its tasks", "service.remove": "removing it"}[action]
+        return (f"{service.qualified_name} is protected by the rule {rule.describe()}: {what} is refused. "
+                "Scaling it up is allowed.")
 
     # -- the machinery ----------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from carina_tui.core.models import (
     NodeInfo,
     PortBinding,
 )
+from carina_tui.core.swarm_models import ServiceInfo, ServicePort, TaskInfo
 from carina_tui.services.session import EngineState, Session, Snapshot
 from carina_tui.ui.app import CarinaApp
 
@@ -74,6 +75,26 @@ NODES = (NodeInfo("n1", "node-1", "manager", "active", "ready", leader=True, man
 SNAPSHOT = Snapshot(engines=ENGINES, containers=CONTAINERS, networks=NETWORKS, nodes=NODES)
 
 
+SERVICES = (
+    ServiceInfo("s" * 25, "web", "replicated", "busybox:latest", running=2, desired=3, replicas=3,
+                ports=(ServicePort(80, 8088, mode="host"),), networks=("mynet",), endpoint_mode="dnsrr",
+                created=NOW - 5 * 3600, updated=NOW - 600, update_state="completed", endpoint=N1),
+    ServiceInfo("t" * 25, "consul-watch", "global", "carina/consul:latest", running=2, desired=2,
+                endpoint_mode="dnsrr", created=NOW - 72 * 3600, updated=NOW - 72 * 3600, endpoint=N1),
+)
+TASKS = (
+    TaskInfo("u" * 25, "s" * 25, "web.1", 1, "n1", "node-1", "running", "running", container_id="7" * 64,
+             image="busybox:latest", created=NOW - 600, updated=NOW - 590),
+    TaskInfo("v" * 25, "s" * 25, "web.1", 1, "n2", "node-2", "shutdown", "shutdown", container_id="8" * 64,
+             image="busybox:latest", created=NOW - 5 * 3600, updated=NOW - 600),
+    TaskInfo("w" * 25, "s" * 25, "web.2", 2, "n2", "node-2", "running", "running", container_id="9" * 64,
+             image="busybox:latest", created=NOW - 600, updated=NOW - 580),
+    TaskInfo("x" * 25, "s" * 25, "web.3", 3, "", "", "pending", "running",
+             error="no suitable node (host-mode port already in use on 2 nodes)", image="busybox:latest",
+             created=NOW - 600, updated=NOW - 570),
+)
+
+
 class FixedEngine:
     """One engine of the stand-in: reads come from the fixed snapshot; every change is refused."""
 
@@ -94,6 +115,12 @@ class FixedEngine:
 
     def nodes(self) -> list[NodeInfo]:
         return list(NODES)
+
+    def services(self, ids=None) -> list[ServiceInfo]:
+        return [s for s in SERVICES if ids is None or s.id in ids] if self.url == N1 else []
+
+    def tasks(self, service_id=None) -> list[TaskInfo]:
+        return [t for t in TASKS if service_id in (None, t.service_id)]
 
     def images(self) -> list[ImageInfo]:
         return [ImageInfo("sha256:" + "e" * 64, ("busybox:latest",)), ImageInfo("sha256:" + "f" * 64,

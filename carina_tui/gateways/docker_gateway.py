@@ -52,6 +52,7 @@ from carina_tui.core.models import (
 from carina_tui.core.permit import Permit, require
 from carina_tui.core.specs import NetworkSpec, RunSpec
 from carina_tui.gateways.lazy import IMPORT_LOCK, Lazy
+from carina_tui.gateways.swarm_gateway import SERVICE_ID_LABEL, SwarmGateway
 from carina_tui.gateways.unix_http import Answer, UnixKeepAlive, json_array
 from carina_tui.gateways.unix_http import Unanswered as SentUnanswered
 
@@ -84,8 +85,9 @@ def _tls_module():
     return tls
 
 
-class DockerGateway:
-    """One engine. Thread-safe for concurrent calls (requests' pool is)."""
+class DockerGateway(SwarmGateway):
+    """One engine. Thread-safe for concurrent calls (requests' pool is). Swarm services and tasks:
+    ``SwarmGateway``."""
 
     def __init__(
         self,
@@ -449,13 +451,13 @@ class DockerGateway:
         return sorted((self._node(n) for n in raw), key=lambda n: n.hostname)
 
     def events(self, on_stream: Callable[[Any], None] | None = None) -> Iterator[EngineEvent]:
-        """Follow the engine's event stream (containers and networks) until it ends.
+        """Follow the engine's event stream (containers, networks; a manager's services and nodes) until it ends.
 
         ``on_stream`` receives the open stream, so another thread can ``close()`` it to
         stop the follower. Errors become ``EngineUnreachable``. On a unix socket the stream
         is plain HTTP (``unix_http``): following events does not load docker-py.
         """
-        filters = {"type": ["container", "network"]}
+        filters = {"type": ["container", "network", "service", "node"]}  # a manager's swarm ones too
         if self._keepalive is not None:
             yield from self._unix_events(filters, on_stream)
             return
@@ -502,6 +504,9 @@ class DockerGateway:
         if etype == "network" and "container" in attrs:
             # connect/disconnect changes the container's row too
             yield EngineEvent(self.key, "container", raw.get("Action") or "", attrs["container"])
+        if etype == "container" and SERVICE_ID_LABEL in attrs:
+            # a task's container started or ended: its service's running count changed (no service event says so)
+            yield EngineEvent(self.key, "service", "task", attrs[SERVICE_ID_LABEL])
         yield EngineEvent(
             endpoint=self.key,
             type=etype,
@@ -517,17 +522,22 @@ class DockerGateway:
             stream = self.api.logs(container_id, stream=True, follow=follow, tail=tail)
             if on_stream is not None:
                 on_stream(stream)
-            pending = b""
-            try:
-                for chunk in stream:
-                    pending += chunk
-                    *lines, pending = pending.split(b"\n")
-                    for line in lines:
-                        yield line.decode("utf-8", "replace")
-            except AttributeError:
-                return
-            if pending:
-                yield pending.decode("utf-8", "replace")
+            yield from self._lines(stream)
+
+    @staticmethod
+    def _lines(stream) -> Iterator[str]:
+        """A docker-py byte stream as text lines; it ends quietly when another thread closes the stream."""
+        pending = b""
+        try:
+            for chunk in stream:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield line.decode("utf-8", "replace")
+        except AttributeError:
+            return
+        if pending:
+            yield pending.decode("utf-8", "replace")
 
     # -- mutations (permit required; only the guard holds permits) -------------------
 

@@ -6,6 +6,7 @@ calls these methods from thread workers.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from urllib.parse import urlsplit
@@ -132,6 +133,13 @@ class Session:
             self._prefetched = (_taken(), whole, first, release)
             return page.result()
         return None
+
+    @functools.cached_property
+    def swarm(self):
+        """The cluster's Swarm services, read from a manager (``services/swarm.py``)."""
+        from carina_tui.services.swarm import Swarm
+
+        return Swarm(self)
 
     @property
     def multi_node(self) -> bool:
@@ -329,6 +337,7 @@ class EventFollower:
         on_networks: Callable[[str], None],
         on_down: Callable[[str, str], None],
         on_up: Callable[[str], None],
+        on_services: Callable[[str], None] | None = None,
         window: float = 0.25,
         retry: float = 1.0,
     ) -> None:
@@ -339,6 +348,7 @@ class EventFollower:
         self.on_networks = on_networks
         self.on_down = on_down
         self.on_up = on_up
+        self.on_services = on_services  # a service, a node, or a task's container changed (issue 15)
         self.window = window
         self.retry = retry
         self._stop = threading.Event()
@@ -348,6 +358,7 @@ class EventFollower:
         self._networks = False
         # Containers whose last event was a death: the engine says "die" before its list says so.
         self._died: dict[str, int] = {}
+        self._services = False
         self._stream = None
         self.threads: tuple[threading.Thread, ...] = ()
 
@@ -391,6 +402,8 @@ class EventFollower:
                     self._died.pop(event.id, None)
             elif event.type == "network":
                 self._networks = True
+            elif event.type in ("service", "node"):
+                self._services = True
         self._wake.set()
 
     def follow(self) -> None:
@@ -443,6 +456,7 @@ class EventFollower:
             with self._lock:
                 ids, self._containers = self._containers, set()
                 networks, self._networks = self._networks, False
+                services, self._services = self._services, False
             try:
                 if ids:
                     found, gone = self.session.containers_on(self.key, sorted(ids))
@@ -450,6 +464,8 @@ class EventFollower:
                     self.on_containers(self.key, found, gone)
                 if networks:
                     self.on_networks(self.key)
+                if services and self.on_services is not None:
+                    self.on_services(self.key)
             except CarinaError:
                 # The follower notices the engine going away and reports it.
                 continue

@@ -27,7 +27,8 @@ from textual.worker import Worker, get_current_worker
 from carina_tui.core.models import ContainerInfo
 from carina_tui.services.session import EngineState, Snapshot
 from carina_tui.ui.actions import ConsoleActions
-from carina_tui.ui.messages import ContainersChanged, EngineDown, EngineUp, Loaded, NetworksChanged, post_from_thread
+from carina_tui.ui.messages import (ContainersChanged, EngineDown, EngineUp, Loaded, NetworksChanged,
+                                    ServicesChanged, post_from_thread)
 from carina_tui.ui.panes import PANES, ProtectedRow
 from carina_tui.ui.panes.system import ConsulChanged
 from carina_tui.ui.screens import report_worker_error
@@ -235,6 +236,7 @@ class ConsoleScreen(ConsoleActions, Screen):
             on_networks=lambda k: post_from_thread(self, NetworksChanged(k, session.gateways[k].networks())),
             on_down=lambda k, sentence: post_from_thread(self, EngineDown(k, sentence, time.time())),
             on_up=lambda k: post_from_thread(self, EngineUp(k)),
+            on_services=lambda k: post_from_thread(self, ServicesChanged(k)),
         )
 
     def _ours(self, endpoint: str) -> bool:
@@ -288,6 +290,11 @@ class ConsoleScreen(ConsoleActions, Screen):
         gone = {f"{message.endpoint}|{cid}" for cid in message.gone}
         self.pane("containers").update_items(message.found, gone)
         self._derived(message.found, gone)
+
+    @on(ServicesChanged)
+    def _services_changed(self, message: ServicesChanged) -> None:
+        if self._ours(message.endpoint) and (found := self.query("#services")):
+            found.first(TablePane).reload()
 
     @on(NetworksChanged)
     def _networks_changed(self, message: NetworksChanged) -> None:

@@ -131,12 +131,7 @@ class LogScreen(ModalScreen[None]):
             for line in gateway.logs(self.container.id, tail=TAIL, follow=True, on_stream=self._remember):
                 if self._stopping:
                     return
-                with self._lock:
-                    self._buffer.append(line)
-                    if self._pending:
-                        continue
-                    self._pending = True
-                self._post(LinesArrived())
+                self._add(line)
         except CarinaError as err:
             self._post(StreamEnded(str(err)))
             return
@@ -144,6 +139,15 @@ class LogScreen(ModalScreen[None]):
             self._post(StreamEnded(f"{type(exc).__name__}: {exc}. This is a bug in carina-tui."))
             return
         self._post(StreamEnded("The log stream ended: the container is not running."))
+
+    def _add(self, line: str) -> None:
+        """One line read (on a reader's thread): into the buffer; one message per batch, not per line."""
+        with self._lock:
+            self._buffer.append(line)
+            if self._pending:
+                return
+            self._pending = True
+        self._post(LinesArrived())
 
     def _post(self, message) -> None:
         """From the reader's thread; nothing once the screen (or the app) is closing."""

@@ -39,6 +39,13 @@ class NetworksChanged(Message):
 
 
 @dataclass
+class ServicesChanged(Message):
+    """An engine's events say a service, a node or a task's container changed (issue 15)."""
+
+    endpoint: str = ""
+
+
+@dataclass
 class EngineDown(Message):
     endpoint: str
     sentence: str

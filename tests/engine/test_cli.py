@@ -123,7 +123,7 @@ def readme_examples() -> dict[str, object]:
     for block in re.findall(r"```console\n\$ carina-tui (.*?)\n```", text, re.S):
         line, _, body = block.partition("\n")
         if "--json" in line:
-            words = [w for w in line.split() if w in ("clusters", "status", "cleanup", "--dry-run", "--yes")]
+            words = [w for w in line.split() if w in ("clusters", "status", "cleanup", "--dry-run", "--yes", "services")]
             found[" ".join(words)] = json.loads(body)
     return found
 
@@ -145,7 +145,8 @@ def test_the_readme_shows_what_each_json_output_really_holds(docker_host, scratc
     import json
 
     examples = readme_examples()
-    assert set(examples) == {"clusters", "status", "cleanup --dry-run", "cleanup --yes"}
+    # services needs a swarm: tests/cluster/test_services.py checks its example on the sandbox
+    assert set(examples) == {"clusters", "status", "cleanup --dry-run", "cleanup --yes", "services"}
     config = tmp_path / "clusters.toml"
     config.write_text(f'[clusters.here]\nendpoints = ["{docker_host}"]\n')
     tag = {"carina.readme": scratch.tag}
@@ -165,3 +166,10 @@ def test_the_readme_shows_what_each_json_output_really_holds(docker_host, scratc
     removed = json.loads(real["cleanup --yes"].stdout)
     assert [r["name"] for r in removed["removed"]] == [scratch.name("done")]
     assert [p["name"] for p in removed["protected"]] == [scratch.name("kept")]
+
+
+def test_services_on_an_engine_outside_a_swarm_is_one_sentence(docker_host):
+    out = carina("services", "--host", docker_host, "--json")
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.startswith(f"carina-tui: No engine of {docker_host} answers as a swarm manager")
+    assert "docker swarm init" in out.stderr and "Traceback" not in out.stderr

@@ -24,6 +24,8 @@ from carina_tui.core.permit import Permit, issue, require
 
 PACKAGE = Path(carina_tui.__file__).parent
 GATEWAY = PACKAGE / "gateways" / "docker_gateway.py"
+SWARM_GATEWAY = PACKAGE / "gateways" / "swarm_gateway.py"  # DockerGateway's services and tasks (a mixin)
+GATEWAYS = {GATEWAY: "DockerGateway", SWARM_GATEWAY: "SwarmGateway"}
 GUARD = PACKAGE / "guard.py"
 PERMIT = PACKAGE / "core" / "permit.py"
 
@@ -32,7 +34,7 @@ DOCKER_READS = frozenset({
     "ping", "info", "version", "containers", "inspect_container", "networks", "inspect_network", "images",
     "inspect_image", "nodes", "inspect_node", "events", "logs", "close", "exec_inspect", "df", "top", "stats",
     "port", "volumes", "inspect_volume", "services", "tasks", "create_host_config", "create_networking_config",
-    "create_endpoint_config",
+    "create_endpoint_config", "inspect_service", "service_logs", "inspect_task",
 })
 
 
@@ -57,9 +59,9 @@ def _api_calls(node: ast.AST) -> list[str]:
     return out
 
 
-def gateway_problems(tree: ast.Module) -> tuple[set[str], list[str]]:
+def gateway_problems(tree: ast.Module, name: str = "DockerGateway") -> tuple[set[str], list[str]]:
     """The gateway's mutating methods, and every way one of its methods is unguarded."""
-    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "DockerGateway")
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
     mutating, problems = set(), []
     for fn in cls.body:
         if not isinstance(fn, ast.FunctionDef):
@@ -99,7 +101,7 @@ def bypasses(path: Path, tree: ast.Module, mutating: set[str]) -> list[str]:
                 out.append(f"{where}:{node.lineno} uses permit.{node.attr}")
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Permit":
                 out.append(f"{where}:{node.lineno} builds a Permit")
-        if path != GATEWAY:
+        if path not in GATEWAYS:
             for name in _api_calls(node) if isinstance(node, ast.Call) else ():
                 if name not in DOCKER_READS:
                     out.append(f"{where}:{node.lineno} calls docker-py {name} directly")
@@ -113,12 +115,24 @@ def bypasses(path: Path, tree: ast.Module, mutating: set[str]) -> list[str]:
     return out
 
 
+def all_mutating(trees: dict[Path, ast.Module] | None = None) -> tuple[set[str], list[str]]:
+    """The mutating methods of every gateway module, and their problems."""
+    mutating, problems = set(), []
+    for path, name in GATEWAYS.items():
+        found, wrong = gateway_problems(trees[path] if trees else ast.parse(path.read_text()), name)
+        mutating |= found
+        problems += wrong
+    return mutating, problems
+
+
 def test_every_mutating_gateway_method_demands_its_permit_first():
-    mutating, problems = gateway_problems(ast.parse(GATEWAY.read_text()))
+    mutating, problems = all_mutating()
     assert problems == []
-    # the ones issue 4 names are among them
+    # the ones issue 4 names are among them, and the services' (issue 15)
     assert {"remove_container", "stop_container", "kill_container", "pause_container", "restart_container",
             "rename_container", "update_container", "disconnect_network", "remove_network"} <= mutating
+    assert {"create_service", "scale_service", "update_service_image", "restart_service",
+            "remove_service"} <= mutating
 
 
 def test_the_keepalive_get_can_only_send_a_get():
@@ -132,7 +146,7 @@ def test_the_keepalive_get_can_only_send_a_get():
 
 def test_no_module_but_the_guard_issues_permits_or_calls_mutating_methods():
     trees = sources()
-    mutating, _ = gateway_problems(trees[GATEWAY])
+    mutating, _ = all_mutating(trees)
     found = [problem for path, tree in trees.items() for problem in bypasses(path, tree, mutating)]
     assert found == []
 

@@ -14,6 +14,7 @@ from render_standin import NOW, render_app
 
 import carina_tui.core.models as models
 import carina_tui.ui.panes.containers as containers_pane
+import carina_tui.ui.panes.services as services_pane
 
 SIZES = [(160, 50), (80, 24)]
 
@@ -28,6 +29,7 @@ class _FixedTime:
 def fixed_clock(monkeypatch):
     monkeypatch.setattr(models, "time", _FixedTime)
     monkeypatch.setattr(containers_pane, "time", _FixedTime)  # the Containers pane's own clock for its ages
+    monkeypatch.setattr(services_pane, "time", _FixedTime)  # and the Services pane's
 
 
 def settled(*keys: str):
@@ -58,6 +60,9 @@ SCREENS = {
     "networks": ("2", "z"),
     "containers": ("3", "z"),
     "system": ("4", "z"),
+    "services": ("5", "z"),
+    "tasks": ("5", "j", "enter"),  # web: a task in the history, one pending with its reason
+    "create-service": ("5", "N"),
     "create-network": ("2", "n"),
     "run": ("3", "N"),
     "connect": ("3", "c"),

@@ -7,12 +7,14 @@ from carina_tui.ui.panes.clusters import ClusterRow, ClustersPane
 from carina_tui.ui.panes.containers import ContainersPane
 from carina_tui.ui.panes.networks import NetworksPane
 from carina_tui.ui.panes.registry import HOME, PANES, PaneEntry, register
+from carina_tui.ui.panes.services import ServicesPane
 from carina_tui.ui.panes.system import ProtectedRow, SystemPane
 
 register("1", "clusters", "Clusters", ClustersPane)
 register("2", "networks", "Networks", NetworksPane)
 register("3", "containers", "Containers", ContainersPane)
 register("4", "system", "System", SystemPane)
+register("5", "services", "Services", ServicesPane)
 
 __all__ = ["HOME", "PANES", "ClusterRow", "ClustersPane", "ContainersPane", "NetworksPane", "PaneEntry",
-           "ProtectedRow", "SystemPane", "register"]
+           "ProtectedRow", "ServicesPane", "SystemPane", "register"]
