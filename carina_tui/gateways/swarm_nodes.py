@@ -16,7 +16,9 @@ engines say is what the subnet holds.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+from dataclasses import replace
 from typing import Iterable
 from urllib.parse import quote, urlencode
 
@@ -85,7 +87,6 @@ def _verbose(gateway: DockerGateway, network: NetworkInfo) -> dict:
 
 
 def _in_subnets(address: str, subnets: list) -> bool:
-    import ipaddress
 
     try:
         ip = ipaddress.ip_address(address)
@@ -94,24 +95,48 @@ def _in_subnets(address: str, subnets: list) -> bool:
     return any(ip in net for net in subnets)
 
 
+def _is_address(text: str) -> bool:
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _hostnames(gateways: list[DockerGateway]) -> dict[str, str]:
+    """A node's address -> its hostname, from the first manager that answers."""
+    for gateway in gateways:
+        try:
+            return {n.addr: n.hostname for n in gateway.nodes() if n.addr}
+        except CarinaError:
+            continue
+    return {}
+
+
 def address_use(gateways: Iterable[DockerGateway], network: NetworkInfo) -> AddressUse:
     """The addresses of ``network``'s IPv4 subnets in use on every node, as
     ``docker network inspect --verbose`` shows them on each engine (see the module docstring).
     Engines that do not answer are named in ``unseen``; a network they do not know is nothing on them."""
-    import ipaddress
 
     subnets = [ipaddress.ip_network(c.subnet, strict=False) for c in network.ipam if c.subnet]
     subnets = [s for s in subnets if s.version == 4]
     held: dict[str, Holder] = {}
     unseen = []
 
-    def hold(address: str, kind: str, name: str, node: str = "") -> None:
+    def hold(address: str, kind: str, name: str, node: str) -> None:
         address = address.split("/", 1)[0]
-        if address and _in_subnets(address, subnets):
-            # a task's own container (local) and its gossiped endpoint are one address
-            if address not in held or (held[address].kind == CONTAINER and kind == TASK):
-                held[address] = Holder(address, kind, name, node)
+        if not address or not _in_subnets(address, subnets):
+            return
+        known = held.get(address)
+        if known is not None:
+            # One address seen twice: a task's own container on its node, and its gossiped endpoint
+            # (which names the node by its address). Keep the kind TASK and the node's hostname.
+            kind = TASK if TASK in (kind, known.kind) else known.kind
+            node = known.node if _is_address(node) else node
+        held[address] = Holder(address, kind, name or (known.name if known else ""), node)
 
+    gateways = list(gateways)
     for gateway in gateways:
         try:
             doc = _verbose(gateway, network)
@@ -129,10 +154,13 @@ def address_use(gateways: Iterable[DockerGateway], network: NetworkInfo) -> Addr
         for service, entry in (doc.get("Services") or {}).items():
             vip = (entry or {}).get("VIP") or ""
             if service and vip and vip != "<nil>":
-                hold(vip, VIRTUAL_IP, service)
+                hold(vip, VIRTUAL_IP, service, "")
             for task in (entry or {}).get("Tasks") or ():
                 hold(task.get("EndpointIP") or "", TASK if service else CONTAINER, task.get("Name") or "",
                      ((task.get("Info") or {}).get("Host IP")) or "")
+    if any(_is_address(h.node) for h in held.values()):
+        hostnames = _hostnames(gateways)
+        held = {a: replace(h, node=hostnames.get(h.node, h.node)) for a, h in held.items()}
     return AddressUse(
         network=network.name,
         network_id=network.id,

@@ -1,0 +1,338 @@
+"""Swarm nodes, overlay addresses, task history and the walk-through in swarm mode (issue 15),
+on a real 3-node sandbox (2 managers, so that draining one manager is allowed and the last is not).
+
+One sandbox for the module. Every check is made against what the engine holds afterwards
+(``docker node ls``, ``docker network inspect --verbose``, ``docker ps -a``), and every guarded
+attempt against the audit log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+import harness
+from carina_tui.core.audit import AuditLog
+from carina_tui.core.errors import Refused
+from carina_tui.sandbox import cluster
+from carina_tui.sandbox import engine as eng
+from carina_tui.sandbox.images import BUSYBOX_IMAGE
+from carina_tui.services import overlay
+from carina_tui.services.targets import open_session
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 and not harness.in_ci(), reason="the sandbox needs root")
+
+HANG = 90  # seconds: a generous bound on what the swarm does by itself (schedule, start, stop)
+
+
+@pytest.fixture(scope="module")
+def swarm(tmp_path_factory):
+    try:
+        state = harness.start_test_sandbox(tmp_path_factory.mktemp("swarm-home"), nodes=3, managers=2)
+    except eng.EngineError as err:
+        pytest.fail(f"The test sandbox did not come up: {err}", pytrace=False)
+    # The sandbox keeps one task per slot; the cleanup tests need Swarm to keep an exited one.
+    d(state.nodes[0], "swarm", "update", "--task-history-limit", "3")
+    yield state
+    harness.stop_test_sandbox(state)
+
+
+def d(node: cluster.NodeState, *args: str, check: bool = True) -> str:
+    return eng.docker(node.url, *args, check=check, timeout=90)
+
+
+def open_on(state: cluster.SandboxState, audit: Path, *, read_only: bool = False):
+    session, _ = open_session(argparse.Namespace(config=state.config_file, cluster=state.name, host=None,
+                                                 read_only=read_only))
+    session.guard.audit = AuditLog(audit)
+    return session
+
+
+@pytest.fixture
+def session(swarm, tmp_path):
+    s = open_on(swarm, tmp_path / "audit.log")
+    yield s
+    s.close()
+
+
+def audit_lines(session) -> list[dict]:
+    path = session.guard.audit.path
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def node_ls(node: cluster.NodeState) -> dict[str, tuple[str, str, str]]:
+    """hostname -> (status, availability, manager status) as ``docker node ls`` says."""
+    out = d(node, "node", "ls", "--format", "{{.Hostname}}|{{.Status}}|{{.Availability}}|{{.ManagerStatus}}")
+    return {h: (s, a, m) for h, s, a, m in (line.split("|") for line in out.split("\n") if line)}
+
+
+def wait_for(what: str, check, bound: float = HANG):
+    deadline = time.monotonic() + bound
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not so after {bound:.0f} s")
+        time.sleep(0.5)
+
+
+def service(node: cluster.NodeState, name: str, *options: str, command=("sleep", "1d")) -> str:
+    """``docker service create`` of a busybox stand-in (no registry: the image is on every node)."""
+    d(node, "service", "create", "--detach", "--no-resolve-image", "--name", name, "--stop-grace-period", "1s",
+      *options, BUSYBOX_IMAGE, *command)
+    return name
+
+
+def running_tasks(node: cluster.NodeState, name: str) -> list[str]:
+    out = d(node, "service", "ps", name, "--filter", "desired-state=running",
+            "--format", "{{.Node}}|{{.CurrentState}}")
+    return [line.split("|")[0] for line in out.split("\n") if line and line.split("|")[1].startswith("Running")]
+
+
+def remove_network(node: cluster.NodeState, name: str) -> None:
+    """Remove a network once the service that used it has let go of it (the nodes take a moment)."""
+    wait_for(f"network {name} is removed", lambda: d(node, "network", "rm", name, check=False).strip() == name
+             or name not in d(node, "network", "ls", "--format", "{{.Name}}").split())
+
+
+def by_name(session, hostname: str):
+    return next(n for n in session.snapshot().nodes if n.hostname == hostname)
+
+
+# -- nodes ---------------------------------------------------------------------------------------
+
+
+def test_the_node_list_says_what_docker_node_ls_says(swarm, session):
+    n1 = swarm.nodes[0]
+    nodes = session.snapshot().nodes
+    listed = node_ls(n1)
+    assert [n.hostname for n in nodes] == sorted(listed)
+    version = d(n1, "version", "--format", "{{.Server.Version}}").strip()
+    for n in nodes:
+        status, availability, manager = listed[n.hostname]
+        assert (n.status, n.availability) == (status.lower(), availability.lower())
+        assert n.role == ("manager" if manager else "worker")
+        assert n.leader == (manager == "Leader")
+        assert n.engine_version == version
+    assert [n.hostname for n in nodes if n.leader] == [n1.name]
+
+
+def test_drain_moves_the_tasks_and_activate_takes_the_node_back(swarm, session):
+    n1, _, n3 = swarm.nodes
+    name = service(n1, "drained", "--replicas", "1", "--constraint", "node.role==worker")
+    try:
+        assert wait_for("the task runs on the worker", lambda: running_tasks(n1, name)) == [n3.name]
+        after = session.guard.set_availability(by_name(session, n3.name), "drain")
+        assert after.availability == "drain"
+        assert node_ls(n1)[n3.name][1] == "Drain"
+        # drain stops its tasks (the only worker: nowhere to go) but not the protected Consul agent,
+        # which is a plain container: drain never touches those, so it does not refuse for it
+        wait_for("the task left the drained node", lambda: not running_tasks(n1, name))
+        assert d(n3, "inspect", "--format", "{{.State.Status}}", "carina-svcd").strip() == "running"
+        back = session.guard.set_availability(by_name(session, n3.name), "active")
+        assert back.availability == "active" and node_ls(n1)[n3.name][1] == "Active"
+        assert wait_for("the task is back on the worker", lambda: running_tasks(n1, name)) == [n3.name]
+        assert [(a["action"], a["target_name"], a["outcome"]) for a in audit_lines(session)] == [
+            ("node.drain", n3.name, "done"), ("node.activate", n3.name, "done")]
+    finally:
+        d(n1, "service", "rm", name, check=False)
+        d(n1, "node", "update", "--availability", "active", n3.name, check=False)
+
+
+def test_one_manager_may_be_drained_but_the_last_active_one_is_refused(swarm, session):
+    n1, n2, _ = swarm.nodes
+    try:
+        assert session.guard.set_availability(by_name(session, n2.name), "drain").availability == "drain"
+        with pytest.raises(Refused) as err:
+            session.guard.set_availability(by_name(session, n1.name), "drain")
+        assert f"Node {n1.name} is the swarm's last active manager" in str(err.value)
+        assert err.value.rule == "last active manager"
+        listed = node_ls(n1)
+        assert listed[n1.name][1] == "Active" and listed[n2.name][1] == "Drain"
+        assert [(a["action"], a["target_name"], a["outcome"], a.get("rule", "")) for a in audit_lines(session)] == [
+            ("node.drain", n2.name, "done", ""), ("node.drain", n1.name, "refused", "last active manager")]
+    finally:
+        d(n1, "node", "update", "--availability", "active", n2.name, check=False)
+
+
+def test_a_node_running_a_protected_task_is_not_drained(swarm, session):
+    n1, _, n3 = swarm.nodes
+    name = service(n1, "vault", "--replicas", "1", "--constraint", f"node.hostname=={n3.name}",
+                   "--container-label", "carina.protected=true")
+    try:
+        wait_for("the protected task runs", lambda: running_tasks(n1, name))
+        with pytest.raises(Refused) as err:
+            session.guard.set_availability(by_name(session, n3.name), "drain")
+        assert f"Node {n3.name} runs the protected container vault.1." in str(err.value)
+        assert 'label "carina.protected=true" (default)' in str(err.value)
+        assert node_ls(n1)[n3.name][1] == "Active"
+        assert running_tasks(n1, name) == [n3.name]
+        (line,) = audit_lines(session)
+        assert (line["action"], line["target_name"], line["outcome"]) == ("node.drain", n3.name, "refused")
+        assert line["rule"] == 'label "carina.protected=true" (default)'
+    finally:
+        d(n1, "service", "rm", name, check=False)
+
+
+def test_read_only_refuses_drain_and_says_so(swarm, tmp_path):
+    n1, _, n3 = swarm.nodes
+    frozen = open_on(swarm, tmp_path / "audit.log", read_only=True)
+    try:
+        with pytest.raises(Refused) as err:
+            frozen.guard.set_availability(by_name(frozen, n3.name), "drain")
+        assert "read-only" in str(err.value) and "drain was refused" in str(err.value)
+        assert node_ls(n1)[n3.name][1] == "Active"
+        assert [(a["action"], a["outcome"], a.get("rule", "")) for a in audit_lines(frozen)] == [
+            ("node.drain", "refused", "read-only")]
+    finally:
+        frozen.close()
+
+
+# -- overlay addresses ---------------------------------------------------------------------------
+
+
+def verbose_addresses(state: cluster.SandboxState, network: str, subnet_prefix: str) -> set[str]:
+    """Every address of ``network`` that ``docker network inspect --verbose`` shows on any node:
+    containers (and load balancers), service VIPs, tasks."""
+    seen = set()
+    for node in state.nodes:
+        out = d(node, "network", "inspect", "--verbose", network, check=False)
+        if not out.strip().startswith("["):
+            continue
+        doc = json.loads(out)[0]
+        for ep in (doc.get("Containers") or {}).values():
+            seen.add(ep["IPv4Address"].split("/")[0])
+        for entry in (doc.get("Services") or {}).values():
+            seen.add(entry.get("VIP") or "")
+            seen.update(t["EndpointIP"] for t in entry.get("Tasks") or ())
+    return {a for a in seen if a.startswith(subnet_prefix)}
+
+
+def swarm_network(session, name: str):
+    return next(n for n in session.snapshot().networks if n.name == name)
+
+
+def test_address_use_counts_tasks_containers_load_balancers_and_vips_on_every_node(swarm, session):
+    n1, n2, n3 = swarm.nodes
+    d(n1, "network", "create", "--driver", "overlay", "--attachable", "--subnet", "10.77.1.0/28", "mid")
+    name = service(n1, "addr", "--replicas", "2", "--network", "mid", "--constraint", f"node.hostname=={n3.name}")
+    try:
+        d(n2, "run", "--detach", "--name", "attached", "--network", "mid", BUSYBOX_IMAGE, "sleep", "1d")
+        wait_for("both tasks run", lambda: len(running_tasks(n1, name)) == 2)
+        expected = wait_for("every endpoint is gossiped", lambda: (
+            lambda got: got if len(got) == 6 else None)(verbose_addresses(swarm, "mid", "10.77.1.")))
+        use = overlay.address_uses(session, [swarm_network(session, "mid")])[swarm_network(session, "mid").key]
+        assert {h.address for h in use.holders} == expected
+        assert (use.count("task"), use.count("container"), use.count("load balancer"), use.count("virtual IP")) \
+            == (2, 1, 2, 1)
+        assert use.nodes_on == {n2.name, n3.name}
+        assert {h.node for h in use.holders if h.kind == "task"} == {n3.name}
+        assert use.capacity == 13 and use.text == "6/13 (46%)" and use.warning is None and not use.unseen
+    finally:
+        d(n2, "rm", "--force", "attached", check=False)
+        d(n1, "service", "rm", name, check=False)
+        remove_network(n1, "mid")
+
+
+def test_a_small_subnet_warns_at_80_percent_and_a_scale_that_would_not_fit_is_said_first(swarm, session):
+    n1, _, n3 = swarm.nodes
+    d(n1, "network", "create", "--driver", "overlay", "--subnet", "10.77.0.0/29", "tiny")
+    name = service(n1, "packed", "--replicas", "2", "--network", "tiny", "--constraint", f"node.hostname=={n3.name}")
+    try:
+        wait_for("both tasks run", lambda: len(running_tasks(n1, name)) == 2)
+        wait_for("the endpoints show", lambda: len(verbose_addresses(swarm, "tiny", "10.77.0.")) == 4)
+        tiny = swarm_network(session, "tiny")
+        use = overlay.address_uses(session, [tiny])[tiny.key]
+        assert use.text == "4/5 (80%)" and use.breakdown == "2 tasks, 1 load balancer, 1 virtual IP"
+        assert use.warning.startswith("Network tiny (10.77.0.0/29) uses 4 of its 5 addresses (80%)")
+        assert overlay.address_shortfall(session, tiny, tasks=1, what="scaling packed to 3") is None
+        sentence = overlay.address_shortfall(session, tiny, tasks=2, what="scaling packed to 4")
+        assert sentence.startswith("Network tiny (10.77.0.0/29) has 1 free address of 5, and scaling packed to 4 "
+                                   "needs 2 (2 tasks)")
+        # the engine agrees: scaled anyway, one task never gets an address and never starts
+        d(n1, "service", "scale", "--detach", f"{name}=4")
+        wait_for("the third task runs", lambda: len(running_tasks(n1, name)) == 3)
+        states = d(n1, "service", "ps", name, "--filter", "desired-state=running", "--format", "{{.CurrentState}}")
+        assert sum(1 for s in states.split("\n") if s.startswith("New")) == 1, states
+    finally:
+        d(n1, "service", "rm", name, check=False)
+        remove_network(n1, "tiny")
+
+
+# -- cleanup keeps Swarm's task history ----------------------------------------------------------
+
+
+def on_sandbox(state, *args):
+    return harness.carina(*args, "--config", state.config_file, "--cluster", state.name)
+
+
+def test_cleanup_keeps_task_history_unless_asked_and_then_removes_it(swarm):
+    n1, _, n3 = swarm.nodes
+    name = service(n1, "hist", "--replicas", "1", "--constraint", f"node.hostname=={n3.name}")
+    only = ("--label", f"com.docker.swarm.service.name={name}")
+    try:
+        wait_for("the task runs", lambda: running_tasks(n1, name))
+        d(n1, "service", "update", "--detach", "--force", name)
+
+        def exited():
+            out = d(n3, "ps", "--all", "--filter", f"label=com.docker.swarm.service.name={name}",
+                    "--filter", "status=exited", "--format", "{{.Names}}")
+            return out.split()
+
+        (old,) = wait_for("the replaced task's container has exited", exited)
+        kept = on_sandbox(swarm, "cleanup", *only, "--dry-run", "--json")
+        assert kept.returncode == 0, kept.stderr
+        report = json.loads(kept.stdout)
+        assert report["planned"] == []
+        assert [(c["name"], c["node"], c["service"]) for c in report["task_history"]] == [(old, n3.name, name)]
+        assert report["task_history"][0]["task"] == old.rsplit(".", 1)[1]
+        human = on_sandbox(swarm, "cleanup", *only, "--dry-run")
+        assert "Swarm task history, kept (1):" in human.stdout and "--include-task-history" in human.stdout
+        assert on_sandbox(swarm, "cleanup", *only, "--yes").returncode == 0
+        assert exited() == [old]  # kept by default
+
+        removed = on_sandbox(swarm, "cleanup", *only, "--include-task-history", "--yes", "--json")
+        assert removed.returncode == 0, removed.stderr
+        report = json.loads(removed.stdout)
+        assert [c["name"] for c in report["planned"]] == [old] and report["task_history"] == []
+        assert [c["name"] for c in report["removed"]] == [old]
+        assert exited() == []
+        assert running_tasks(n1, name) == [n3.name]  # the service itself runs on
+    finally:
+        d(n1, "service", "rm", name, check=False)
+
+
+# -- the seed's walk-through, in swarm mode ------------------------------------------------------
+
+
+def test_walkthrough_mysql_and_wordpress_as_services_find_each_other_by_name(swarm):
+    n1, n2, _ = swarm.nodes
+    # The sandbox seeds them as plain containers; in swarm mode they are services instead.
+    d(n1, "rm", "--force", "mysql")
+    d(n2, "rm", "--force", "wordpress")
+    common = ("--network", "mynet", "--endpoint-mode", "dnsrr", "--replicas", "1")
+    service(n1, "mysql", *common, "--constraint", f"node.hostname=={n1.name}",
+            "--env", "MYSQL_ROOT_PASSWORD=sandbox",
+            command=("sh", "-c", "echo 'mysql stand-in' > /www/index.html && exec httpd -f -p 3306 -h /www"))
+    service(n1, "wordpress", *common, "--constraint", f"node.hostname=={n2.name}",
+            "--env", "WORDPRESS_DB_HOST=mysql", command=("sleep", "1d"))
+    try:
+        assert wait_for("mysql runs", lambda: running_tasks(n1, "mysql")) == [n1.name]
+        assert wait_for("wordpress runs", lambda: running_tasks(n1, "wordpress")) == [n2.name]
+        (task,) = d(n2, "ps", "--quiet", "--filter", "label=com.docker.swarm.service.name=wordpress").split()
+        (mysql_task,) = d(n1, "ps", "--quiet", "--filter", "label=com.docker.swarm.service.name=mysql").split()
+        mysql_ip = d(n1, "inspect", "--format", "{{(index .NetworkSettings.Networks \"mynet\").IPAddress}}",
+                     mysql_task).strip()
+        answer = wait_for("wordpress resolves mysql", lambda: (lambda r: r if mysql_ip in r else None)(
+            d(n2, "exec", task, "nslookup", "mysql", check=False)))
+        assert mysql_ip in answer
+        page = d(n2, "exec", task, "wget", "-q", "-O", "-", "http://mysql:3306/")
+        assert page.strip() == "mysql stand-in"
+    finally:
+        d(n1, "service", "rm", "mysql", "wordpress", check=False)
