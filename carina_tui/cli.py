@@ -132,7 +132,8 @@ JSON_HELP = {
     "clusters": "print a JSON list, one object per cluster: name, source, endpoints, tls, reachable, error, "
                 "version, swarm_role, nodes, origin",
     "status": "print one JSON object: cluster, engines, nodes, containers (counts by state), networks (name, "
-              "node, driver, scope, subnet), protected, consul, warnings",
+              "node, driver, scope, subnet; a swarm network's addresses: used, capacity, free, by_kind), "
+              "protected, consul, warnings (also a swarm subnet 80% used)",
 }
 
 

@@ -214,6 +214,10 @@ def verbose_addresses(state: cluster.SandboxState, network: str, subnet_prefix: 
     return {a for a in seen if a.startswith(subnet_prefix)}
 
 
+def on_sandbox(state, *args):
+    return harness.carina(*args, "--config", state.config_file, "--cluster", state.name)
+
+
 def swarm_network(session, name: str):
     return next(n for n in session.snapshot().networks if n.name == name)
 
@@ -251,6 +255,11 @@ def test_a_small_subnet_warns_at_80_percent_and_a_scale_that_would_not_fit_is_sa
         use = overlay.address_uses(session, [tiny])[tiny.key]
         assert use.text == "4/5 (80%)" and use.breakdown == "2 tasks, 1 load balancer, 1 virtual IP"
         assert use.warning.startswith("Network tiny (10.77.0.0/29) uses 4 of its 5 addresses (80%)")
+        status = json.loads(on_sandbox(swarm, "status", "--json").stdout)
+        (shown,) = [n for n in status["networks"] if n["name"] == "tiny"]
+        assert shown["addresses"] == {"used": 4, "capacity": 5, "free": 1, "unseen_nodes": [], "by_kind": {
+            "task": 2, "container": 0, "load balancer": 1, "virtual IP": 1}}
+        assert [w["sentence"] for w in status["warnings"] if w["network"] == "tiny"] == [use.warning]
         assert overlay.address_shortfall(session, tiny, tasks=1, what="scaling packed to 3") is None
         sentence = overlay.address_shortfall(session, tiny, tasks=2, what="scaling packed to 4")
         assert sentence.startswith("Network tiny (10.77.0.0/29) has 1 free address of 5, and scaling packed to 4 "
@@ -266,10 +275,6 @@ def test_a_small_subnet_warns_at_80_percent_and_a_scale_that_would_not_fit_is_sa
 
 
 # -- cleanup keeps Swarm's task history ----------------------------------------------------------
-
-
-def on_sandbox(state, *args):
-    return harness.carina(*args, "--config", state.config_file, "--cluster", state.name)
 
 
 def test_cleanup_keeps_task_history_unless_asked_and_then_removes_it(swarm):
