@@ -277,20 +277,28 @@ def test_a_small_subnet_warns_at_80_percent_and_a_scale_that_would_not_fit_is_sa
 # -- cleanup keeps Swarm's task history ----------------------------------------------------------
 
 
+def exited_tasks(node: cluster.NodeState, name: str) -> list[str]:
+    out = d(node, "ps", "--all", "--filter", f"label=com.docker.swarm.service.name={name}",
+            "--filter", "status=exited", "--format", "{{.Names}}")
+    return out.split()
+
+
+def with_task_history(manager: cluster.NodeState, node: cluster.NodeState, name: str) -> str:
+    """A service on ``node`` whose first task was replaced (a forced update): Swarm keeps the old
+    task's exited container as its task history. Returns that container's name."""
+    service(manager, name, "--replicas", "1", "--constraint", f"node.hostname=={node.name}")
+    wait_for("the task runs", lambda: running_tasks(manager, name))
+    d(manager, "service", "update", "--detach", "--force", name)
+    (old,) = wait_for("the replaced task's container has exited", lambda: exited_tasks(node, name))
+    return old
+
+
 def test_cleanup_keeps_task_history_unless_asked_and_then_removes_it(swarm):
     n1, _, n3 = swarm.nodes
-    name = service(n1, "hist", "--replicas", "1", "--constraint", f"node.hostname=={n3.name}")
+    name = "hist"
     only = ("--label", f"com.docker.swarm.service.name={name}")
     try:
-        wait_for("the task runs", lambda: running_tasks(n1, name))
-        d(n1, "service", "update", "--detach", "--force", name)
-
-        def exited():
-            out = d(n3, "ps", "--all", "--filter", f"label=com.docker.swarm.service.name={name}",
-                    "--filter", "status=exited", "--format", "{{.Names}}")
-            return out.split()
-
-        (old,) = wait_for("the replaced task's container has exited", exited)
+        old = with_task_history(n1, n3, name)
         kept = on_sandbox(swarm, "cleanup", *only, "--dry-run", "--json")
         assert kept.returncode == 0, kept.stderr
         report = json.loads(kept.stdout)
@@ -300,15 +308,67 @@ def test_cleanup_keeps_task_history_unless_asked_and_then_removes_it(swarm):
         human = on_sandbox(swarm, "cleanup", *only, "--dry-run")
         assert "Swarm task history, kept (1):" in human.stdout and "--include-task-history" in human.stdout
         assert on_sandbox(swarm, "cleanup", *only, "--yes").returncode == 0
-        assert exited() == [old]  # kept by default
+        assert exited_tasks(n3, name) == [old]  # kept by default
 
         removed = on_sandbox(swarm, "cleanup", *only, "--include-task-history", "--yes", "--json")
         assert removed.returncode == 0, removed.stderr
         report = json.loads(removed.stdout)
         assert [c["name"] for c in report["planned"]] == [old] and report["task_history"] == []
         assert [c["name"] for c in report["removed"]] == [old]
-        assert exited() == []
+        assert exited_tasks(n3, name) == []
         assert running_tasks(n1, name) == [n3.name]  # the service itself runs on
+    finally:
+        d(n1, "service", "rm", name, check=False)
+
+
+def table_rows(screen, table: str) -> list[tuple[str, ...]]:
+    from textual.widgets import DataTable
+
+    t = screen.query_one(f"#{table}", DataTable)
+    return [tuple(getattr(v, "plain", str(v)) for v in t.get_row_at(i)) for i in range(t.row_count)]
+
+
+async def test_the_cleanup_screen_keeps_task_history_until_t_includes_it(swarm):
+    from pilot_helpers import sandbox_app, shown, started
+    from pilot_helpers import wait_for as wait_on_screen
+    from textual.widgets import Checkbox
+
+    from carina_tui.ui.cleanup_screen import CleanupScreen
+    from carina_tui.ui.screens import ConfirmScreen
+
+    n1, _, n3 = swarm.nodes
+    name = "histui"
+    try:
+        old = with_task_history(n1, n3, name)
+        app = sandbox_app(swarm)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await started(pilot)
+            await shown(pilot, "containers", old)
+            await pilot.press("3", "slash", *name, "enter")
+            await pilot.press("x")
+            screen = await wait_on_screen(pilot, lambda: isinstance(app.screen, CleanupScreen) and app.screen,
+                                          "x opens the cleanup plan")
+            assert table_rows(screen, "cleanup-remove") == []
+            assert [(r[0], r[2]) for r in table_rows(screen, "cleanup-history")] == [(f"{n3.name}/{old}", name)]
+            title = str(screen.query_one("#cleanup-history-title").render())
+            assert title.startswith("Swarm task history, kept (1)")
+            assert screen.query_one("#cleanup-history-box", Checkbox).value is False
+
+            await pilot.press("t")
+            assert [r[0] for r in table_rows(screen, "cleanup-remove")] == [f"{n3.name}/{old}"]
+            assert table_rows(screen, "cleanup-history") == []
+            assert "1 included above" in str(screen.query_one("#cleanup-history-title").render())
+            assert screen.query_one("#cleanup-history-box", Checkbox).value is True
+            assert exited_tasks(n3, name) == [old]  # nothing is removed before d and y
+
+            await pilot.press("d")
+            confirm = await wait_on_screen(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen,
+                                           "d asks first")
+            assert confirm.question == "Remove 1 stopped container?"
+            await pilot.press("y")
+            await wait_on_screen(pilot, lambda: screen.result is not None, "the removal finishes", timeout=30)
+            assert [o.plain_name for o in screen.result.removed] == [old]
+        assert exited_tasks(n3, name) == []
     finally:
         d(n1, "service", "rm", name, check=False)
 
