@@ -118,7 +118,8 @@ def shortfall(use: AddressUse, *, tasks: int, virtual_ip: bool = False, new_node
     if virtual_ip:
         parts.append("a virtual IP")
     if new_nodes:
-        parts.append(f"{new_nodes} load balancer{'s' if new_nodes != 1 else ''} on new nodes")
+        parts.append(f"{new_nodes} load balancer{'s' if new_nodes != 1 else ''} for "
+                     f"{'a node' if new_nodes == 1 else 'nodes'} new to the network")
     unseen = f" (not counting what {', '.join(use.unseen)} hold{'s' if len(use.unseen) == 1 else ''})" \
         if use.unseen else ""
     return (f"Network {use.network} ({', '.join(use.subnets)}) has {use.free} free address"

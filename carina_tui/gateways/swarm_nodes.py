@@ -172,15 +172,19 @@ def address_use(gateways: Iterable[DockerGateway], network: NetworkInfo) -> Addr
 
 
 def address_shortfall(gateways: Iterable[DockerGateway], network: NetworkInfo, *, tasks: int,
-                      virtual_ip: bool = False, new_nodes: int = 0, what: str = "this change") -> str | None:
-    """Before a service create or scale on a swarm network: None when ``tasks`` more tasks (plus a
-    virtual IP for a new service in ``vip`` endpoint mode, plus a load balancer on each of
-    ``new_nodes`` nodes that have nothing on the network yet) fit in its subnet as the engines
-    use it now; else a sentence saying they would not (Swarm's "could not find an available IP").
-    A network that is not swarm-scoped is never short: it has no swarm-wide pool."""
+                      virtual_ip: bool = False, on_nodes: Iterable[str] = (), what: str = "this change") -> str | None:
+    """The check before a service create or scale on a swarm network: None when ``tasks`` more
+    tasks fit in its subnet as the engines use it now, else a sentence saying they would not (what
+    Swarm otherwise says only in its logs: "could not find an available IP", the task stays new).
+
+    ``virtual_ip``: a new service in ``vip`` endpoint mode takes one more address. ``on_nodes``: the
+    hostnames the tasks will run on, when known (a ``node.hostname==`` constraint): each that has no
+    load balancer endpoint on the network yet takes one more (up to one per task). A network that is
+    not swarm-scoped, or has no IPv4 subnet, is never short."""
     if network.scope != "swarm":
         return None
     use = address_use(gateways, network)
     if not use.capacity:
         return None
+    new_nodes = min(max(tasks, 0), len(set(on_nodes) - use.nodes_on))
     return shortfall(use, tasks=tasks, virtual_ip=virtual_ip, new_nodes=new_nodes, what=what)

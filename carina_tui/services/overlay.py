@@ -29,8 +29,8 @@ def address_uses(session, networks: Iterable[NetworkInfo]) -> dict[str, AddressU
 
 
 def address_shortfall(session, network: NetworkInfo, *, tasks: int, virtual_ip: bool = False,
-                      new_nodes: int = 0, what: str = "this change") -> str | None:
+                      on_nodes: Iterable[str] = (), what: str = "this change") -> str | None:
     """``gateways.swarm_nodes.address_shortfall`` on the session's engines: None, or the sentence
     saying the change would not fit in ``network``'s subnet."""
     return swarm_nodes.address_shortfall(session.gateways.values(), network, tasks=tasks, virtual_ip=virtual_ip,
-                                         new_nodes=new_nodes, what=what)
+                                         on_nodes=on_nodes, what=what)

@@ -261,6 +261,9 @@ def test_a_small_subnet_warns_at_80_percent_and_a_scale_that_would_not_fit_is_sa
             "task": 2, "container": 0, "load balancer": 1, "virtual IP": 1}}
         assert [w["sentence"] for w in status["warnings"] if w["network"] == "tiny"] == [use.warning]
         assert overlay.address_shortfall(session, tiny, tasks=1, what="scaling packed to 3") is None
+        # one more task, but on a node with nothing on the network yet: it needs that node's load balancer too
+        elsewhere = overlay.address_shortfall(session, tiny, tasks=1, on_nodes=[n1.name], what="one more on n1")
+        assert "one more on n1 needs 2 (1 task and 1 load balancer for a node new to the network)" in elsewhere
         sentence = overlay.address_shortfall(session, tiny, tasks=2, what="scaling packed to 4")
         assert sentence.startswith("Network tiny (10.77.0.0/29) has 1 free address of 5, and scaling packed to 4 "
                                    "needs 2 (2 tasks)")
