@@ -34,3 +34,17 @@ def address_shortfall(session, network: NetworkInfo, *, tasks: int, virtual_ip: 
     saying the change would not fit in ``network``'s subnet."""
     return swarm_nodes.address_shortfall(session.gateways.values(), network, tasks=tasks, virtual_ip=virtual_ip,
                                          on_nodes=on_nodes, what=what)
+
+
+def swarm_view(session) -> tuple[tuple, dict[str, AddressUse]]:
+    """What the Swarm view shows: the swarm's nodes (as the first manager that answers lists them)
+    and the address use of every swarm network (by network key). ``((), {})`` off a swarm."""
+    for gateway in list(session.gateways.values()):
+        try:
+            if not gateway.info().is_manager:
+                continue
+            nodes, networks = gateway.nodes(), gateway.networks()
+        except CarinaError:
+            continue
+        return tuple(nodes), address_uses(session, networks)
+    return (), {}

@@ -130,6 +130,7 @@ class CarinaApp(TypeAheadApp, App):
         Binding("3", "focus_pane('containers')", "Containers", id="app.focus_containers", show=False),
         Binding("4", "focus_pane('system')", "System", id="app.focus_system", show=False),
         Binding("r", "refresh", "Refresh", id="app.refresh", show=False),
+        Binding("W", "swarm", "Swarm nodes", id="app.swarm", show=False),  # issue 15: ui/swarm_screen.py
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("z", "zoom", "Zoom", show=False, id="app.zoom"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -345,6 +346,11 @@ class CarinaApp(TypeAheadApp, App):
         pane = self.pane(name)
         pane.table.focus()
         self.call_later(self.run_action, action, pane)
+
+    def action_swarm(self) -> None:
+        from carina_tui.ui.swarm_screen import SwarmScreen
+
+        self.push_screen(SwarmScreen())
 
     def action_zoom(self) -> None:
         pane = self.focused_pane()

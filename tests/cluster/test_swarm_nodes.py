@@ -404,3 +404,64 @@ def test_walkthrough_mysql_and_wordpress_as_services_find_each_other_by_name(swa
         assert page.strip() == "mysql stand-in"
     finally:
         d(n1, "service", "rm", "mysql", "wordpress", check=False)
+
+
+# -- the console: W, the swarm view ------------------------------------------------------------
+
+
+async def test_the_swarm_view_drains_activates_refuses_and_shows_a_subnet_filling(swarm):
+    from pilot_helpers import notices, sandbox_app, started
+    from pilot_helpers import wait_for as wait_on_screen
+
+    from carina_tui.ui.screens import ConfirmScreen
+    from carina_tui.ui.swarm_screen import SwarmScreen
+
+    n1, n2, n3 = swarm.nodes
+    d(n1, "network", "create", "--driver", "overlay", "--subnet", "10.77.2.0/29", "tinyui")
+    name = service(n1, "packedui", "--replicas", "2", "--network", "tinyui",
+                   "--constraint", f"node.hostname=={n3.name}")
+    try:
+        wait_for("both tasks run", lambda: len(running_tasks(n1, name)) == 2)
+        wait_for("the endpoints show", lambda: len(verbose_addresses(swarm, "tinyui", "10.77.2.")) == 4)
+        app = sandbox_app(swarm)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await started(pilot)
+            await pilot.press("W")
+            screen = await wait_on_screen(pilot, lambda: isinstance(app.screen, SwarmScreen) and app.screen,
+                                          "W opens the swarm view")
+            await wait_on_screen(pilot, lambda: len(table_rows(screen, "swarm-nodes")) == 3, "the nodes show")
+            rows = {r[0]: r for r in table_rows(screen, "swarm-nodes")}
+            assert rows[n1.name][1:3] == ("manager", "active") and rows[n1.name][5] == "leader"
+            assert rows[n3.name][1:4] == ("worker", "active", "ready")
+            await wait_on_screen(pilot, lambda: any(r[0] == "tinyui" for r in table_rows(screen, "swarm-addresses")),
+                                 "the swarm network shows")
+            (tiny,) = [r for r in table_rows(screen, "swarm-addresses") if r[0] == "tinyui"]
+            assert tiny[1:] == ("10.77.2.0/29", "4/5 (80%)", "2 tasks, 1 load balancer, 1 virtual IP")
+            assert "Network tinyui (10.77.2.0/29) uses 4 of its 5 addresses (80%)" in \
+                str(screen.query_one("#swarm-warnings").render())
+
+            async def press_on(hostname: str, key: str) -> None:
+                table = screen.query_one("#swarm-nodes")
+                table.move_cursor(row=[r[0] for r in table_rows(screen, "swarm-nodes")].index(hostname))
+                await pilot.press(key)
+                confirm = await wait_on_screen(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen,
+                                               f"{key} asks first")
+                assert hostname in confirm.question
+                await pilot.press("y")
+
+            await press_on(n3.name, "D")
+            await wait_on_screen(pilot, lambda: node_ls(n1)[n3.name][1] == "Drain", "the engine drains n3", 30)
+            await wait_on_screen(pilot, lambda: {r[0]: r[2] for r in table_rows(screen, "swarm-nodes")}.get(n3.name)
+                                 == "drain", "the view says drain", 30)
+            await press_on(n3.name, "A")
+            await wait_on_screen(pilot, lambda: node_ls(n1)[n3.name][1] == "Active", "the engine activates n3", 30)
+
+            d(n1, "node", "update", "--availability", "drain", n2.name)
+            await press_on(n1.name, "D")
+            await wait_on_screen(pilot, lambda: "last active manager" in notices(app), "the refusal is said", 30)
+            assert node_ls(n1)[n1.name][1] == "Active"
+    finally:
+        d(n1, "node", "update", "--availability", "active", n2.name, check=False)
+        d(n1, "node", "update", "--availability", "active", n3.name, check=False)
+        d(n1, "service", "rm", name, check=False)
+        remove_network(n1, "tinyui")
