@@ -133,7 +133,7 @@ JSON_HELP = {
                 "version, swarm_role, nodes, origin",
     "status": "print one JSON object: cluster, engines, nodes, containers (counts by state), networks (name, "
               "node, driver, scope, subnet; a swarm network's addresses: used, capacity, free, by_kind), "
-              "protected, consul, warnings (also a swarm subnet 80% used)",
+              "protected, consul, warnings (also a swarm subnet 80%% used)",
 }
 
 
