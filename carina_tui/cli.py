@@ -1,7 +1,8 @@
 """Command line: the console by default, and headless commands for scripts and cron.
 
     carina-tui [--host URL | --cluster NAME] [--read-only] [--config PATH]
-    carina-tui cleanup [--until DURATION] [--label K=V] [--dry-run] [--yes] [--volumes] [--json]
+    carina-tui cleanup [--until DURATION] [--label K=V] [--include-task-history] [--dry-run] [--yes]
+                       [--volumes] [--json]
     carina-tui clusters [--json]
     carina-tui status [--json]
     carina-tui services [--json]
@@ -127,11 +128,13 @@ def _settle(args: argparse.Namespace) -> None:
 JSON_HELP = {
     "cleanup": "print one JSON object: planned and protected (the containers, with id, name, node, state, "
                "image; protected ones with rule), removed, skipped and failed (id, name, node, reason), "
-               "hidden_by_filter (a count)",
+               "hidden_by_filter (a count), task_history (Swarm's exited task containers, kept unless "
+               "--include-task-history; each with service and task)",
     "clusters": "print a JSON list, one object per cluster: name, source, endpoints, tls, reachable, error, "
                 "version, swarm_role, nodes, origin",
     "status": "print one JSON object: cluster, engines, nodes, containers (counts by state), networks (name, "
-              "node, driver, scope, subnet), protected, consul, warnings",
+              "node, driver, scope, subnet; a swarm network's addresses: used, capacity, free, by_kind), "
+              "protected, consul, warnings (also a swarm subnet 80%% used)",
     "services": "print a JSON list, one object per swarm service: name, mode, running, desired, image, ports, "
                 "networks, protected (the rule, or null), tasks (each: name, node, state, desired_state, error, "
                 "the history Swarm keeps included)",
@@ -150,6 +153,8 @@ def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
     cleanup.add_argument("--until", metavar="DURATION", action=_Once,
                          help="only containers created before this long ago (10m, 2h, 7d)")
     cleanup.add_argument("--label", metavar="K=V", action="append", default=[], help="only containers with this label")
+    cleanup.add_argument("--include-task-history", action="store_true",
+                         help="also remove the exited task containers Swarm keeps as its services' task history")
     cleanup.add_argument("--dry-run", action="store_true", help="show the plan, remove nothing")
     cleanup.add_argument("--yes", action="store_true", help="do not ask")
     cleanup.add_argument("--volumes", action="store_true", help="also remove anonymous volumes")

@@ -23,12 +23,16 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, TypeVar
 
 from carina_tui.core.audit import AuditEntry, AuditHandle, AuditLog
-from carina_tui.core.errors import AuditUnwritable, CarinaError, NotFound, Refused, Unanswered
-from carina_tui.core.models import ContainerDetail, ContainerInfo, NetworkDetail, NetworkInfo
+from carina_tui.core.errors import (AuditUnwritable, CarinaError, EngineUnreachable, NotFound, Refused,
+                                   Unanswered, ValidationError)
+from carina_tui.core.models import ContainerDetail, ContainerInfo, NetworkDetail, NetworkInfo, NodeInfo
 from carina_tui.core.permit import issue
 from carina_tui.core.rules import DEFAULT_RULES, Rule, matching_rule
 from carina_tui.core.specs import NetworkSpec, RunSpec
 from carina_tui.core.swarm_models import ServiceInfo, ServiceSpec
+from carina_tui.core.swarm_nodes import (AVAILABILITIES, NodeTarget, last_active_manager, protected_task,
+                                         protected_task_sentence)
+from carina_tui.gateways import swarm_nodes
 from carina_tui.gateways.docker_gateway import DockerGateway
 
 T = TypeVar("T")
@@ -437,6 +441,56 @@ class Guard:
                 "service.restart": "forcing a restart of its tasks", "service.remove": "removing it"}[action]
         return (f"{service.qualified_name} is protected by the rule {rule.describe()}: {what} is refused. "
                 "Scaling it up is allowed.")
+    # -- swarm nodes: drain and activate (issue 15) ---------------------------------------
+
+    def set_availability(self, node: NodeInfo, availability: str) -> NodeInfo:
+        """Drain (or activate, pause) a swarm node, decided on a manager's fresh node list: refused,
+        and audited, when read-only, when it would drain the swarm's last active manager, or when
+        the node runs a protected task container (drain would stop it; plain containers such as the
+        Consul agent are not touched by drain). Returns the node as the manager holds it after."""
+        if availability not in AVAILABILITIES:
+            raise ValidationError(f"A node's availability is one of {', '.join(AVAILABILITIES)}, not {availability!r}.")
+        action = {"drain": "node.drain", "active": "node.activate"}.get(availability, "node.pause")
+        manager = self._manager(action, NodeTarget(node.id, node.hostname))
+        target = NodeTarget(node.id, node.hostname, manager.key)
+        if self.read_only:
+            self._audit(action, target, "refused", rule="read-only")
+            raise Refused(self._read_only_sentence(action), rule="read-only")
+        try:
+            nodes = manager.nodes()
+            fresh = next((n for n in nodes if n.id == node.id), None)
+            if fresh is None:
+                raise NotFound(f"Node {node.hostname} is no longer part of the swarm; nothing was changed.")
+            found = protected_task(swarm_nodes.node_tasks(manager, fresh), self.rules) \
+                if availability == "drain" else None
+        except CarinaError as err:
+            self._audit(action, target, "failed", error=str(err))
+            raise
+        if availability == "drain":
+            why = last_active_manager(fresh, nodes)
+            if why is not None:
+                self._audit(action, target, "refused", rule="last active manager")
+                raise Refused(why, rule="last active manager")
+            if found is not None:
+                task, rule = found
+                self._audit(action, target, "refused", rule=rule.describe())
+                raise Refused(protected_task_sentence(fresh, task, rule), rule=rule.describe())
+        self._run(action, target, lambda: manager.update_node_availability(
+            issue("node.availability", fresh.id), fresh.id, availability))
+        return swarm_nodes.node(manager, fresh.id)
+
+    def _manager(self, action: str, target: NodeTarget) -> DockerGateway:
+        """A gateway to a manager that answers now (node changes are made on a manager)."""
+        for gateway in self._gateways.values():
+            try:
+                if gateway.info().is_manager:
+                    return gateway
+            except CarinaError:
+                continue
+        err = EngineUnreachable(f"No manager of the swarm answers, so node {target.name} cannot be changed; "
+                                "check that a manager's engine runs and is one of the cluster's endpoints.")
+        self._audit(action, target, "failed", error=str(err))
+        raise err
 
     # -- the machinery ----------------------------------------------------------------
 

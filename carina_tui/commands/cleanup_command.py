@@ -7,7 +7,10 @@ on the terminal; with no terminal it refuses rather than guess.
 
 ``--json`` prints one object: ``planned``, ``protected``, ``removed``,
 ``skipped``, ``failed`` (lists of objects with ``id`` and ``name``, plus
-``rule`` or ``reason``), and ``hidden_by_filter`` (a count).
+``rule`` or ``reason``), ``hidden_by_filter`` (a count) and ``task_history``:
+the exited task containers Swarm keeps as its services' task history, kept
+unless ``--include-task-history`` (a task container, wherever it is listed,
+also has ``service`` and ``task``).
 
 Exit status: 0 when nothing failed (also for a dry run, an empty plan, or an
 answer of no); 1 when a removal failed, the engine could not be reached, or the
@@ -26,6 +29,7 @@ from carina_tui.services.runner import CleanupResult, execute
 from carina_tui.core.planner import ContainerFilter, Plan, parse_label, plan_cleanup
 from carina_tui.core.durations import parse_duration
 from carina_tui.core.errors import EngineUnreachable, ValidationError
+from carina_tui.core.swarm_nodes import SERVICE_LABEL, task_of
 from carina_tui.guard import Outcome
 
 
@@ -38,6 +42,8 @@ def _filter(args: argparse.Namespace) -> ContainerFilter:
 
 def _item(c, **more) -> dict:
     out = {"id": c.id, "name": c.name, "node": c.node, "state": c.state, "image": c.image}
+    if task_of(c):
+        out.update(service=c.label_map.get(SERVICE_LABEL, ""), task=task_of(c))
     out.update(more)
     return out
 
@@ -56,6 +62,7 @@ def report(plan: Plan, result: CleanupResult | None) -> dict:
         "planned": [_item(c) for c in plan.to_remove],
         "protected": [_item(k.container, rule=k.rule.describe()) for k in plan.protected_kept],
         "hidden_by_filter": plan.hidden_by_filter,
+        "task_history": [_item(c) for c in plan.task_history],
         "removed": [_outcome(o) for o in result.removed],
         "skipped": [_outcome(o) for o in result.skipped],
         "failed": [_outcome(o) for o in result.failed],
@@ -69,6 +76,12 @@ def print_plan(plan: Plan, out: TextIO) -> None:
     print(f"Protected and kept ({len(plan.protected_kept)}):", file=out)
     for k in plan.protected_kept:
         print(f"  {k.container.short_id}  {k.container.qualified_name:40}  {k.rule.describe()}", file=out)
+    print(f"Swarm task history, kept ({len(plan.task_history)}):", file=out)
+    for c in plan.task_history:
+        print(f"  {c.short_id}  {c.qualified_name:40}  service {c.label_map.get(SERVICE_LABEL, '')}", file=out)
+    if plan.task_history:
+        print("  (Swarm keeps these as its services' task history; --include-task-history removes them too.)",
+              file=out)
     print(f"Hidden by the filter: {plan.hidden_by_filter} stopped container(s), not touched.", file=out)
 
 
@@ -123,7 +136,8 @@ def _run(session, flt, args, *, dry_run, yes, as_json, stdin, stdout, stderr) ->
     for error in snapshot.errors:
         print(f"carina-tui: {error} Its containers are not part of this cleanup.", file=stderr)
     guard = session.guard
-    plan = plan_cleanup(snapshot.containers, guard.rules, flt)
+    plan = plan_cleanup(snapshot.containers, guard.rules, flt,
+                        include_task_history=bool(getattr(args, "include_task_history", False)))
     human = stderr if as_json else stdout
 
     if not as_json or not (dry_run or yes):

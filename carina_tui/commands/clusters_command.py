@@ -73,13 +73,22 @@ def _discover(config):
     return discovery.discover(config)
 
 
+def _addresses(use) -> dict:
+    """A swarm network's address use for ``status --json``."""
+    return {"used": use.used, "capacity": use.capacity, "free": use.free,
+            "by_kind": {kind: use.count(kind) for kind in ("task", "container", "load balancer", "virtual IP")},
+            "unseen_nodes": list(use.unseen)}
+
+
 def run_status(args) -> int:
+    from carina_tui.services.overlay import address_uses
     from carina_tui.services.system_report import build_report
 
     session, _config = open_session(args)
     try:
         snapshot = session.snapshot()
         report = build_report(session, snapshot)
+        uses = address_uses(session, snapshot.networks)
     finally:
         session.close()
     engines = [
@@ -119,11 +128,14 @@ def run_status(args) -> int:
         "nodes": nodes,
         "containers": {"total": len(snapshot.containers), **dict(sorted(by_state.items()))},
         "networks": [{"name": n.name, "node": "" if n.scope == "swarm" else n.node, "driver": n.driver,
-                      "scope": n.scope, "subnet": n.subnets_text}
+                      "scope": n.scope, "subnet": n.subnets_text,
+                      **({"addresses": _addresses(uses[n.key])} if n.key in uses else {})}
                      for n in networks],
         "protected": protected,
         "consul": consul,
-        "warnings": [w.as_json() for w in report.warnings],
+        "warnings": [w.as_json() for w in report.warnings] + [
+            {"severity": "warning", "code": "subnet-nearly-full", "sentence": u.warning, "node": "",
+             "network": u.network, "container": ""} for u in uses.values() if u.warning],
     }
     if args.json:
         print(json.dumps(doc, indent=2))
@@ -140,4 +152,7 @@ def run_status(args) -> int:
             print(f"  consul {consul['address']}: " + (consul.get("error") or f"leader {consul.get('leader') or 'none'}"))
         for w in report.warnings:
             print(f"  WARNING: {w.sentence}")
+        for u in uses.values():
+            if u.warning:
+                print(f"  WARNING: {u.warning}")
     return 0 if all(e["reachable"] for e in engines) else 1

@@ -1,11 +1,14 @@
 """The cleanup planner: a pure function from what the engines hold to what to remove.
 
 Only stopped containers (``exited``, ``created``, ``dead``) are candidates. Each
-one lands in exactly one of three places:
+one lands in exactly one of four places:
 
 * ``hidden_by_filter`` (a count): the filter does not show it, so it is not touched;
 * ``protected_kept``: a protection rule matches it (a stopped Consul agent lands here);
-* ``to_remove``: everything else.
+* ``task_history``: a swarm task's container (label ``com.docker.swarm.task.id``) that
+  Swarm keeps as the service's task history (``docker service ps`` shows it, up to the
+  swarm's task history limit, and removes it itself): kept unless ``include_task_history``;
+* ``to_remove``: everything else (with ``include_task_history``, the task history too).
 
 The filter is what the Containers pane's ``/`` box and ``carina-tui cleanup``
 options express: ``node=NAME``, ``name=TEXT`` (``*`` and ``?`` as wildcards),
@@ -27,6 +30,7 @@ from carina_tui.core.durations import parse_duration
 from carina_tui.core.errors import ValidationError, clip
 from carina_tui.core.models import ContainerInfo
 from carina_tui.core.rules import Rule, last_name_part, matching_rule
+from carina_tui.core.swarm_nodes import task_of
 
 FILTER_KEYS = ("node", "name", "label", "until")
 
@@ -119,6 +123,8 @@ class Plan:
     protected_kept: tuple[Kept, ...] = ()
     hidden_by_filter: int = 0
     filter: ContainerFilter = field(default_factory=ContainerFilter)
+    task_history: tuple[ContainerInfo, ...] = ()  # kept: Swarm's task history (see the module docstring)
+    include_task_history: bool = False  # the task history was asked for: it is in ``to_remove``
 
     @property
     def count(self) -> int:
@@ -140,11 +146,14 @@ def plan_cleanup(
     *,
     now: float | None = None,
     shows: Callable[[ContainerInfo], bool] | None = None,
+    include_task_history: bool = False,
 ) -> Plan:
-    """Sort every stopped container into remove / protected and kept / hidden by the filter.
+    """Sort every stopped container into remove / protected and kept / task history kept /
+    hidden by the filter.
 
     ``shows`` is an extra test of what a screen shows (the Containers pane's own
     filter); a container must pass both ``flt`` and ``shows`` to be planned.
+    ``include_task_history``: Swarm's exited task containers are removed too.
     """
     flt = flt or ContainerFilter()
     rules = tuple(rules)
@@ -152,6 +161,7 @@ def plan_cleanup(
     seen: set[str] = set()
     remove: list[ContainerInfo] = []
     kept: list[Kept] = []
+    history: list[ContainerInfo] = []
     hidden = 0
     for c in containers:
         if not c.stopped or c.key in seen:
@@ -161,13 +171,17 @@ def plan_cleanup(
             hidden += 1
             continue
         rule = matching_rule(c, rules)
-        if rule is None:
-            remove.append(c)
-        else:
+        if rule is not None:
             kept.append(Kept(c, rule))
+        elif task_of(c) and not include_task_history:
+            history.append(c)
+        else:
+            remove.append(c)
     return Plan(
         to_remove=tuple(sorted(remove, key=_order)),
         protected_kept=tuple(sorted(kept, key=lambda k: _order(k.container))),
         hidden_by_filter=hidden,
         filter=flt,
+        task_history=tuple(sorted(history, key=_order)),
+        include_task_history=include_task_history,
     )

@@ -27,6 +27,7 @@ from carina_tui.core.models import (
     Pairs,
     PortBinding,
 )
+from carina_tui.core.overlay_addresses import subnet_too_small
 from carina_tui.core.specs import NetworkSpec, RunSpec
 
 # Docker's own rule for container names (daemon/names): at least two characters.
@@ -147,6 +148,9 @@ def network_spec(
         )
     if subnet_text:
         net = subnet(subnet_text)
+        too_small = subnet_too_small(str(net), name) if driver == "overlay" else None
+        if too_small:
+            raise ValidationError(too_small, field="subnet")
         if gateway:
             try:
                 gw = ipaddress.ip_address(gateway)

@@ -722,6 +722,14 @@ class DockerGateway(SwarmGateway):
         with self._call(f"disconnect {self._label(container_id)} from network {self._label(network_id)}"):
             self.api.disconnect_container_from_network(container_id, network_id, force=force)
 
+    def update_node_availability(self, permit: Permit, node_id: str, availability: str) -> None:
+        """Drain, pause or activate a swarm node (on a manager): its spec as now, with ``availability``."""
+        require(permit, "node.availability", node_id)
+        with self._call(f"set node {node_id[:12]} to {availability}"):
+            current = self.api.inspect_node(node_id)
+            spec = {**(current.get("Spec") or {}), "Availability": availability}
+            self.api.update_node(node_id, (current.get("Version") or {}).get("Index"), spec)
+
     # -- conversions ----------------------------------------------------------------
 
     def _container(self, c: dict, image_names: dict[str, tuple[str, ...]]) -> ContainerInfo:

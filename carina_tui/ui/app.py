@@ -40,6 +40,7 @@ class CarinaApp(TypeAheadApp, App):
         # 1, 2, … show the registered panes (ui/panes/registry.py: ``app.focus_<id>``).
         *(entry.binding() for entry in PANES.values()),
         Binding("r", "refresh", "Refresh", id="app.refresh", show=False),
+        Binding("W", "swarm", "Swarm nodes", id="app.swarm", show=False),  # issue 15: ui/swarm_screen.py
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("z", "zoom", "Zoom", show=False, id="app.zoom"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -147,6 +148,11 @@ class CarinaApp(TypeAheadApp, App):
 
     def action_refresh(self) -> None:
         self.console_screen.load()
+
+    def action_swarm(self) -> None:
+        from carina_tui.ui.swarm_screen import SwarmScreen
+
+        self.push_screen(SwarmScreen())
 
     def action_zoom(self) -> None:
         self.console_screen.zoom()

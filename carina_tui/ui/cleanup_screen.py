@@ -1,8 +1,10 @@
 """``x`` in the Containers pane: plan, confirm, remove, and say what happened.
 
 The plan is made from exactly what the pane's filter shows (``pane.visible``),
-by the pure planner (``carina_tui.core.planner``). The screen shows three lists:
-to remove, protected and kept (with the rule), hidden by the filter (a count).
+by the pure planner (``carina_tui.core.planner``). The screen shows the lists:
+to remove, protected and kept (with the rule), Swarm's task history (exited task
+containers, kept unless ``t`` includes them: the plan is made again), hidden by
+the filter (a count).
 ``d`` (or enter on the list) asks once, stating the count; removal then runs
 on a thread of its own through the guard (``carina_tui.services.runner.CleanupRun``),
 with a progress bar, and ends in a summary: removed, skipped (why), failed (why).
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from rich.text import Text
 from textual import on
@@ -27,6 +30,7 @@ from carina_tui.core.errors import CarinaError, ValidationError
 from carina_tui.core.planner import ContainerFilter, Plan, parse_filter, plan_cleanup
 from carina_tui.services.runner import CleanupResult, CleanupRun
 from carina_tui.core.models import ContainerInfo, age
+from carina_tui.core.swarm_nodes import SERVICE_LABEL, task_of
 from carina_tui.ui.screens import ConfirmScreen
 from carina_tui.ui.tables import state_text
 
@@ -65,8 +69,13 @@ def open_cleanup(app, pane) -> None:
             parse_filter(pane.filter_text)
         except ValidationError as err:
             problem = str(err)
-    plan = plan_cleanup(pane.items.values(), app.session.guard.rules, shows=pane.visible)
-    app.push_screen(CleanupScreen(plan, pane.filter_text, problem, qualify=getattr(pane, "qualify", False)))
+    items, rules, shows = list(pane.items.values()), app.session.guard.rules, pane.visible
+
+    def replan(include_task_history: bool) -> Plan:
+        return plan_cleanup(items, rules, shows=shows, include_task_history=include_task_history)
+
+    app.push_screen(CleanupScreen(replan(False), pane.filter_text, problem, qualify=getattr(pane, "qualify", False),
+                                  replan=replan))
 
 
 @dataclass
@@ -78,12 +87,15 @@ class CleanupScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("d", "confirm", "Remove…", id="cleanup.remove"),
         Binding("v", "toggle_volumes", "Anonymous volumes", id="cleanup.volumes"),
+        Binding("t", "toggle_history", "Swarm task history", id="cleanup.history"),
         Binding("escape", "close", "Close", id="cleanup.close"),
         Binding("q", "app.quit", "Quit", show=False, id="cleanup.quit"),  # a modal screen hides the app's q
     ]
 
-    def __init__(self, plan: Plan, filter_text: str = "", problem: str = "", *, qualify: bool = False) -> None:
+    def __init__(self, plan: Plan, filter_text: str = "", problem: str = "", *, qualify: bool = False,
+                 replan: Callable[[bool], Plan] | None = None) -> None:
         super().__init__()
+        self.replan = replan  # the plan again, with or without Swarm's task history
         self.qualify = qualify  # node/name, as the Containers pane shows names on a cluster of several nodes
         self.plan = plan
         self.filter_text = filter_text
@@ -95,50 +107,104 @@ class CleanupScreen(ModalScreen[None]):
     # -- layout ---------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        plan = self.plan
+        # The lists are filled here, not on mount: rows added after the focus would scroll the plan.
+        remove = self._table("cleanup-remove", (("name", "Name"), ("state", "State"), ("node", "Node"),
+                                                ("image", "Image"), ("age", "Age")))
+        kept = self._table("cleanup-kept", (("name", "Name"), ("state", "State"), ("node", "Node"), ("rule", "Rule")),
+                           cursor=False)
+        history = self._table("cleanup-history", (("name", "Name"), ("node", "Node"), ("service", "Service"),
+                                                  ("age", "Age")), cursor=False)
+        self._rows(remove, kept, history)
+        texts = self._texts()
         with Vertical(id="cleanup-box", classes="modal-box wide"):
             yield Static(Text("Clean up stopped containers", style="bold"), classes="modal-title")
             where = f"Filter: {self.filter_text}" if self.filter_text else "No filter: every stopped container"
             yield Static(Text(where + (f"  ({self.problem})" if self.problem else ""), style="dim"),
                          id="cleanup-filter")
             with VerticalScroll(id="cleanup-plan"):
-                yield Static(Text(f"To remove ({plan.count})", style="bold"), classes="cleanup-heading",
-                             id="cleanup-remove-title")
-                remove = DataTable(id="cleanup-remove", cursor_type="row", classes="cleanup-table")
-                for key, label in (("name", "Name"), ("state", "State"), ("node", "Node"), ("image", "Image"),
-                                   ("age", "Age")):
-                    remove.add_column(label, key=key)
-                for c in plan.to_remove:
-                    remove.add_row(self._shown_name(c), state_text(c.state), c.node, c.image, age(c.created), key=c.id)
+                yield Static(texts["cleanup-remove-title"], classes="cleanup-heading", id="cleanup-remove-title")
                 yield remove
-                yield Static(Text(f"Protected and kept ({len(plan.protected_kept)})", style="bold"),
-                             classes="cleanup-heading", id="cleanup-kept-title")
-                kept = DataTable(id="cleanup-kept", cursor_type="row", show_cursor=False, classes="cleanup-table")
-                for key, label in (("name", "Name"), ("state", "State"), ("node", "Node"), ("rule", "Rule")):
-                    kept.add_column(label, key=key)
-                for k in plan.protected_kept:
-                    c = k.container
-                    kept.add_row(self._shown_name(c), state_text(c.state), c.node, k.rule.describe(), key=c.id)
+                yield Static(texts["cleanup-kept-title"], classes="cleanup-heading", id="cleanup-kept-title")
                 yield kept
-                yield Static(Text(f"Hidden by the filter: {plan.hidden_by_filter} stopped container(s), "
-                                  "not touched.", style="bold"), id="cleanup-hidden")
+                yield Static(texts["cleanup-history-title"], classes="cleanup-heading", id="cleanup-history-title")
+                yield history
+                yield Static(texts["cleanup-hidden"], id="cleanup-hidden")
+            yield Checkbox("Also remove Swarm's task history (t)", self.plan.include_task_history,
+                           id="cleanup-history-box")
             yield Checkbox("Also remove their anonymous volumes", False, id="cleanup-volumes")
-            yield ProgressBar(total=max(plan.count, 1), show_eta=False, id="cleanup-progress")
+            yield ProgressBar(total=max(self.plan.count, 1), show_eta=False, id="cleanup-progress")
             with VerticalScroll(id="cleanup-summary-box"):
                 yield Static("", id="cleanup-summary")
-            hint = (f"d removes these {plan.count} · v toggles volumes · escape closes" if plan.count
-                    else "Nothing to remove · escape closes")
-            yield Static(hint, classes="modal-hint", id="cleanup-hint")
+            yield Static(texts["cleanup-hint"], classes="modal-hint", id="cleanup-hint")
+
+    @staticmethod
+    def _table(table_id: str, columns, cursor: bool = True) -> DataTable:
+        table = DataTable(id=table_id, cursor_type="row", show_cursor=cursor, classes="cleanup-table")
+        for key, label in columns:
+            table.add_column(label, key=key)
+        return table
+
+    def _rows(self, remove: DataTable, kept: DataTable, history: DataTable) -> None:
+        plan = self.plan
+        for c in plan.to_remove:
+            remove.add_row(self._shown_name(c), state_text(c.state), c.node, c.image, age(c.created), key=c.id)
+        for k in plan.protected_kept:
+            c = k.container
+            kept.add_row(self._shown_name(c), state_text(c.state), c.node, k.rule.describe(), key=c.id)
+        for c in plan.task_history:
+            history.add_row(self._shown_name(c), c.node, c.label_map.get(SERVICE_LABEL, ""), age(c.created), key=c.id)
+
+    @property
+    def _has_history(self) -> bool:
+        return bool(self.plan.task_history or any(task_of(c) for c in self.plan.to_remove))
+
+    def _texts(self) -> dict[str, Text | str]:
+        """The titles and the hint for ``self.plan``, by widget id."""
+        plan = self.plan
+        included = sum(1 for c in plan.to_remove if task_of(c))
+        history = (f"Swarm task history: {included} included above (t keeps it)" if plan.include_task_history else
+                   f"Swarm task history, kept ({len(plan.task_history)}): Swarm shows these in docker service ps "
+                   "and removes them itself; t includes them")
+        keys = [f"d removes these {plan.count}" if plan.count else "Nothing to remove",
+                *(["v toggles volumes"] if plan.count else []), *(["t task history"] if self._has_history else []),
+                "escape closes"]
+        return {
+            "cleanup-remove-title": Text(f"To remove ({plan.count})", style="bold"),
+            "cleanup-kept-title": Text(f"Protected and kept ({len(plan.protected_kept)})", style="bold"),
+            "cleanup-history-title": Text(history, style="bold"),
+            "cleanup-hidden": Text(f"Hidden by the filter: {plan.hidden_by_filter} stopped container(s), "
+                                   "not touched.", style="bold"),
+            "cleanup-hint": " · ".join(keys),
+        }
+
+    def _show_history(self) -> None:
+        for widget in ("#cleanup-history-title", "#cleanup-history-box"):
+            self.query_one(widget).display = self._has_history
+        self.query_one("#cleanup-history").display = bool(self.plan.task_history)
+
+    def _fill(self) -> None:
+        """Show ``self.plan`` again (after ``t``): the lists, their titles, the hint."""
+        tables = [self.query_one(f"#{t}", DataTable) for t in ("cleanup-remove", "cleanup-kept", "cleanup-history")]
+        for table in tables:
+            table.clear()
+        self._rows(*tables)
+        for widget, text in self._texts().items():
+            self.query_one(f"#{widget}", Static).update(text)
+        self._show_history()
+        self.query_one("#cleanup-progress", ProgressBar).update(total=max(self.plan.count, 1))
 
     def _shown_name(self, c: ContainerInfo) -> str:
         return c.qualified_name if self.qualify else c.name
 
     def on_mount(self) -> None:
+        self._show_history()
         self.query_one("#cleanup-progress").display = False
         self.query_one("#cleanup-summary-box").display = False
         self.query_one("#cleanup-remove", DataTable).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_history":
+            return None if self.running or self.result is not None or self.replan is None else True
         if action in ("confirm", "toggle_volumes"):
             if self.running or self.result is not None or not self.plan.count:
                 return None
@@ -151,6 +217,18 @@ class CleanupScreen(ModalScreen[None]):
     def action_toggle_volumes(self) -> None:
         box = self.query_one("#cleanup-volumes", Checkbox)
         box.value = not box.value
+
+    def action_toggle_history(self) -> None:
+        box = self.query_one("#cleanup-history-box", Checkbox)
+        box.value = not box.value  # the plan follows the box (below)
+
+    @on(Checkbox.Changed, "#cleanup-history-box")
+    def _history_changed(self, event: Checkbox.Changed) -> None:
+        if self.replan is None or event.value == self.plan.include_task_history:
+            return
+        self.plan = self.replan(event.value)
+        self._fill()
+        self.refresh_bindings()
 
     @on(DataTable.RowSelected, "#cleanup-remove")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -187,6 +265,7 @@ class CleanupScreen(ModalScreen[None]):
         self.running = True
         self.refresh_bindings()
         self.query_one("#cleanup-volumes", Checkbox).disabled = True
+        self.query_one("#cleanup-history-box", Checkbox).disabled = True
         self.query_one("#cleanup-progress").display = True
         self.query_one("#cleanup-hint", Static).update("removing… escape stops after the removals under way")
         self._ticker = self.set_interval(0.1, self._tick)
@@ -221,6 +300,7 @@ class CleanupScreen(ModalScreen[None]):
     def _not_done(self, sentence: str) -> None:
         self.query_one("#cleanup-plan").display = False
         self.query_one("#cleanup-volumes").display = False
+        self.query_one("#cleanup-history-box").display = False
         self.query_one("#cleanup-progress").display = False
         self.query_one("#cleanup-summary-box").display = True
         self.query_one("#cleanup-summary", Static).update(Text(sentence, style="bold red"))
@@ -231,6 +311,7 @@ class CleanupScreen(ModalScreen[None]):
         self.result = result
         self.query_one("#cleanup-plan").display = False
         self.query_one("#cleanup-volumes").display = False
+        self.query_one("#cleanup-history-box").display = False
         self.query_one("#cleanup-summary-box").display = True
         self.query_one("#cleanup-summary", Static).update(summary_text(result, qualify=self.qualify))
         self.query_one("#cleanup-hint", Static).update("escape closes")

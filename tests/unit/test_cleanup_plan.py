@@ -12,6 +12,7 @@ from carina_tui.core.durations import format_duration, parse_duration
 from carina_tui.core.errors import ValidationError
 from carina_tui.core.models import STOPPED_STATES, ContainerInfo
 from carina_tui.core.rules import DEFAULT_RULES, Rule, matching_rule
+from carina_tui.core.swarm_nodes import TASK_LABEL, task_of
 
 NOW = 1_800_000_000.0
 STATES = ("running", "exited", "created", "dead", "paused", "restarting", "removing")
@@ -19,7 +20,7 @@ NAMES = ("carina-svcd", "carina-svcd-backup", "web", "db", "job-1", "job-2", "sv
 NODES = ("", "n1", "n2")
 IMAGES = ("busybox:latest", "carina/consul:latest", "carina/consulting", "mirror:5000/carina/consul:1.2",
           "docker.io/library/nginx", "app/web:2")
-LABEL_KEYS = ("carina.protected", "app", "tier")
+LABEL_KEYS = ("carina.protected", "app", "tier", TASK_LABEL)
 LABEL_VALUES = ("true", "TRUE", "false", "web", "")
 
 labels = st.dictionaries(st.sampled_from(LABEL_KEYS), st.sampled_from(LABEL_VALUES), max_size=3)
@@ -67,21 +68,25 @@ filters = st.builds(
 
 
 @settings(max_examples=300, deadline=None)
-@given(cs=containers(), rs=rules, flt=filters)
-def test_plan_never_holds_a_protected_container_and_holds_every_unprotected_stopped_one_shown(cs, rs, flt):
-    plan = plan_cleanup(cs, rs, flt, now=NOW)
+@given(cs=containers(), rs=rules, flt=filters, history=st.booleans())
+def test_plan_never_holds_a_protected_container_and_holds_every_unprotected_stopped_one_shown(cs, rs, flt, history):
+    plan = plan_cleanup(cs, rs, flt, now=NOW, include_task_history=history)
     planned = {c.key for c in plan.to_remove}
     for c in plan.to_remove:
         assert matching_rule(c, rs) is None, c
         assert c.stopped
+        assert history or not task_of(c), c  # Swarm's task history only when asked for
     for c in cs:
-        if c.stopped and flt.shows(c, NOW) and matching_rule(c, rs) is None:
+        if c.stopped and flt.shows(c, NOW) and matching_rule(c, rs) is None and (history or not task_of(c)):
             assert c.key in planned, c
     for kept in plan.protected_kept:
         assert kept.rule == matching_rule(kept.container, rs)
-    # every stopped container lands in exactly one of the three places
+    for c in plan.task_history:
+        assert task_of(c) and matching_rule(c, rs) is None and not history
+    # every stopped container lands in exactly one of the four places
     stopped = {c.key for c in cs if c.state in STOPPED_STATES}
-    assert len(plan.to_remove) + len(plan.protected_kept) + plan.hidden_by_filter == len(stopped)
+    assert len(plan.to_remove) + len(plan.protected_kept) + len(plan.task_history) + plan.hidden_by_filter \
+        == len(stopped)
     assert len(planned) == len(plan.to_remove)
 
 
@@ -157,3 +162,19 @@ def test_a_duration_too_long_to_mean_anything_is_a_short_sentence(text):
 @given(st.integers(0, 10 * 365 * 86400))
 def test_format_duration_round_trips(seconds):
     assert parse_duration(format_duration(seconds)) == seconds
+
+
+def test_swarm_task_history_is_kept_unless_asked_for_and_a_protected_task_stays_protected():
+    task = {TASK_LABEL: "t1", "com.docker.swarm.service.name": "web"}
+    old_task = _c("web.1.t1", **task)
+    protected_task = _c("agent.1.t2", **{TASK_LABEL: "t2", "carina.protected": "true"})
+    plain = _c("job")
+    kept = plan_cleanup([old_task, protected_task, plain], DEFAULT_RULES, now=NOW)
+    assert [c.name for c in kept.to_remove] == ["job"]
+    assert [c.name for c in kept.task_history] == ["web.1.t1"]
+    assert [k.container.name for k in kept.protected_kept] == ["agent.1.t2"]
+    assert not kept.include_task_history
+    included = plan_cleanup([old_task, protected_task, plain], DEFAULT_RULES, now=NOW, include_task_history=True)
+    assert [c.name for c in included.to_remove] == ["job", "web.1.t1"]
+    assert included.task_history == () and included.include_task_history
+    assert [k.container.name for k in included.protected_kept] == ["agent.1.t2"]
