@@ -51,6 +51,7 @@ from carina_tui.core.models import (
 )
 from carina_tui.core.permit import Permit, require
 from carina_tui.core.specs import NetworkSpec, RunSpec
+from carina_tui.gateways.exec_gateway import ExecMixin
 from carina_tui.gateways.lazy import IMPORT_LOCK, Lazy
 from carina_tui.gateways.unix_http import Answer, UnixKeepAlive, json_array
 from carina_tui.gateways.unix_http import Unanswered as SentUnanswered
@@ -84,8 +85,9 @@ def _tls_module():
     return tls
 
 
-class DockerGateway:
-    """One engine. Thread-safe for concurrent calls (requests' pool is)."""
+class DockerGateway(ExecMixin):
+    """One engine. Thread-safe for concurrent calls (requests' pool is). A shell and live stats:
+    ``ExecMixin`` (``exec_gateway``)."""
 
     def __init__(
         self,
