@@ -34,6 +34,8 @@ from carina_tui.core.permit import Permit, require
 from carina_tui.gateways.unix_http import Answer
 
 MAX_HEAD = 64 * 1024  # an engine's answer head is a few hundred bytes
+# The time of a reading of a container that stopped (Go's zero time): the stream stays open, empty.
+STOPPED_READING = "0001-01-01T00:00:00"
 
 
 class RawStream:
@@ -184,7 +186,8 @@ class ExecMixin:
             return self.api.exec_inspect(exec_id)
 
     def stats(self, container_id: str, on_stream: Callable[[RawStream], None] | None = None) -> Iterator[StatsSample]:
-        """The container's stats, a sample a second, until it stops or the stream is closed."""
+        """The container's stats, a sample a second, until it stops (the engine goes on sending empty
+        readings then: the stream ends at the first) or the stream is closed."""
         what = f"read the stats of {self._label(container_id)}"
         sock, status, early, body = self._ask(what, "GET", f"/containers/{quote(container_id)}/stats?stream=1",
                                               http10=True)
@@ -198,9 +201,13 @@ class ExecMixin:
         try:
             for line in stream.lines():
                 try:
-                    yield stats_sample(json.loads(line))
+                    raw = json.loads(line)
+                    if str(raw.get("read") or "").startswith(STOPPED_READING):
+                        return  # the container stopped: the engine goes on sending empty readings
+                    sample = stats_sample(raw)
                 except (ValueError, TypeError, AttributeError):
                     continue  # a reading the engine cut short: the next one comes in a second
+                yield sample
         finally:
             stream.close()
 

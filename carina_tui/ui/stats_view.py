@@ -1,0 +1,217 @@
+"""``t`` on a container: its live CPU, memory, network and block I/O as sparklines.
+
+One stats stream, for the selected container only (lazydocker streams every container and pays
+for it in CPU): ``StatsView`` reads it on a dedicated daemon thread it owns
+(``carina-stats:<container>``, ``gateway.stats``), never on the worker pool, and closes it when
+the view closes or the selection moves (then the next container's stream opens). While the view
+is closed nothing of it runs: no thread, no stream, no timer, so the idle console writes nothing.
+When the container stops meanwhile, the stream ends and the view says so, with its state.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Sparkline, Static
+
+from carina_tui.core.errors import CarinaError, NotFound
+from carina_tui.core.exec_models import StatsSample, human_bytes, per_second
+from carina_tui.core.models import ContainerInfo
+from carina_tui.runtime import start_loop
+
+HISTORY = 120  # samples kept per sparkline (two minutes at one a second)
+FOLLOW_EVERY = 0.25  # seconds between looks at the pane's selection while the view is open
+WAITING = "waiting for the first reading…"
+
+# (id, label) of each sparkline row, top to bottom.
+ROWS = (
+    ("cpu", "CPU"),
+    ("mem", "Memory"),
+    ("rx", "Net in"),
+    ("tx", "Net out"),
+    ("read", "Disk read"),
+    ("write", "Disk write"),
+)
+
+
+@dataclass
+class StatsArrived(Message):
+    follow: "Follow"
+    sample: StatsSample
+
+
+@dataclass
+class StatsEnded(Message):
+    follow: "Follow"
+    sentence: str
+
+
+class Follow:
+    """One container's stats stream on its own thread; ``stop`` closes the stream, which ends it."""
+
+    def __init__(self, view: "StatsView", gateway, container: ContainerInfo) -> None:
+        self.view = view
+        self.gateway = gateway
+        self.container = container
+        self.stopping = False
+        self.stream = None
+        self.thread = start_loop(f"carina-stats:{container.qualified_name}", self._run)
+
+    def _remember(self, stream) -> None:
+        self.stream = stream
+        if self.stopping:
+            stream.close()
+
+    def stop(self) -> None:
+        self.stopping = True
+        if self.stream is not None:
+            self.stream.close()
+
+    def _run(self) -> None:
+        name = self.container.qualified_name
+        try:
+            for sample in self.gateway.stats(self.container.id, on_stream=self._remember):
+                if self.stopping:
+                    return
+                self._post(StatsArrived(self, sample))
+        except CarinaError as err:
+            self._post(StatsEnded(self, str(err)))
+            return
+        except Exception as exc:  # noqa: BLE001 - said in the view; no worker would report it
+            self._post(StatsEnded(self, f"{type(exc).__name__}: {exc}. This is a bug in carina-tui."))
+            return
+        if self.stopping:
+            return
+        try:
+            now = self.gateway.inspect_container(self.container.id)
+        except NotFound:
+            sentence = f"{name} was removed: its stats ended."
+        except CarinaError as err:
+            sentence = f"The stats of {name} ended, and the engine could not be asked why: {err}"
+        else:
+            state = now.container.state
+            code = f" with code {now.exit_code}" if state in ("exited", "dead") and now.exit_code is not None else ""
+            sentence = (f"{name} stopped ({state}{code}): its stats ended; they come back when it runs again."
+                        if state != "running" else f"The stats stream of {name} ended; press t twice to open it again.")
+        self._post(StatsEnded(self, sentence))
+
+    def _post(self, message: Message) -> None:
+        if self.stopping:
+            return
+        try:
+            self.view.post_message(message)
+        except RuntimeError:  # the event loop is closed: the app has ended
+            pass
+
+
+class StatsView(Vertical):
+    """The selected container's stats. ``pane`` is the Containers pane whose selection it follows."""
+
+    def __init__(self, session, pane, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self.pane = pane
+        self.follow: Follow | None = None
+        self.container: ContainerInfo | None = None
+        self._last: StatsSample | None = None
+        self._history: dict[str, deque[float]] = {key: deque(maxlen=HISTORY) for key, _ in ROWS}
+        self._timer = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="stats-title")
+        for key, label in ROWS:
+            with Horizontal(classes="stats-row"):
+                yield Static(label, id=f"stats-{key}-label", classes="stats-label")
+                yield Sparkline([], id=f"stats-{key}", classes="stats-line")
+        yield Static("", id="stats-status", classes="stats-status")
+
+    def on_mount(self) -> None:
+        self.watch_selection()
+        self._timer = self.set_interval(FOLLOW_EVERY, self.watch_selection)
+
+    def on_unmount(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the stream (its thread ends at once) and the look at the selection."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self.follow is not None:
+            self.follow.stop()
+            self.follow = None
+
+    def watch_selection(self) -> None:
+        """Follow the pane's cursor: another container, another stream (the old one closed first)."""
+        c, before = self.pane.selected, self.container
+        if c is not None and before is not None and c.key == before.key:
+            self.container = c
+            if self.follow is None and c.state == "running" and before.state != "running":
+                self._show(c)  # it runs again
+            return
+        self._show(c)
+
+    def _show(self, c: ContainerInfo | None) -> None:
+        if self.follow is not None:
+            self.follow.stop()
+            self.follow = None
+        self.container = c
+        self._last = None
+        for series in self._history.values():
+            series.clear()
+        for key, label in ROWS:
+            self.query_one(f"#stats-{key}", Sparkline).data = []
+            self.query_one(f"#stats-{key}-label", Static).update(label)
+        title = self.query_one(".stats-title", Static)
+        if c is None:
+            title.update(Text("Stats: no container selected", style="bold"))
+            self._status("")
+            return
+        title.update(Text.assemble(("Stats of ", "bold"), (c.qualified_name, "bold"), ("  t closes", "dim")))
+        if c.state != "running":
+            self._status(f"{c.qualified_name} is {c.state}: stats exist only while a container runs.")
+            return
+        gateway = self.session.gateways.get(c.endpoint)
+        if gateway is None:
+            self._status(f"The engine of {c.qualified_name} is not part of this cluster any more.")
+            return
+        self._status(WAITING)
+        self.follow = Follow(self, gateway, c)
+
+    def _status(self, sentence: str) -> None:
+        self.query_one("#stats-status", Static).update(Text(sentence, style="italic"))
+
+    @on(StatsArrived)
+    def _arrived(self, message: StatsArrived) -> None:
+        message.stop()
+        if message.follow is not self.follow:
+            return  # a stream closed since
+        sample, before = message.sample, self._last
+        self._last = sample
+        rates = {key: per_second(before, sample, counter) for key, counter in
+                 (("rx", "net_rx"), ("tx", "net_tx"), ("read", "blk_read"), ("write", "blk_write"))}
+        values = {"cpu": sample.cpu_percent or 0.0, "mem": float(sample.mem_usage), **rates}
+        for key, value in values.items():
+            self._history[key].append(value)
+            self.query_one(f"#stats-{key}", Sparkline).data = list(self._history[key])
+        limit = f" / {human_bytes(sample.mem_limit)}" if sample.mem_limit else ""
+        cpu = "–" if sample.cpu_percent is None else f"{sample.cpu_percent:.1f} %"
+        texts = {"cpu": cpu, "mem": f"{human_bytes(sample.mem_usage)}{limit}",
+                 **{key: f"{human_bytes(rate)}/s" for key, rate in rates.items()}}
+        for key, label in ROWS:
+            self.query_one(f"#stats-{key}-label", Static).update(f"{label:<10} {texts[key]}")
+        self._status("")
+
+    @on(StatsEnded)
+    def _ended(self, message: StatsEnded) -> None:
+        message.stop()
+        if message.follow is not self.follow:
+            return
+        self.follow = None
+        self._status(message.sentence)
