@@ -104,10 +104,11 @@ class ExecShell(RawStream):
     """A shell's terminal in a container: what is written goes to its TTY, what it prints is read.
     Read and written by one thread at a time (a TLS socket is not for two at once)."""
 
-    def __init__(self, sock: socket.socket, early: bytes, exec_id: str, *,
+    def __init__(self, sock: socket.socket, early: bytes, exec_id: str, command: tuple[str, ...], *,
                  resize: Callable[[int, int], None], inspect: Callable[[], dict]) -> None:
         super().__init__(sock, early)
         self.exec_id = exec_id
+        self.command = command
         self._resize = resize
         self._inspect = inspect
 
@@ -171,7 +172,7 @@ class ExecMixin:
             sock.close()
             self._raise_for(Answer(status, answer), what)
         sock.settimeout(None)  # a shell waits for its user as long as it likes
-        shell = ExecShell(sock, early, exec_id, resize=partial(self.resize_shell, permit, container_id, exec_id),
+        shell = ExecShell(sock, early, exec_id, command, resize=partial(self.resize_shell, permit, container_id, exec_id),
                           inspect=partial(self._exec_state, exec_id))
         shell.resize(rows, cols)
         return shell

@@ -47,6 +47,9 @@ def open_shell(app, c: ContainerInfo) -> None:
     if refusal is not None:
         app.notify(refusal, title="Refused", severity="error")
         return
+    if app.is_headless or not sys.__stdin__ or not sys.__stdin__.isatty():
+        app.notify(NOT_A_TERMINAL, title="Shell", severity="error")
+        return
     app.run_worker(_shell(app, c), group="exec", exclusive=True, exit_on_error=False)
 
 
@@ -69,10 +72,10 @@ async def _shell(app, c: ContainerInfo) -> None:
     except CarinaError as err:
         app.notify(str(err), title="Shell", severity="error")
         return
-    shown = " ".join(command) if command else "the shell"
+    shown = " ".join(shell.command)
     try:
         with app.suspend():
-            banner = (f"carina-tui: {shown} in {c.qualified_name}; exit returns to the console.\r\n").encode()
+            banner = f"carina-tui: {shown} in {c.qualified_name}; exit returns to the console.\r\n".encode()
             bridge(shell, sys.__stdin__.fileno(), sys.__stderr__.fileno(), c.qualified_name, banner)
     except Exception as exc:  # noqa: BLE001 - SuspendNotSupported (headless), or a terminal that went away
         shell.close()
