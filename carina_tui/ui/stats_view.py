@@ -29,15 +29,25 @@ HISTORY = 120  # samples kept per sparkline (two minutes at one a second)
 FOLLOW_EVERY = 0.25  # seconds between looks at the pane's selection while the view is open
 WAITING = "waiting for the first reading…"
 
-# (id, label) of each sparkline row, top to bottom.
+# (id, label) of each sparkline, two to a line: 4 lines in all with the title, so that the
+# Containers pane keeps its rows at 80x24.
 ROWS = (
     ("cpu", "CPU"),
-    ("mem", "Memory"),
-    ("rx", "Net in"),
-    ("tx", "Net out"),
-    ("read", "Disk read"),
-    ("write", "Disk write"),
+    ("mem", "mem"),
+    ("rx", "net in"),
+    ("tx", "out"),
+    ("read", "disk read"),
+    ("write", "write"),
 )
+
+
+def toggle_stats(pane) -> None:
+    """``t`` on the Containers pane: open the view under its table, or close it (and its stream)."""
+    found = pane.query(StatsView)
+    if found:
+        found.first().remove()
+        return
+    pane.mount(StatsView(pane))
 
 
 @dataclass
@@ -113,9 +123,15 @@ class Follow:
 class StatsView(Vertical):
     """The selected container's stats. ``pane`` is the Containers pane whose selection it follows."""
 
-    def __init__(self, session, pane, **kwargs) -> None:
+    DEFAULT_CSS = """
+    StatsView { height: 4; border-top: solid $primary 40%; }
+    StatsView .stats-row { height: 1; }
+    StatsView .stats-label { width: auto; min-width: 22; padding: 0 1 0 0; }
+    StatsView .stats-line { width: 1fr; min-width: 4; margin: 0 2 0 0; }
+    """
+
+    def __init__(self, pane, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.session = session
         self.pane = pane
         self.follow: Follow | None = None
         self.container: ContainerInfo | None = None
@@ -124,12 +140,12 @@ class StatsView(Vertical):
         self._timer = None
 
     def compose(self) -> ComposeResult:
-        yield Static("", classes="stats-title")
-        for key, label in ROWS:
+        yield Static("", id="stats-title")
+        for pair in (ROWS[0:2], ROWS[2:4], ROWS[4:6]):
             with Horizontal(classes="stats-row"):
-                yield Static(label, id=f"stats-{key}-label", classes="stats-label")
-                yield Sparkline([], id=f"stats-{key}", classes="stats-line")
-        yield Static("", id="stats-status", classes="stats-status")
+                for key, label in pair:
+                    yield Static(label, id=f"stats-{key}-label", classes="stats-label")
+                    yield Sparkline([], id=f"stats-{key}", classes="stats-line")
 
     def on_mount(self) -> None:
         self.watch_selection()
@@ -168,16 +184,13 @@ class StatsView(Vertical):
         for key, label in ROWS:
             self.query_one(f"#stats-{key}", Sparkline).data = []
             self.query_one(f"#stats-{key}-label", Static).update(label)
-        title = self.query_one(".stats-title", Static)
         if c is None:
-            title.update(Text("Stats: no container selected", style="bold"))
-            self._status("")
+            self._status("no container selected")
             return
-        title.update(Text.assemble(("Stats of ", "bold"), (c.qualified_name, "bold"), ("  t closes", "dim")))
         if c.state != "running":
             self._status(f"{c.qualified_name} is {c.state}: stats exist only while a container runs.")
             return
-        gateway = self.session.gateways.get(c.endpoint)
+        gateway = self.app.session.gateways.get(c.endpoint)
         if gateway is None:
             self._status(f"The engine of {c.qualified_name} is not part of this cluster any more.")
             return
@@ -185,7 +198,12 @@ class StatsView(Vertical):
         self.follow = Follow(self, gateway, c)
 
     def _status(self, sentence: str) -> None:
-        self.query_one("#stats-status", Static).update(Text(sentence, style="italic"))
+        """The title line: whose stats, and what is to be said of them (waiting, ended, why)."""
+        name = self.container.qualified_name if self.container is not None else ""
+        title = Text.assemble(("Stats", "bold"), (f" of {name}" if name else "", "bold"), ("  t closes", "dim"))
+        if sentence:
+            title.append(f"  {sentence}", style="italic")
+        self.query_one("#stats-title", Static).update(title)
 
     @on(StatsArrived)
     def _arrived(self, message: StatsArrived) -> None:
@@ -205,7 +223,7 @@ class StatsView(Vertical):
         texts = {"cpu": cpu, "mem": f"{human_bytes(sample.mem_usage)}{limit}",
                  **{key: f"{human_bytes(rate)}/s" for key, rate in rates.items()}}
         for key, label in ROWS:
-            self.query_one(f"#stats-{key}-label", Static).update(f"{label:<10} {texts[key]}")
+            self.query_one(f"#stats-{key}-label", Static).update(f"{label} {texts[key]}")
         self._status("")
 
     @on(StatsEnded)

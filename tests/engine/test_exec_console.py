@@ -3,7 +3,9 @@
 The console suspends, the terminal is the container's shell with a real TTY (what is typed
 runs there, its size is the terminal's), ``exit`` brings the console back where it was, saying
 how the shell ended. Also on a sandbox node over TLS, and into the protected agent
-``carina-svcd``: asked first, ``n`` does nothing, ``y`` works and is audited.
+``carina-svcd``: asked first, ``n`` does nothing, ``y`` works and is audited. And ``t``: the
+stats view draws while it is open; once closed, the idle console writes nothing to its terminal
+(the idle-bytes probe of benchmarks/console_startup_idle.py).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import time
 
 import pytest
-from tmux_console import Tmux, console_command, filter_containers, step, wait_screen
+from tmux_console import Tmux, console_command, filter_containers, step, wait_screen, wait_settled
 
 from carina_tui.core.audit import AuditLog
 from carina_tui.core.paths import audit_log_path
@@ -93,3 +96,25 @@ def test_e_on_a_sandbox_node_over_tls_and_into_the_protected_agent(sandbox_clust
     done = exec_lines()[-1]
     assert done["target_name"] == f"{node}/carina-svcd" and done["outcome"] == "done"
     assert done["command"] == "/bin/sh" and 'name "carina-svcd"' in done["rule"] and done["user"]
+
+
+def written_while_idle(tmux: Tmux, path, seconds: float) -> int:
+    """Bytes the console writes to its terminal in ``seconds`` (``tmux pipe-pane``, as the benchmark)."""
+    tmux.record("c", path)
+    time.sleep(0.2)  # let the pipe open; its own start writes nothing
+    size = path.stat().st_size if path.exists() else 0
+    time.sleep(seconds)
+    written = (path.stat().st_size if path.exists() else 0) - size
+    tmux.run("pipe-pane", "-t", "c")  # closes the pipe
+    return written
+
+
+def test_t_draws_while_open_and_once_closed_the_console_is_idle_again(docker_host, scratch, tmux, tmp_path):
+    name = scratch.run("busy", "sh", "-c", "while true; do :; done")
+    start(tmux, ["--host", docker_host], lambda t: name in t)
+    filter_containers(tmux, "c", name)
+    step(tmux, "c", ["t"], lambda t: re.search(r"CPU \d+\.\d %", t), "t shows the CPU of the busy container")
+    assert written_while_idle(tmux, tmp_path / "open.out", 2.5) > 0, "the stats view draws as readings come"
+    step(tmux, "c", ["t"], lambda t: "Stats of" not in t, "t closes the stats view")
+    wait_settled(tmux, "c")
+    assert written_while_idle(tmux, tmp_path / "closed.out", 3.0) == 0
