@@ -31,7 +31,7 @@ from carina_tui.core.endpoints import parse_endpoint
 from carina_tui.core.errors import CarinaError, EngineRefused, NotFound
 from carina_tui.core.exec_models import SHELLS, StatsSample
 from carina_tui.core.permit import Permit, require
-from carina_tui.gateways.unix_http import Answer
+from carina_tui.gateways.unix_http import Answer, unix_socket
 
 MAX_HEAD = 64 * 1024  # an engine's answer head is a few hundred bytes
 # The time of a reading of a container that stopped (Go's zero time): the stream stays open, empty.
@@ -87,6 +87,12 @@ class RawStream:
 
     def write(self, data: bytes) -> None:
         self._sock.sendall(data)
+
+    def __enter__(self) -> "RawStream":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Ends a read blocked in another thread at once (shutdown, then close)."""
@@ -218,14 +224,7 @@ class ExecMixin:
         endpoint = parse_endpoint(self.url)
         try:
             if endpoint.scheme == "unix":
-                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                sock.settimeout(self.timeout)
-                try:
-                    sock.connect(endpoint.path)
-                except BaseException:
-                    sock.close()
-                    raise
-                return sock
+                return unix_socket(endpoint.path, self.timeout)
             if endpoint.scheme != "tcp":
                 raise EngineRefused(f"Could not {what}: a terminal over {endpoint.scheme}:// is not supported; "
                                     "reach the engine over tcp:// (TLS) or a unix socket.")

@@ -51,6 +51,9 @@ def round_trip(tmux: Tmux, name: str, what: str) -> None:
     step(tmux, "c", ["-l", "echo $((6*7)); stty size"], lambda t: "stty size" in t, "the command is typed")
     text = step(tmux, "c", ["Enter"], lambda t: answer(t, "42"), "the shell prints 42")
     assert answer(text, "32 120"), f"the shell's TTY is not the terminal's size (32 x 120):\n{text}"
+    tmux.run("resize-window", "-t", "c", "-x", "100", "-y", "30")  # SIGWINCH: the exec is resized
+    step(tmux, "c", ["-l", "clear; stty size"], lambda t: "stty size" in t, "stty is typed again")
+    text = step(tmux, "c", ["Enter"], lambda t: answer(t, "30 100"), "the shell's TTY follows the terminal's size")
     back = step(tmux, "c", ["-l", "exit"], lambda t: t.rstrip().endswith("exit"), "exit is typed")
     assert "Containers" not in back
     back = step(tmux, "c", ["Enter"], lambda t: "Back from the shell" in t, "exit brings the console back")

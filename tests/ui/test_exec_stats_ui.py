@@ -30,6 +30,12 @@ def title(app) -> str:
     return str(v.query_one("#stats-title", Static).render()) if v is not None else ""
 
 
+async def press_on(pilot, name: str, key: str) -> None:
+    """Put the Containers cursor on ``name`` and press ``key``."""
+    await select_row(pilot, "containers", name)
+    await pilot.press(key)
+
+
 def label(app, key: str) -> str:
     return str(view(app).query_one(f"#stats-{key}-label", Static).render())
 
@@ -40,8 +46,7 @@ async def test_t_streams_the_selected_container_only_and_closes_with_nothing_lef
     app = make_app(docker_host)
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
-        await select_row(pilot, "containers", busy)
-        await pilot.press("t")
+        await press_on(pilot, busy, "t")
         await wait_for(pilot, lambda: view(app) is not None and len(view(app)._history["cpu"]) >= 3,
                        "three readings of the busy container")
         busy_thread, idle_thread = (f"carina-stats:{find(app, 'containers', n).qualified_name}" for n in (busy, idle))
@@ -76,8 +81,7 @@ async def test_stats_say_when_the_container_stops_meanwhile(docker_host, scratch
     app = make_app(docker_host)
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
-        await select_row(pilot, "containers", name)
-        await pilot.press("t")
+        await press_on(pilot, name, "t")
         await wait_for(pilot, lambda: view(app) is not None and view(app)._history["cpu"], "a first reading")
         test_engine.docker("kill", name)
         await wait_for(pilot, lambda: "stopped (exited with code 137): its stats ended" in title(app),
@@ -90,8 +94,7 @@ async def test_stats_of_a_stopped_container_say_why_there_are_none(docker_host, 
     app = make_app(docker_host)
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
-        await select_row(pilot, "containers", name)
-        await pilot.press("t")
+        await press_on(pilot, name, "t")
         await wait_for(pilot, lambda: "is exited: stats exist only while a container runs" in title(app),
                        "t on an exited container says why there are no stats")
         assert loop_threads("carina-stats:") == []
@@ -103,12 +106,10 @@ async def test_e_says_why_when_it_opens_nothing(docker_host, scratch):
     app = make_app(docker_host)
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
-        await select_row(pilot, "containers", stopped)
-        await pilot.press("e")
+        await press_on(pilot, stopped, "e")
         await wait_for(pilot, lambda: "a shell runs only in a running container" in notices(app),
                        "e on an exited container says why")
-        await select_row(pilot, "containers", running)
-        await pilot.press("e")  # Pilot's terminal is headless: no shell can take it over
+        await press_on(pilot, running, "e")  # Pilot's terminal is headless: no shell can take it over
         await wait_for(pilot, lambda: "needs the console to run in a terminal" in notices(app),
                        "e without a terminal says so")
     assert [line for line in AuditLog(audit_log_path()).read() if line["action"] == "container.exec"] == []
@@ -119,8 +120,7 @@ async def test_e_in_read_only_mode_is_refused_with_the_sentence(docker_host, scr
     app = make_app(docker_host, read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
-        await select_row(pilot, "containers", name)
-        await pilot.press("e")
+        await press_on(pilot, name, "e")
         await wait_for(pilot, lambda: "open read-only" in notices(app), "e says read-only refuses it")
         assert app.screen is app.screen_stack[0], "nothing is asked in read-only mode"
     assert [line for line in AuditLog(audit_log_path()).read() if line["action"] == "container.exec"] == []
