@@ -58,10 +58,10 @@ def per_second(before: StatsSample | None, after: StatsSample, counter: str) -> 
     return max(0.0, grown / (after.at - before.at))
 
 
-def human_bytes(value: float) -> str:
-    """``1.5 MiB``, ``312 B``: what a person reads at a glance."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+def short_bytes(value: float) -> str:
+    """``312B``, ``1.5K``, ``23.5G`` (powers of 1024): a stats label fits beside its sparkline at 80x24."""
+    for unit in ("B", "K", "M", "G"):
+        if abs(value) < 1024 or unit == "G":
+            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
         value /= 1024
-    return f"{value:.1f} GiB"  # not reached
+    return f"{value:.1f}G"  # not reached

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.widgets import Sparkline, Static
 
 from carina_tui.core.errors import CarinaError, NotFound
-from carina_tui.core.exec_models import StatsSample, human_bytes, per_second
+from carina_tui.core.exec_models import StatsSample, per_second, short_bytes
 from carina_tui.core.models import ContainerInfo
 from carina_tui.runtime import start_loop
 
@@ -29,15 +29,15 @@ HISTORY = 120  # samples kept per sparkline (two minutes at one a second)
 FOLLOW_EVERY = 0.25  # seconds between looks at the pane's selection while the view is open
 WAITING = "waiting for the first reading…"
 
-# (id, label) of each sparkline, two to a line: 4 lines in all with the title, so that the
-# Containers pane keeps its rows at 80x24.
+# (id, label) of each sparkline, two to a line: 5 lines in all with the rule and the title, so
+# that the Containers pane keeps rows at 80x24.
 ROWS = (
     ("cpu", "CPU"),
     ("mem", "mem"),
     ("rx", "net in"),
-    ("tx", "out"),
-    ("read", "disk read"),
-    ("write", "write"),
+    ("tx", "net out"),
+    ("read", "disk in"),
+    ("write", "disk out"),
 )
 
 
@@ -124,10 +124,12 @@ class StatsView(Vertical):
     """The selected container's stats. ``pane`` is the Containers pane whose selection it follows."""
 
     DEFAULT_CSS = """
-    StatsView { height: 4; border-top: solid $primary 40%; }
+    StatsView { height: 5; border-top: solid $primary 40%; }
+    StatsView #stats-title { height: 1; }
+    StatsView #stats-say { height: 3; }
     StatsView .stats-row { height: 1; }
-    StatsView .stats-label { width: auto; min-width: 22; padding: 0 1 0 0; }
-    StatsView .stats-line { width: 1fr; min-width: 4; margin: 0 2 0 0; }
+    StatsView .stats-label { width: 17; }
+    StatsView .stats-line { width: 1fr; min-width: 3; margin: 0 1 0 0; }
     """
 
     def __init__(self, pane, **kwargs) -> None:
@@ -141,6 +143,7 @@ class StatsView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="stats-title")
+        yield Static("", id="stats-say")  # instead of the sparklines while there is something to say
         for pair in (ROWS[0:2], ROWS[2:4], ROWS[4:6]):
             with Horizontal(classes="stats-row"):
                 for key, label in pair:
@@ -198,12 +201,16 @@ class StatsView(Vertical):
         self.follow = Follow(self, gateway, c)
 
     def _status(self, sentence: str) -> None:
-        """The title line: whose stats, and what is to be said of them (waiting, ended, why)."""
+        """Whose stats (the title), and what is to be said of them (waiting, ended, why) in the
+        sparklines' place, where it has three lines."""
         name = self.container.qualified_name if self.container is not None else ""
-        title = Text.assemble(("Stats", "bold"), (f" of {name}" if name else "", "bold"), ("  t closes", "dim"))
-        if sentence:
-            title.append(f"  {sentence}", style="italic")
-        self.query_one("#stats-title", Static).update(title)
+        self.query_one("#stats-title", Static).update(
+            Text.assemble(("Stats", "bold"), (f" of {name}" if name else "", "bold"), (" · t closes", "dim")))
+        say = self.query_one("#stats-say", Static)
+        say.update(Text(sentence, style="italic"))
+        say.display = bool(sentence)
+        for row in self.query(".stats-row"):
+            row.display = not sentence
 
     @on(StatsArrived)
     def _arrived(self, message: StatsArrived) -> None:
@@ -218,10 +225,10 @@ class StatsView(Vertical):
         for key, value in values.items():
             self._history[key].append(value)
             self.query_one(f"#stats-{key}", Sparkline).data = list(self._history[key])
-        limit = f" / {human_bytes(sample.mem_limit)}" if sample.mem_limit else ""
-        cpu = "–" if sample.cpu_percent is None else f"{sample.cpu_percent:.1f} %"
-        texts = {"cpu": cpu, "mem": f"{human_bytes(sample.mem_usage)}{limit}",
-                 **{key: f"{human_bytes(rate)}/s" for key, rate in rates.items()}}
+        limit = f"/{short_bytes(sample.mem_limit)}" if sample.mem_limit else ""
+        cpu = "–" if sample.cpu_percent is None else f"{sample.cpu_percent:.1f}%"
+        texts = {"cpu": cpu, "mem": f"{short_bytes(sample.mem_usage)}{limit}",
+                 **{key: f"{short_bytes(rate)}/s" for key, rate in rates.items()}}
         for key, label in ROWS:
             self.query_one(f"#stats-{key}-label", Static).update(f"{label} {texts[key]}")
         self._status("")

@@ -116,7 +116,7 @@ def test_t_draws_while_open_and_once_closed_the_console_is_idle_again(docker_hos
     name = scratch.run("busy", "sh", "-c", "while true; do :; done")
     start(tmux, ["--host", docker_host], lambda t: name in t)
     filter_containers(tmux, "c", name)
-    step(tmux, "c", ["t"], lambda t: re.search(r"CPU \d+\.\d %", t), "t shows the CPU of the busy container")
+    step(tmux, "c", ["t"], lambda t: re.search(r"CPU \d+\.\d%", t), "t shows the CPU of the busy container")
     assert written_while_idle(tmux, tmp_path / "open.out", 2.5) > 0, "the stats view draws as readings come"
     step(tmux, "c", ["t"], lambda t: "Stats of" not in t, "t closes the stats view")
     wait_settled(tmux, "c")

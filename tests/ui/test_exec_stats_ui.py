@@ -10,6 +10,7 @@ tested in tmux (tests/engine/test_exec_console.py); here, the refusals said wher
 from __future__ import annotations
 
 import asyncio
+import re
 
 from pilot_helpers import (SIZE, TRAPPED, find, loop_threads, make_app, notices, select_row, started, threads_end,
                            wait_for)
@@ -26,8 +27,12 @@ def view(app) -> StatsView | None:
 
 
 def title(app) -> str:
+    """The view's title and what it says instead of the sparklines, if anything."""
     v = view(app)
-    return str(v.query_one("#stats-title", Static).render()) if v is not None else ""
+    if v is None:
+        return ""
+    say = v.query_one("#stats-say", Static)
+    return " ".join([str(v.query_one("#stats-title", Static).render())] + ([str(say.render())] if say.display else []))
 
 
 async def press_on(pilot, name: str, key: str) -> None:
@@ -54,7 +59,7 @@ async def test_t_streams_the_selected_container_only_and_closes_with_nothing_lef
         assert f"Stats of {busy_thread.split(':', 1)[1]}" in title(app)  # as the logs say it: node/name
         assert any(view(app)._history["cpu"]), "a spinning shell uses some CPU"
         assert label(app, "cpu").startswith("CPU ") and "%" in label(app, "cpu")
-        assert label(app, "mem").startswith("mem ") and " / " in label(app, "mem")  # usage / limit
+        assert re.fullmatch(r"mem [\d.]+[BKMG]/[\d.]+[BKMG]", label(app, "mem").strip()), label(app, "mem")  # usage/limit
         assert "/s" in label(app, "rx") and "/s" in label(app, "write")
         assert view(app).query_one("#stats-cpu", Sparkline).data
 

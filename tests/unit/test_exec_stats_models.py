@@ -7,7 +7,7 @@ import pytest
 
 from carina_tui.core.config import parse_config
 from carina_tui.core.errors import ConfigError
-from carina_tui.core.exec_models import StatsSample, command_for, human_bytes, per_second
+from carina_tui.core.exec_models import StatsSample, command_for, per_second, short_bytes
 from carina_tui.core.models import ContainerInfo
 from carina_tui.gateways.exec_gateway import stats_sample
 
@@ -99,4 +99,4 @@ def test_rates_between_two_readings():
     assert per_second(before, after, "net_rx") == 2_000
     assert per_second(None, after, "net_rx") == 0.0
     assert per_second(after, before, "net_rx") == 0.0  # not forward in time: no rate
-    assert (human_bytes(312), human_bytes(1536), human_bytes(3 * 1024 ** 3)) == ("312 B", "1.5 KiB", "3.0 GiB")
+    assert (short_bytes(312), short_bytes(1536), short_bytes(3 * 1024 ** 3)) == ("312B", "1.5K", "3.0G")
