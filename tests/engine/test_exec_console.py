@@ -121,3 +121,17 @@ def test_t_draws_while_open_and_once_closed_the_console_is_idle_again(docker_hos
     step(tmux, "c", ["t"], lambda t: "Stats of" not in t, "t closes the stats view")
     wait_settled(tmux, "c")
     assert written_while_idle(tmux, tmp_path / "closed.out", 3.0) == 0
+
+
+def test_e_runs_the_command_the_config_names_for_the_image(docker_host, scratch, tmux, tmp_path):
+    name = scratch.run("configured")
+    config = tmp_path / "clusters.toml"
+    config.write_text('[exec]\n"busybox" = "sh -c \'echo configured-$((6*7)); exec sh\'"\n')
+    start(tmux, ["--config", str(config), "--host", docker_host], lambda t: name in t)
+    filter_containers(tmux, "c", name)
+    text = step(tmux, "c", ["e"], lambda t: answer(t, "configured-42") and PROMPT.search(t),
+                "e runs the configured command")
+    assert "carina-tui: sh -c echo configured-$((6*7)); exec sh in " in text
+    step(tmux, "c", ["-l", "exit"], lambda t: t.rstrip().endswith("exit"), "exit is typed")
+    step(tmux, "c", ["Enter"], lambda t: "Back from the shell" in t, "exit brings the console back")
+    assert exec_lines()[-1]["command"] == "sh -c echo configured-$((6*7)); exec sh"
