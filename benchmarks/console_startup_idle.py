@@ -47,7 +47,7 @@ for _path in (REPO, REPO / "tests"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from tmux_console import Tmux, wait_screen  # noqa: E402 - needs the path above
+from tmux_console import Tmux, wait_screen, wait_settled  # noqa: E402 - needs the path above
 
 TARGETS = {"first_frame_s": 0.6, "idle_cpu_pct": 0.5, "idle_bytes": 0, "rss_mb": 85.0}
 PREFIX = "bench-"
@@ -107,19 +107,6 @@ def remove_all(url: str, workers: int = 16) -> None:
 
 
 # --------------------------------------------------------------------------- tmux
-
-
-def wait_settled(tmux: Tmux, session: str, quiet: float = 1.0, timeout: float = 8.0) -> None:
-    """Until capture-pane has not changed for ``quiet`` seconds."""
-    last, since = tmux.capture(session), time.perf_counter()
-    deadline = since + timeout
-    while time.perf_counter() < deadline:
-        time.sleep(0.05)
-        now = tmux.capture(session)
-        if now != last:
-            last, since = now, time.perf_counter()
-        elif time.perf_counter() - since >= quiet:
-            return
 
 
 PYCACHE: Path | None = None  # set in main(): bytecode of the console runs, under the work folder

@@ -4,7 +4,8 @@ It decides, and nothing else does:
 - read-only mode refuses every mutation;
 - a container matched by a protection rule may be started (and unpaused), never
   removed, stopped, killed, paused, restarted, renamed, updated, exec'd into or
-  disconnected from a network;
+  disconnected from a network; a shell may be opened in it only once the user
+  confirmed the rule that protects it (``open_shell(confirmed=rule)``);
 - the predefined networks are never removed.
 
 Each decision is made on a fresh inspect of the target, not on what a screen
@@ -34,6 +35,7 @@ from carina_tui.core.swarm_nodes import (AVAILABILITIES, NodeTarget, last_active
                                          protected_task_sentence)
 from carina_tui.gateways import swarm_nodes
 from carina_tui.gateways.docker_gateway import DockerGateway
+from carina_tui.gateways.exec_gateway import ExecShell
 
 T = TypeVar("T")
 
@@ -41,6 +43,9 @@ STOPPED_BEFORE = "the cleanup was stopped before it got to it"
 
 # Container actions the guard allows on a protected container.
 ALLOWED_ON_PROTECTED = frozenset({"container.start", "container.unpause", "container.run", "network.connect"})
+
+# A shell in a protected container (issue 16): allowed once the user confirmed the rule that protects it.
+CONFIRMED_ON_PROTECTED = frozenset({"container.exec"})
 
 # After an unanswered removal, how long an engine that answers again is given to carry it out.
 REMOVAL_SETTLE = 2.0
@@ -106,7 +111,8 @@ class Guard:
         """The rule protecting ``container``, or None."""
         return matching_rule(container, self.rules)
 
-    def would_refuse(self, action: str, container: ContainerInfo | None = None) -> str | None:
+    def would_refuse(self, action: str, container: ContainerInfo | None = None, *,
+                     confirmed: Rule | None = None) -> str | None:
         """Why ``action`` would be refused (a sentence), judged on what we know now.
 
         A screen uses it to say no at once; the guard still decides again on a
@@ -116,7 +122,7 @@ class Guard:
             return self._read_only_sentence(action)
         if container is not None and action not in ALLOWED_ON_PROTECTED:
             rule = self.classify(container)
-            if rule is not None:
+            if rule is not None and not self._confirmed(action, rule, confirmed):
                 return self._protected_sentence(action, container, rule)
         return None
 
@@ -193,6 +199,32 @@ class Guard:
 
     def exec_run(self, c: ContainerInfo, cmd: list[str]) -> tuple[int, str]:
         return self.container_action("container.exec", c, cmd)
+
+    # -- a shell in a container (issue 16) -------------------------------------------------
+
+    def open_shell(self, c: ContainerInfo, command: tuple[str, ...] | None, rows: int, cols: int, *,
+                   term: str = "", confirmed: Rule | None = None) -> ExecShell:
+        """``command`` (None: the container's own shell, ``/bin/bash`` if there, else ``/bin/sh``) with a
+        TTY in ``c``, after a fresh look: refused read-only; in a protected container only when
+        ``confirmed`` is the rule the user was shown and it is still the one that protects it.
+        Audited with the command (the line names the rule that was let through)."""
+        action = "container.exec"
+        gateway = self._gateway(c.endpoint)
+        fresh = self._fresh(gateway, action, c)
+        self._check(action, fresh, confirmed=confirmed)
+        try:
+            argv = command or (gateway.shell_for(fresh.id),)
+        except CarinaError as err:
+            self._audit(action, fresh, "failed", error=str(err))
+            raise
+        rule = self.classify(fresh)
+        return self._run(action, fresh, lambda: gateway.open_shell(issue(action, fresh.id), fresh.id, argv, rows, cols,
+                                                                   term), command=" ".join(argv),
+                         rule=rule.describe() if rule is not None else "")
+
+    @staticmethod
+    def _confirmed(action: str, rule: Rule, confirmed: Rule | None) -> bool:
+        return action in CONFIRMED_ON_PROTECTED and confirmed == rule
 
     def run_container(self, endpoint: str, spec: RunSpec) -> str:
         action = "container.run"
@@ -514,7 +546,7 @@ class Guard:
             self._audit(action, target, "failed", error=str(err))
             raise
 
-    def _check(self, action: str, target: ContainerInfo) -> None:
+    def _check(self, action: str, target: ContainerInfo, *, confirmed: Rule | None = None) -> None:
         if self.read_only:
             sentence = self._read_only_sentence(action)
             self._audit(action, target, "refused", rule="read-only")
@@ -522,7 +554,7 @@ class Guard:
         if action in ALLOWED_ON_PROTECTED:
             return
         rule = self.classify(target)
-        if rule is not None:
+        if rule is not None and not self._confirmed(action, rule, confirmed):
             self._audit(action, target, "refused", rule=rule.describe())
             raise Refused(self._protected_sentence(action, target, rule), rule=rule.describe())
 
@@ -544,19 +576,19 @@ class Guard:
             self._audit(action, network, "failed", error=str(err))
             raise
 
-    def _run(self, action: str, target, call: Callable[[], T]) -> T:
+    def _run(self, action: str, target, call: Callable[[], T], *, command: str = "", rule: str = "") -> T:
         """Open the audit log (nothing is done if it cannot be), act, write the outcome."""
         with self.audit.open() as held:
             try:
                 result = call()
             except CarinaError as err:
                 try:
-                    self._audit(action, target, "failed", error=str(err), held=held)
+                    self._audit(action, target, "failed", error=str(err), held=held, command=command, rule=rule)
                 except AuditUnwritable as also:
                     err.sentence = f"{err.sentence} Also, {also}."
                 raise
             try:
-                self._audit(action, target, "done", held=held)
+                self._audit(action, target, "done", held=held, command=command, rule=rule)
             except AuditUnwritable as err:
                 raise AuditUnwritable(f"The {self._verb(action)} of {self._name(target)} was done, but {err}.") from None
         return result
@@ -581,7 +613,7 @@ class Guard:
         return getattr(target, "qualified_name", None) or target.name
 
     def _audit(self, action: str, target, outcome: str, *, rule: str = "", error: str = "",
-               held: AuditHandle | None = None) -> None:
+               held: AuditHandle | None = None, command: str = "") -> None:
         """Write one line (through ``held`` when the log is already open); ``AuditUnwritable`` if it cannot."""
         gateway = self._gateways.get(getattr(target, "endpoint", ""))
         (held or self.audit).write(
@@ -594,6 +626,7 @@ class Guard:
                 endpoint=gateway.url if gateway is not None else getattr(target, "endpoint", ""),
                 rule=rule,
                 error=error,
+                command=command,
             )
         )
 

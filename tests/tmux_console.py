@@ -70,6 +70,19 @@ def wait_screen(tmux: Tmux, session: str, ok, timeout: float, step: float = 0.00
     return None, text
 
 
+def wait_settled(tmux: Tmux, session: str, quiet: float = 1.0, timeout: float = 8.0) -> None:
+    """Until capture-pane has not changed for ``quiet`` seconds."""
+    last, since = tmux.capture(session), time.perf_counter()
+    deadline = since + timeout
+    while time.perf_counter() < deadline:
+        time.sleep(0.05)
+        now = tmux.capture(session)
+        if now != last:
+            last, since = now, time.perf_counter()
+        elif time.perf_counter() - since >= quiet:
+            return
+
+
 def console_command(args: list[str], stderr: Path | None = None) -> str:
     """A shell line that runs ``python -m carina_tui ARGS`` of this checkout as the pane's own process."""
     # COLUMNS/LINES (pytest sets them) would beat the terminal's own size.

@@ -32,6 +32,7 @@ class AuditEntry:
     endpoint: str = ""
     rule: str = ""
     error: str = ""
+    command: str = ""  # what a shell ran (container.exec)
 
 
 def _local_user() -> str:
@@ -108,6 +109,8 @@ class AuditLog:
             record["rule"] = entry.rule
         if entry.error:
             record["error"] = entry.error
+        if entry.command:
+            record["command"] = entry.command
         return (json.dumps(record, sort_keys=True) + "\n").encode()
 
     def read(self) -> list[dict]:

@@ -25,6 +25,9 @@ Shape (keys may grow; these stay)::
     node_port = 2376                  # ... reached on this port with the same TLS files
     protect = [{ name = "x" }, { image = "example/agent" }]
 
+    [exec]                            # what e runs in a container, by image pattern
+    "postgres*" = "psql -U postgres"  # (default: /bin/bash if there, else /bin/sh)
+
 The default rules (``DEFAULT_RULES``) always apply: the file can add rules, never
 remove them. A missing file is an empty config; a file that is there but cannot be
 read (a dangling link, a FIFO, a folder, no permission) is a ``ConfigError``, never
@@ -38,6 +41,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import shlex
 import stat
 import tomllib
 from dataclasses import dataclass, replace
@@ -49,9 +53,10 @@ from carina_tui.core import paths
 from carina_tui.core.clusters import ClusterSpec, TLSFiles
 from carina_tui.core.endpoints import BadEndpoint, endpoint_key, parse_endpoint
 from carina_tui.core.errors import ConfigError, clip
+from carina_tui.core.exec_models import ExecChoice
 from carina_tui.core.rules import DEFAULT_RULES, RULE_KINDS, Rule, merge_rules
 
-TOP_LEVEL_KEYS = ("clusters", "protect", "read_only", "theme", "keymap")
+TOP_LEVEL_KEYS = ("clusters", "protect", "read_only", "theme", "keymap", "exec")
 CLUSTER_KEYS = (
     "endpoints",
     "tls_ca",
@@ -92,6 +97,7 @@ class Config:
     theme: str = ""  # a Textual theme's name; "" for Textual's default
     theme_where: str = ""  # the file and line of ``theme``, for a sentence
     keymap: tuple[KeyChoice, ...] = ()
+    exec_commands: tuple[ExecChoice, ...] = ()  # [exec]: the command a shell runs, per image pattern
 
     def cluster(self, name: str) -> ClusterSpec | None:
         return next((c for c in self.clusters if c.name == name), None)
@@ -342,6 +348,7 @@ class _Reader:
             theme=theme,
             theme_where=self.where("theme", "") if theme else "",
             keymap=self.keymap(doc.get("keymap", {})),
+            exec_commands=self.exec_commands(doc.get("exec", {})),
         )
 
     def where(self, key: str, section: str) -> str:
@@ -379,6 +386,34 @@ class _Reader:
                     raise ConfigError(f'In {where}, keymap "{clip(binding_id)}" = {_show(keys)}: {problem}; '
                                       'write keys such as "ctrl+x" or "f2", several separated by commas.')
             out.append(KeyChoice(binding_id, ",".join(p.strip() for p in keys.split(",")), where))
+        return tuple(out)
+
+    def exec_commands(self, table: Any) -> tuple[ExecChoice, ...]:
+        """``[exec]``: image pattern = the command ``e`` runs in its containers, a string (split as a
+        shell would) or a list of strings."""
+        if not isinstance(table, dict):
+            raise self.fail("exec", f'must be a table written as [exec] with lines such as "postgres*" = "psql -U '
+                                    f'postgres", not {_show(table)}')
+        out = []
+        for pattern, command in table.items():
+            where = self.where(pattern, "exec")
+            start = f'In {where}, exec "{clip(pattern)}"'
+            if not pattern.strip():
+                raise ConfigError(f"{start} has no image pattern; write one such as \"postgres*\" before the =.")
+            if isinstance(command, str):
+                try:
+                    argv = shlex.split(command)
+                except ValueError as exc:
+                    raise ConfigError(f"{start} = {_show(command)} cannot be read as a command ({exc}); "
+                                      "close the quote or write it as a list of words.") from None
+            elif isinstance(command, list) and all(isinstance(word, str) for word in command):
+                argv = list(command)
+            else:
+                raise ConfigError(f'{start} must be a command in quotes such as "/bin/sh" or a list such as '
+                                  f'["psql", "-U", "postgres"], not {_show(command)}.')
+            if not argv or not argv[0].strip():
+                raise ConfigError(f'{start} gives no command; write one such as "/bin/sh", or remove the line.')
+            out.append(ExecChoice(pattern.strip(), tuple(argv), where))
         return tuple(out)
 
     def rules(self, value: Any, where: str, source: str) -> tuple[Rule, ...]:

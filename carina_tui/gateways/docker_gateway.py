@@ -51,6 +51,7 @@ from carina_tui.core.models import (
 )
 from carina_tui.core.permit import Permit, require
 from carina_tui.core.specs import NetworkSpec, RunSpec
+from carina_tui.gateways.exec_gateway import ExecMixin
 from carina_tui.gateways.lazy import IMPORT_LOCK, Lazy
 from carina_tui.gateways.swarm_gateway import SERVICE_ID_LABEL, SwarmGateway
 from carina_tui.gateways.unix_http import Answer, UnixKeepAlive, json_array
@@ -85,9 +86,9 @@ def _tls_module():
     return tls
 
 
-class DockerGateway(SwarmGateway):
-    """One engine. Thread-safe for concurrent calls (requests' pool is). Swarm services and tasks:
-    ``SwarmGateway``."""
+class DockerGateway(SwarmGateway, ExecMixin):
+    """One engine. Thread-safe for concurrent calls (requests' pool is). Mixins: swarm services and
+    tasks (``SwarmGateway``, ``swarm_gateway``); a shell and live stats (``ExecMixin``, ``exec_gateway``)."""
 
     def __init__(
         self,

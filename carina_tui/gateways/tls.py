@@ -301,6 +301,21 @@ def pin_ca(api_client, tls: TLSFiles | None) -> None:
     api_client.merge_environment_settings = merge_environment_settings
 
 
+def ssl_context(tls: TLSFiles) -> ssl.SSLContext:
+    """For a connection of our own to an engine (a shell's hijacked socket, a stats stream), not
+    requests': the cluster's CA alone (the environment's bundles play no part), its client pair."""
+    preflight(tls)
+    if tls.verify:
+        context = ssl.create_default_context(cafile=tls.ca or None)
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if tls.cert:
+        context.load_cert_chain(tls.cert, tls.key)
+    return context
+
+
 # --------------------------------------------------------------------------- endpoints
 
 

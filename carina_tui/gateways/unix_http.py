@@ -65,14 +65,7 @@ class _Connection(http.client.HTTPConnection):
         self._path = path
 
     def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._path)
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
+        self.sock = unix_socket(self._path, self.timeout)
 
     def dropped(self) -> bool:
         """True when the engine closed this idle connection (it reads as ready: end of stream)."""
@@ -82,6 +75,18 @@ class _Connection(http.client.HTTPConnection):
             return bool(select.select([self.sock], [], [], 0)[0])
         except (OSError, ValueError):
             return True
+
+
+def unix_socket(path: str, timeout: float) -> socket.socket:
+    """A stream socket connected to ``path`` (OSError when nothing listens there)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 class UnixKeepAlive:

@@ -25,7 +25,8 @@ from carina_tui.core.permit import Permit, issue, require
 PACKAGE = Path(carina_tui.__file__).parent
 GATEWAY = PACKAGE / "gateways" / "docker_gateway.py"
 SWARM_GATEWAY = PACKAGE / "gateways" / "swarm_gateway.py"  # DockerGateway's services and tasks (a mixin)
-GATEWAYS = {GATEWAY: "DockerGateway", SWARM_GATEWAY: "SwarmGateway"}
+EXEC = PACKAGE / "gateways" / "exec_gateway.py"  # DockerGateway's shell and stats methods (ExecMixin)
+GATEWAYS = {GATEWAY: "DockerGateway", SWARM_GATEWAY: "SwarmGateway", EXEC: "ExecMixin"}
 GUARD = PACKAGE / "guard.py"
 PERMIT = PACKAGE / "core" / "permit.py"
 
@@ -45,11 +46,16 @@ def sources() -> dict[Path, ast.Module]:
 def _api_calls(node: ast.AST) -> list[str]:
     """Names of ``<something>.api.<name>(...)`` and ``api.<name>(...)`` calls under ``node``; a request
     on the gateway's own keep-alive connections counts as a write (``_keepalive.request``), except
-    ``_keepalive.get`` and ``_keepalive.stream``, which can only send GET."""
+    ``_keepalive.get`` and ``_keepalive.stream``, which can only send GET; so does a request on a
+    connection of the gateway's own (``self._ask(what, "POST", ...)``) unless it is a GET or a HEAD."""
     out = []
     for sub in ast.walk(node):
         if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
             owner = sub.func.value
+            if sub.func.attr == "_ask":
+                method = sub.args[1] if len(sub.args) > 1 else None
+                if not (isinstance(method, ast.Constant) and method.value in ("GET", "HEAD")):
+                    out.append(f"_ask {ast.unparse(method) if method is not None else '?'}")
             if (isinstance(owner, ast.Attribute) and owner.attr == "_keepalive"
                     and sub.func.attr not in ("close", "get", "stream")):
                 out.append(f"_keepalive.{sub.func.attr}")
@@ -128,11 +134,11 @@ def all_mutating(trees: dict[Path, ast.Module] | None = None) -> tuple[set[str],
 def test_every_mutating_gateway_method_demands_its_permit_first():
     mutating, problems = all_mutating()
     assert problems == []
-    # the ones issue 4 names are among them, and the services' (issue 15)
+    # the ones issue 4 names are among them, the services' (issue 15) and a shell (issue 16)
     assert {"remove_container", "stop_container", "kill_container", "pause_container", "restart_container",
             "rename_container", "update_container", "disconnect_network", "remove_network"} <= mutating
     assert {"create_service", "scale_service", "update_service_image", "restart_service",
-            "remove_service"} <= mutating
+            "remove_service", "update_node_availability", "open_shell", "resize_shell"} <= mutating
 
 
 def test_the_keepalive_get_can_only_send_a_get():
@@ -178,6 +184,12 @@ class DockerGateway:
     def look(self, container_id):
         return self._keepalive.get("/containers/" + container_id + "/json")
 
+    def holds(self, container_id):
+        return self._ask("look", "HEAD", "/containers/" + container_id + "/archive")
+
+    def hijack(self, exec_id):
+        return self._ask("start", "POST", "/exec/" + exec_id + "/start", upgrade=True)
+
     def stop_container(self, permit, container_id):
         with self._call("stop"):
             self.api.stop(container_id)
@@ -198,8 +210,8 @@ def sneaky(session, c):
 
 def test_the_checkers_catch_a_bypass():
     mutating, problems = gateway_problems(ast.parse(BAD_GATEWAY))
-    assert mutating == {"prune_containers", "stop_container", "delete_quickly"}
-    assert len(problems) == 3
+    assert mutating == {"prune_containers", "stop_container", "delete_quickly", "hijack"}
+    assert len(problems) == 4
     found = bypasses(PACKAGE / "ui" / "sneaky.py", ast.parse(BAD_MODULE), {"remove_container"})
     kinds = sorted(p.split(" ", 1)[1] for p in found)
     assert kinds == [

@@ -39,6 +39,8 @@ class ContainersPane(TablePane[ContainerInfo]):
         Binding("R", "restart", "Restart", id="containers.restart", show=False),
         Binding("d", "remove", "Remove", id="containers.remove", show=False),
         Binding("l", "logs", "Logs", id="containers.logs"),
+        Binding("e", "shell", "Shell", id="containers.shell", show=False),
+        Binding("t", "stats", "Stats", id="containers.stats", show=False),
         Binding("i", "inspect", "Inspect", id="containers.inspect", show=False),
         Binding("x", "cleanup", "Clean up exited", id="containers.cleanup"),
     ]
@@ -109,6 +111,17 @@ class ContainersPane(TablePane[ContainerInfo]):
     def action_inspect(self) -> None:
         if (c := self.selected) is not None:
             self.post_message(InspectRequested(c))
+
+    def action_shell(self) -> None:
+        if (c := self.target()) is not None:
+            from carina_tui.ui.exec_shell import open_shell
+
+            open_shell(self.app, c)
+
+    def action_stats(self) -> None:
+        from carina_tui.ui.stats_view import toggle_stats
+
+        toggle_stats(self)
 
     def action_cleanup(self) -> None:
         from carina_tui.ui.cleanup_screen import open_cleanup

@@ -1,0 +1,131 @@
+"""``t`` (live stats) and what ``e`` (a shell) says instead of opening, in the real app (issue 16).
+
+Stats: one stream for the selected container, on a ``carina-stats:`` thread; the view shows
+CPU, memory, network and disk as sparklines; moving the cursor closes that stream and opens the
+next container's; ``t`` again closes it, the thread ends and nothing more is read from the
+engine; a container that stops meanwhile is said. The shell's round trip needs a terminal: it is
+tested in tmux (tests/engine/test_exec_console.py); here, the refusals said where the key was typed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from pilot_helpers import (SIZE, TRAPPED, find, loop_threads, make_app, notices, select_row, started, threads_end,
+                           wait_for)
+from textual.widgets import Sparkline, Static
+
+from carina_tui.core.audit import AuditLog
+from carina_tui.core.paths import audit_log_path
+from carina_tui.ui.stats_view import StatsView
+
+
+def view(app) -> StatsView | None:
+    found = app.pane("containers").query(StatsView)
+    return found.first() if found else None
+
+
+def title(app) -> str:
+    """The view's title and what it says instead of the sparklines, if anything."""
+    v = view(app)
+    if v is None:
+        return ""
+    say = v.query_one("#stats-say", Static)
+    return " ".join([str(v.query_one("#stats-title", Static).render())] + ([str(say.render())] if say.display else []))
+
+
+async def press_on(pilot, name: str, key: str) -> None:
+    """Put the Containers cursor on ``name`` and press ``key``."""
+    await select_row(pilot, "containers", name)
+    await pilot.press(key)
+
+
+def label(app, key: str) -> str:
+    return str(view(app).query_one(f"#stats-{key}-label", Static).render())
+
+
+async def test_t_streams_the_selected_container_only_and_closes_with_nothing_left(docker_host, scratch):
+    busy = scratch.run("busy", "sh", "-c", "while true; do :; done")
+    idle = scratch.run("idle", *TRAPPED)
+    app = make_app(docker_host)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await press_on(pilot, busy, "t")
+        await wait_for(pilot, lambda: view(app) is not None and len(view(app)._history["cpu"]) >= 3,
+                       "three readings of the busy container")
+        busy_thread, idle_thread = (f"carina-stats:{find(app, 'containers', n).qualified_name}" for n in (busy, idle))
+        assert loop_threads("carina-stats:") == [busy_thread]
+        assert f"Stats of {busy_thread.split(':', 1)[1]}" in title(app)  # as the logs say it: node/name
+        assert any(view(app)._history["cpu"]), "a spinning shell uses some CPU"
+        assert label(app, "cpu").startswith("CPU ") and "%" in label(app, "cpu")
+        assert re.fullmatch(r"mem [\d.]+[BKMG]/[\d.]+[BKMG]", label(app, "mem").strip()), label(app, "mem")  # usage/limit
+        assert "/s" in label(app, "rx") and "/s" in label(app, "write")
+        assert view(app).query_one("#stats-cpu", Sparkline).data
+
+        first = view(app).follow
+        stream = first.stream
+        await select_row(pilot, "containers", idle)  # the selection moves: that stream closes, the next opens
+        await wait_for(pilot, lambda: f"Stats of {idle_thread.split(':', 1)[1]}" in title(app) and view(app)._history["cpu"],
+                       "the view follows the cursor to the idle container")
+        await threads_end(pilot, busy_thread)
+        assert stream.closed and loop_threads("carina-stats:") == [idle_thread]
+        first_read = stream.received
+
+        second = view(app).follow.stream
+        await pilot.press("t")  # closes the view
+        await wait_for(pilot, lambda: view(app) is None, "t closes the view")
+        await threads_end(pilot, "carina-stats:")
+        read = second.received
+        await asyncio.sleep(2.5)  # the engine sends a reading a second while a stream is open
+        assert second.closed and second.received == read and stream.received == first_read
+
+
+async def test_stats_say_when_the_container_stops_meanwhile(docker_host, scratch, test_engine):
+    name = scratch.run("short", *TRAPPED)
+    app = make_app(docker_host)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await press_on(pilot, name, "t")
+        await wait_for(pilot, lambda: view(app) is not None and view(app)._history["cpu"], "a first reading")
+        test_engine.docker("kill", name)
+        await wait_for(pilot, lambda: "stopped (exited with code 137): its stats ended" in title(app),
+                       "the view says the container stopped")
+        await threads_end(pilot, "carina-stats:")
+
+
+async def test_stats_of_a_stopped_container_say_why_there_are_none(docker_host, scratch):
+    name = scratch.exited("done")
+    app = make_app(docker_host)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await press_on(pilot, name, "t")
+        await wait_for(pilot, lambda: "is exited: stats exist only while a container runs" in title(app),
+                       "t on an exited container says why there are no stats")
+        assert loop_threads("carina-stats:") == []
+
+
+async def test_e_says_why_when_it_opens_nothing(docker_host, scratch):
+    running = scratch.run("web")
+    stopped = scratch.exited("job")
+    app = make_app(docker_host)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await press_on(pilot, stopped, "e")
+        await wait_for(pilot, lambda: "a shell runs only in a running container" in notices(app),
+                       "e on an exited container says why")
+        await press_on(pilot, running, "e")  # Pilot's terminal is headless: no shell can take it over
+        await wait_for(pilot, lambda: "needs the console to run in a terminal" in notices(app),
+                       "e without a terminal says so")
+    assert [line for line in AuditLog(audit_log_path()).read() if line["action"] == "container.exec"] == []
+
+
+async def test_e_in_read_only_mode_is_refused_with_the_sentence(docker_host, scratch):
+    name = scratch.run("agent", labels={"carina.protected": "true"})
+    app = make_app(docker_host, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await press_on(pilot, name, "e")
+        await wait_for(pilot, lambda: "open read-only" in notices(app), "e says read-only refuses it")
+        assert app.screen is app.screen_stack[0], "nothing is asked in read-only mode"
+    assert [line for line in AuditLog(audit_log_path()).read() if line["action"] == "container.exec"] == []
