@@ -1,7 +1,10 @@
 """Command line: the console by default, and headless commands for scripts and cron.
 
     carina-tui [--host URL | --cluster NAME] [--read-only] [--config PATH]
-    carina-tui cleanup [--until DURATION] [--label K=V] [--dry-run] [--yes] [--volumes] [--json]
+    carina-tui cleanup [--until DURATION] [--label K=V] [--dry-run] [--yes] [--anonymous-volumes] [--json]
+    carina-tui cleanup --images [dangling] | --volumes  [the same options]
+    carina-tui images [--json]
+    carina-tui volumes [--json]
     carina-tui clusters [--json]
     carina-tui status [--json]
     carina-tui sandbox up|status|down
@@ -127,6 +130,12 @@ JSON_HELP = {
     "cleanup": "print one JSON object: planned and protected (the containers, with id, name, node, state, "
                "image; protected ones with rule), removed, skipped and failed (id, name, node, reason), "
                "hidden_by_filter (a count)",
+    "images": "print a JSON list, one object per image and node: id, name, node, tags, digests, size, created, "
+              "dangling, used_by (id, name, node, state of each container), protected (the protected container "
+              "using it, with rule, or null)",
+    "volumes": "print a JSON list, one object per volume and node: id, name, node, driver, mountpoint, size (null "
+               "when the engine does not know it), created, used_by (id, name, node, state), protected (with rule, "
+               "or null)",
     "clusters": "print a JSON list, one object per cluster: name, source, endpoints, tls, reachable, error, "
                 "version, swarm_role, nodes, origin",
     "status": "print one JSON object: cluster, engines, nodes, containers (counts by state), networks (name, "
@@ -148,8 +157,24 @@ def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
     cleanup.add_argument("--label", metavar="K=V", action="append", default=[], help="only containers with this label")
     cleanup.add_argument("--dry-run", action="store_true", help="show the plan, remove nothing")
     cleanup.add_argument("--yes", action="store_true", help="do not ask")
-    cleanup.add_argument("--volumes", action="store_true", help="also remove anonymous volumes")
+    cleanup.add_argument("--anonymous-volumes", action="store_true",
+                         help="also remove the removed containers' anonymous volumes")
+    what = cleanup.add_mutually_exclusive_group()
+    what.add_argument("--images", nargs="?", const="unused", choices=("unused", "dangling"),
+                      help="plan the unused images instead of containers (dangling: only those with no name); "
+                           "one a protected container uses is never planned")
+    what.add_argument("--volumes", action="store_true",
+                      help="plan the unused volumes instead of containers; one a protected container uses is "
+                           "never planned")
     cleanup.add_argument("--json", action="store_true", help=JSON_HELP["cleanup"])
+
+    images = sub.add_parser("images", help="every node's images, who uses each, which are protected")
+    _add_where(images, _AFTER)
+    images.add_argument("--json", action="store_true", help=JSON_HELP["images"])
+
+    volumes = sub.add_parser("volumes", help="every node's volumes, who uses each, which are protected")
+    _add_where(volumes, _AFTER)
+    volumes.add_argument("--json", action="store_true", help=JSON_HELP["volumes"])
 
     clusters = sub.add_parser("clusters", help="list every cluster carina-tui knows")
     _add_where(clusters, _AFTER)
@@ -169,7 +194,8 @@ def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-HEADLESS = {"cleanup": "run_cleanup", "clusters": "run_clusters", "status": "run_status"}
+HEADLESS = {"cleanup": "run_cleanup", "clusters": "run_clusters", "status": "run_status", "images": "run_images",
+            "volumes": "run_volumes"}
 
 
 def main(argv: list[str] | None = None) -> int:

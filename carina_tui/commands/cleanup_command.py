@@ -2,12 +2,16 @@
 
 The same planner (``carina_tui.core.planner``) and guard as the console's ``x``:
 protected containers are never planned, and every planned one is re-checked by
-the guard just before it is removed. Without ``--yes`` or ``--dry-run`` it asks
+the guard just before it is removed. ``--images`` (``--images dangling``) and
+``--volumes`` plan the unused images or volumes instead, the same way (the
+console's ``p`` on the Images and Volumes panes): one a protected container uses is
+never planned, and one a container uses by the time its turn comes is skipped. Without ``--yes`` or ``--dry-run`` it asks
 on the terminal; with no terminal it refuses rather than guess.
 
 ``--json`` prints one object: ``planned``, ``protected``, ``removed``,
 ``skipped``, ``failed`` (lists of objects with ``id`` and ``name``, plus
-``rule`` or ``reason``), and ``hidden_by_filter`` (a count).
+``rule`` or ``reason``), and ``hidden_by_filter`` (a count); images and volumes carry
+their own fields (``storage_command.stored_item``) in the same shape.
 
 Exit status: 0 when nothing failed (also for a dry run, an empty plan, or an
 answer of no); 1 when a removal failed, the engine could not be reached, or the
@@ -22,8 +26,11 @@ import json
 import sys
 from typing import TextIO
 
+from carina_tui.commands.storage_command import stored_item
 from carina_tui.services.runner import CleanupResult, execute
-from carina_tui.core.planner import ContainerFilter, Plan, parse_label, plan_cleanup
+from carina_tui.core.models import ContainerInfo
+from carina_tui.core.planner import ContainerFilter, Plan, parse_label, plan_cleanup, plan_prune
+from carina_tui.core.storage_models import size_text
 from carina_tui.core.durations import parse_duration
 from carina_tui.core.errors import EngineUnreachable, ValidationError
 from carina_tui.guard import Outcome
@@ -37,9 +44,28 @@ def _filter(args: argparse.Namespace) -> ContainerFilter:
 
 
 def _item(c, **more) -> dict:
+    if not isinstance(c, ContainerInfo):
+        return stored_item(c, **more)
     out = {"id": c.id, "name": c.name, "node": c.node, "state": c.state, "image": c.image}
     out.update(more)
     return out
+
+
+def _kept(k) -> dict:
+    if k.item is None:
+        return _item(k.container, rule=k.rule.describe())
+    return _item(k.item, rule=k.rule.describe(), used_by=k.container.qualified_name)
+
+
+# What a plan of each kind holds, in words.
+NOUN = {"containers": "container", "images": "image", "volumes": "volume"}
+HIDDEN = {"containers": "stopped container(s)", "images": "unused image(s)", "volumes": "unused volume(s)"}
+
+
+def _line(item) -> str:
+    if isinstance(item, ContainerInfo):
+        return f"{item.qualified_name:40}  {item.state:8}  {item.image}"
+    return f"{item.qualified_name:40}  {size_text(item.size):8}"
 
 
 def _outcome(o: Outcome) -> dict:
@@ -54,7 +80,7 @@ def report(plan: Plan, result: CleanupResult | None) -> dict:
     result = result or CleanupResult()
     return {
         "planned": [_item(c) for c in plan.to_remove],
-        "protected": [_item(k.container, rule=k.rule.describe()) for k in plan.protected_kept],
+        "protected": [_kept(k) for k in plan.protected_kept],
         "hidden_by_filter": plan.hidden_by_filter,
         "removed": [_outcome(o) for o in result.removed],
         "skipped": [_outcome(o) for o in result.skipped],
@@ -65,11 +91,12 @@ def report(plan: Plan, result: CleanupResult | None) -> dict:
 def print_plan(plan: Plan, out: TextIO) -> None:
     print(f"To remove ({plan.count}):", file=out)
     for c in plan.to_remove:
-        print(f"  {c.short_id}  {c.qualified_name:40}  {c.state:8}  {c.image}", file=out)
+        print(f"  {c.short_id}  {_line(c)}", file=out)
     print(f"Protected and kept ({len(plan.protected_kept)}):", file=out)
     for k in plan.protected_kept:
-        print(f"  {k.container.short_id}  {k.container.qualified_name:40}  {k.rule.describe()}", file=out)
-    print(f"Hidden by the filter: {plan.hidden_by_filter} stopped container(s), not touched.", file=out)
+        used = f"  used by {k.container.qualified_name}" if k.item is not None else ""
+        print(f"  {k.target.short_id}  {k.target.qualified_name:40}  {k.rule.describe()}{used}", file=out)
+    print(f"Hidden by the filter: {plan.hidden_by_filter} {HIDDEN[plan.kind]}, not touched.", file=out)
 
 
 def print_result(result: CleanupResult, out: TextIO) -> None:
@@ -120,10 +147,22 @@ def _run(session, flt, args, *, dry_run, yes, as_json, stdin, stdout, stderr) ->
     if not any(e.reachable for e in snapshot.engines):
         raise EngineUnreachable(snapshot.errors[0] if snapshot.errors else
                                 f"No engine of cluster {session.spec.name} answers.")
+    kind = "images" if getattr(args, "images", None) else "volumes" if getattr(args, "volumes", False) else "containers"
     for error in snapshot.errors:
-        print(f"carina-tui: {error} Its containers are not part of this cleanup.", file=stderr)
+        print(f"carina-tui: {error} Its {kind} are not part of this cleanup.", file=stderr)
     guard = session.guard
-    plan = plan_cleanup(snapshot.containers, guard.rules, flt)
+    if kind == "containers":
+        plan = plan_cleanup(snapshot.containers, guard.rules, flt)
+        errors = snapshot.errors
+    else:
+        from carina_tui.services.storage import list_images, list_volumes
+
+        listed = (list_images if kind == "images" else list_volumes)(session, snapshot.containers)
+        for error in listed.errors:
+            if error not in snapshot.errors:
+                print(f"carina-tui: {error} Its {kind} are not part of this cleanup.", file=stderr)
+        errors = tuple(dict.fromkeys(snapshot.errors + listed.errors))
+        plan = plan_prune(kind, listed.items, flt, dangling_only=args.images == "dangling")
     human = stderr if as_json else stdout
 
     if not as_json or not (dry_run or yes):
@@ -133,10 +172,10 @@ def _run(session, flt, args, *, dry_run, yes, as_json, stdin, stdout, stderr) ->
             print("Nothing to remove.", file=human)
         if as_json:
             print(json.dumps(report(plan, None), indent=2), file=stdout)
-        return 1 if snapshot.errors else 0
+        return 1 if errors else 0
     if guard.read_only:
         print(f"carina-tui: {guard.would_refuse('container.remove')}", file=stderr)
-    elif not yes and not ask(f"Remove these {plan.count} containers?", stdin, stderr):
+    elif not yes and not ask(f"Remove these {plan.count} {NOUN[kind]}s?", stdin, stderr):
         print("Nothing was removed.", file=human)
         if as_json:
             print(json.dumps(report(plan, None), indent=2), file=stdout)
@@ -148,12 +187,12 @@ def _run(session, flt, args, *, dry_run, yes, as_json, stdin, stdout, stderr) ->
             stderr.write("\n")
         stderr.flush()
 
-    result = execute(guard, plan.to_remove, volumes=bool(getattr(args, "volumes", False)),
+    result = execute(guard, plan.to_remove, volumes=bool(getattr(args, "anonymous_volumes", False)),
                      progress=progress if not as_json and stderr.isatty() else None, kept=plan.protected_kept)
     if as_json:
         print(json.dumps(report(plan, result), indent=2), file=stdout)
     else:
         print_result(result, human)
-    if guard.read_only or not result.ok or snapshot.errors:
+    if guard.read_only or not result.ok or errors:
         return 1
     return 0

@@ -52,6 +52,7 @@ from carina_tui.core.models import (
 from carina_tui.core.permit import Permit, require
 from carina_tui.core.specs import NetworkSpec, RunSpec
 from carina_tui.gateways.lazy import IMPORT_LOCK, Lazy
+from carina_tui.gateways.storage import StorageGateway, volume_names
 from carina_tui.gateways.unix_http import Answer, UnixKeepAlive, json_array
 from carina_tui.gateways.unix_http import Unanswered as SentUnanswered
 
@@ -84,7 +85,7 @@ def _tls_module():
     return tls
 
 
-class DockerGateway:
+class DockerGateway(StorageGateway):
     """One engine. Thread-safe for concurrent calls (requests' pool is)."""
 
     def __init__(
@@ -440,6 +441,7 @@ class DockerGateway:
                 digests=tuple(d for d in (i.get("RepoDigests") or ()) if d != "<none>@<none>"),
                 size=int(i.get("Size") or 0),
                 created=float(i.get("Created") or 0),
+                labels=pairs(i.get("Labels")),
             )
             for i in raw
         ]
@@ -749,6 +751,7 @@ class DockerGateway:
                     key=lambda p: (p.container_port, p.protocol, p.host_port or 0, p.host_ip),
                 )
             ),
+            mounts=volume_names(c.get("Mounts")),
         )
 
     def _label(self, object_id: str) -> str:
@@ -778,6 +781,7 @@ class DockerGateway:
             labels=pairs(config.get("Labels")),
             networks=_attachments(nets),
             ports=tuple(_ports_from_inspect(doc)),
+            mounts=volume_names(doc.get("Mounts")),
         )
 
     def _container_detail(self, doc: dict) -> ContainerDetail:
