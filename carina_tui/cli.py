@@ -129,7 +129,9 @@ def _settle(args: argparse.Namespace) -> None:
 JSON_HELP = {
     "cleanup": "print one JSON object: planned and protected (the containers, with id, name, node, state, "
                "image; protected ones with rule), removed, skipped and failed (id, name, node, reason), "
-               "hidden_by_filter (a count)",
+               "hidden_by_filter (a count); with --images or --volumes the same, of images (id, name, node, tags, "
+               "digests, size, created, dangling) or volumes (id, name, node, driver, mountpoint, size, created), "
+               "protected ones with rule and used_by (the protected container: id, name, node, state)",
     "images": "print a JSON list, one object per image and node: id, name, node, tags, digests, size, created, "
               "dangling, used_by (id, name, node, state of each container), protected (the protected container "
               "using it, with rule, or null)",

@@ -26,7 +26,7 @@ import json
 import sys
 from typing import TextIO
 
-from carina_tui.commands.storage_command import stored_item
+from carina_tui.commands.storage_command import container_ref, stored_item
 from carina_tui.services.runner import CleanupResult, execute
 from carina_tui.core.models import ContainerInfo
 from carina_tui.core.planner import ContainerFilter, Plan, parse_label, plan_cleanup, plan_prune
@@ -54,7 +54,7 @@ def _item(c, **more) -> dict:
 def _kept(k) -> dict:
     if k.item is None:
         return _item(k.container, rule=k.rule.describe())
-    return _item(k.item, rule=k.rule.describe(), used_by=k.container.qualified_name)
+    return _item(k.item, rule=k.rule.describe(), used_by=container_ref(k.container))
 
 
 # What a plan of each kind holds, in words.
@@ -65,7 +65,7 @@ HIDDEN = {"containers": "stopped container(s)", "images": "unused image(s)", "vo
 def _line(item) -> str:
     if isinstance(item, ContainerInfo):
         return f"{item.qualified_name:40}  {item.state:8}  {item.image}"
-    return f"{item.qualified_name:40}  {size_text(item.size):8}"
+    return f"{item.qualified_name:40}  {size_text(item.size)}"
 
 
 def _outcome(o: Outcome) -> dict:

@@ -15,19 +15,19 @@ import time
 from typing import TextIO
 
 from carina_tui.core.errors import EngineUnreachable
-from carina_tui.core.models import age
+from carina_tui.core.models import ContainerInfo, age
 from carina_tui.core.storage_models import Image, Stored, size_text, users_text
 
 
-def _users(item: Stored) -> list[dict]:
-    return [{"id": c.id, "name": c.name, "node": c.node, "state": c.state} for c in item.users]
+def container_ref(c: ContainerInfo, **more) -> dict:
+    """A container that uses an image or a volume, as ``--json`` names it."""
+    return {"id": c.id, "name": c.name, "node": c.node, "state": c.state, **more}
 
 
 def _protected(item: Stored) -> dict | None:
     if item.protected_by is None or item.rule is None:
         return None
-    c = item.protected_by
-    return {"id": c.id, "name": c.name, "node": c.node, "state": c.state, "rule": item.rule.describe()}
+    return container_ref(item.protected_by, rule=item.rule.describe())
 
 
 def stored_item(item: Stored, **more) -> dict:
@@ -44,7 +44,7 @@ def stored_item(item: Stored, **more) -> dict:
 
 
 def listing_item(item: Stored) -> dict:
-    return stored_item(item, used_by=_users(item), protected=_protected(item))
+    return stored_item(item, used_by=[container_ref(c) for c in item.users], protected=_protected(item))
 
 
 def _mark(item: Stored, qualify: bool) -> str:

@@ -180,14 +180,17 @@ def with_users(items: Iterable[Stored], containers: Iterable[ContainerInfo], rul
         by_image.setdefault((c.endpoint, c.image_id), []).append(c)
         for name in c.mounts:
             by_volume.setdefault((c.endpoint, name), []).append(c)
+    # A protected container on the item's own engine is named first: the one that needs it there.
+    protected.sort(key=lambda pair: pair[0].endpoint)
     out: list[Stored] = []
     for item in items:
         if isinstance(item, Image):
             users = by_image.get((item.endpoint, item.id), ())
-            keeper = next(((c, r) for c, r in protected if names_it(c, item)), None)
+            keepers = [(c, r) for c, r in protected if names_it(c, item)]
         else:
             users = by_volume.get((item.endpoint, item.name), ())
-            keeper = next(((c, r) for c, r in protected if mounts(c, item)), None)
+            keepers = [(c, r) for c, r in protected if mounts(c, item)]
+        keeper = next((k for k in keepers if k[0].endpoint == item.endpoint), keepers[0] if keepers else None)
         users = tuple(sorted(users, key=lambda c: (c.node, c.name)))
         out.append(replace(item, users=users, protected_by=keeper[0] if keeper else None,
                            rule=keeper[1] if keeper else None))
