@@ -129,3 +129,26 @@ def test_cleanup_images_read_only_removes_nothing(docker_host, stock):
 def test_images_and_volumes_cannot_be_planned_together(docker_host):
     out = carina("cleanup", "--images", "--volumes", "--host", docker_host, "--dry-run")
     assert out.returncode == 2 and "not allowed with" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_json_help_names_every_key_images_and_volumes_print(docker_host, test_engine, scratch, stock):
+    from test_cli import _json_help
+
+    stock.volume("help")
+    agent = scratch.create("agent", labels=PROTECTED)  # keeps busybox: a protected entry to look at
+    printed = {
+        "images": json.loads(carina("images", "--host", docker_host, "--json").stdout),
+        "volumes": json.loads(carina("volumes", "--host", docker_host, "--json").stdout),
+        "cleanup": json.loads(carina("cleanup", "--images", "--host", docker_host, "--dry-run", "--json").stdout),
+    }
+    assert agent and printed["images"] and printed["volumes"] and printed["cleanup"]["protected"]
+    for command, doc in printed.items():
+        words = set(_json_help(command).replace(",", " ").replace(":", " ").replace("(", " ").replace(")", " ")
+                    .split())
+        entries = doc if isinstance(doc, list) else doc["planned"] + doc["protected"]
+        keys = set(doc) if isinstance(doc, dict) else set()
+        for entry in entries:
+            used = entry.get("used_by") or []
+            keys |= set(entry) | set(entry.get("protected") or {})
+            keys |= set().union(*(set(u) for u in (used if isinstance(used, list) else [used])))
+        assert keys <= words, f"{command} --help leaves out {keys - words}"
