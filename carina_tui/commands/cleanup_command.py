@@ -29,7 +29,7 @@ from typing import TextIO
 from carina_tui.commands.storage_command import container_ref, stored_item
 from carina_tui.services.runner import CleanupResult, execute
 from carina_tui.core.models import ContainerInfo
-from carina_tui.core.planner import ContainerFilter, Plan, parse_label, plan_cleanup, plan_prune
+from carina_tui.core.planner import CANDIDATES, NOUN, ContainerFilter, Plan, parse_label, plan_cleanup, plan_prune
 from carina_tui.core.storage_models import size_text
 from carina_tui.core.durations import parse_duration
 from carina_tui.core.errors import EngineUnreachable, ValidationError
@@ -55,11 +55,6 @@ def _kept(k) -> dict:
     if k.item is None:
         return _item(k.container, rule=k.rule.describe())
     return _item(k.item, rule=k.rule.describe(), used_by=container_ref(k.container))
-
-
-# What a plan of each kind holds, in words.
-NOUN = {"containers": "container", "images": "image", "volumes": "volume"}
-HIDDEN = {"containers": "stopped container(s)", "images": "unused image(s)", "volumes": "unused volume(s)"}
 
 
 def _line(item) -> str:
@@ -96,7 +91,7 @@ def print_plan(plan: Plan, out: TextIO) -> None:
     for k in plan.protected_kept:
         used = f"  used by {k.container.qualified_name}" if k.item is not None else ""
         print(f"  {k.target.short_id}  {k.target.qualified_name:40}  {k.rule.describe()}{used}", file=out)
-    print(f"Hidden by the filter: {plan.hidden_by_filter} {HIDDEN[plan.kind]}, not touched.", file=out)
+    print(f"Hidden by the filter: {plan.hidden_by_filter} {CANDIDATES[plan.kind]}, not touched.", file=out)
 
 
 def print_result(result: CleanupResult, out: TextIO) -> None:

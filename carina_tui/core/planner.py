@@ -128,6 +128,9 @@ class Kept:
 
 
 KINDS = ("containers", "images", "volumes")
+# What a plan of each kind holds, in words.
+NOUN = {"containers": "container", "images": "image", "volumes": "volume"}
+CANDIDATES = {"containers": "stopped container(s)", "images": "unused image(s)", "volumes": "unused volume(s)"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,10 @@ to remove, protected and kept (with the rule), hidden by the filter (a count).
 on a thread of its own through the guard (``carina_tui.services.runner.CleanupRun``),
 with a progress bar, and ends in a summary: removed, skipped (why), failed (why).
 Escape, or quitting the console, stops it after the removals under way.
+
+The same screen shows an image or volume prune plan (``p`` on the Images and Volumes
+panes, ``plan_prune``): its own columns and words, the same confirm, per-item re-check
+(``Guard.remove_stored``), progress and summary.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, ProgressBar, Static
 
 from carina_tui.core.errors import CarinaError, ValidationError
-from carina_tui.core.planner import ContainerFilter, Plan, parse_filter, plan_cleanup
+from carina_tui.core.planner import CANDIDATES, NOUN, ContainerFilter, Kept, Plan, parse_filter, plan_cleanup
+from carina_tui.core.storage_models import Image, size_text
 from carina_tui.services.runner import CleanupResult, CleanupRun
 from carina_tui.core.models import ContainerInfo, age
 from carina_tui.ui.screens import ConfirmScreen
@@ -96,44 +101,63 @@ class CleanupScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         plan = self.plan
+        kind = plan.kind
         with Vertical(id="cleanup-box", classes="modal-box wide"):
-            yield Static(Text("Clean up stopped containers", style="bold"), classes="modal-title")
-            where = f"Filter: {self.filter_text}" if self.filter_text else "No filter: every stopped container"
+            yield Static(Text(_TITLE[kind] if not plan.dangling_only else "Prune dangling images", style="bold"),
+                         classes="modal-title")
+            every = "dangling image" if plan.dangling_only else CANDIDATES[kind].replace("(s)", "")
+            where = f"Filter: {self.filter_text}" if self.filter_text else f"No filter: every {every}"
             yield Static(Text(where + (f"  ({self.problem})" if self.problem else ""), style="dim"),
                          id="cleanup-filter")
             with VerticalScroll(id="cleanup-plan"):
                 yield Static(Text(f"To remove ({plan.count})", style="bold"), classes="cleanup-heading",
                              id="cleanup-remove-title")
                 remove = DataTable(id="cleanup-remove", cursor_type="row", classes="cleanup-table")
-                for key, label in (("name", "Name"), ("state", "State"), ("node", "Node"), ("image", "Image"),
-                                   ("age", "Age")):
+                for key, label in _REMOVE_COLUMNS[kind]:
                     remove.add_column(label, key=key)
-                for c in plan.to_remove:
-                    remove.add_row(self._shown_name(c), state_text(c.state), c.node, c.image, age(c.created), key=c.id)
+                for item in plan.to_remove:
+                    remove.add_row(*self._remove_row(item), key=_row_key(item))
                 yield remove
                 yield Static(Text(f"Protected and kept ({len(plan.protected_kept)})", style="bold"),
                              classes="cleanup-heading", id="cleanup-kept-title")
                 kept = DataTable(id="cleanup-kept", cursor_type="row", show_cursor=False, classes="cleanup-table")
-                for key, label in (("name", "Name"), ("state", "State"), ("node", "Node"), ("rule", "Rule")):
+                for key, label in _KEPT_COLUMNS[kind if kind == "containers" else "stored"]:
                     kept.add_column(label, key=key)
                 for k in plan.protected_kept:
-                    c = k.container
-                    kept.add_row(self._shown_name(c), state_text(c.state), c.node, k.rule.describe(), key=c.id)
+                    kept.add_row(*self._kept_row(k), key=_row_key(k.target))
                 yield kept
-                yield Static(Text(f"Hidden by the filter: {plan.hidden_by_filter} stopped container(s), "
+                yield Static(Text(f"Hidden by the filter: {plan.hidden_by_filter} {CANDIDATES[kind]}, "
                                   "not touched.", style="bold"), id="cleanup-hidden")
             yield Checkbox("Also remove their anonymous volumes", False, id="cleanup-volumes")
             yield ProgressBar(total=max(plan.count, 1), show_eta=False, id="cleanup-progress")
             with VerticalScroll(id="cleanup-summary-box"):
                 yield Static("", id="cleanup-summary")
-            hint = (f"d removes these {plan.count} · v toggles volumes · escape closes" if plan.count
+            volumes = " · v toggles volumes" if kind == "containers" else ""
+            hint = (f"d removes these {plan.count}{volumes} · escape closes" if plan.count
                     else "Nothing to remove · escape closes")
             yield Static(hint, classes="modal-hint", id="cleanup-hint")
+
+    def _remove_row(self, item) -> tuple:
+        if isinstance(item, ContainerInfo):
+            return (self._shown_name(item), state_text(item.state), item.node, item.image, age(item.created))
+        if isinstance(item, Image):
+            name = Text(item.name + (" (dangling)" if item.dangling else ""))
+            return (name, item.node, item.short_id, size_text(item.size), age(item.created))
+        return (item.name, item.node, item.driver, size_text(item.size), age(item.created))
+
+    def _kept_row(self, k: Kept) -> tuple:
+        c = k.container
+        if k.item is None:
+            return (self._shown_name(c), state_text(c.state), c.node, k.rule.describe())
+        user = Text(self._shown_name(c) + " ")
+        user.append_text(state_text(c.state))
+        return (k.item.name, k.item.node, user, k.rule.describe())
 
     def _shown_name(self, c: ContainerInfo) -> str:
         return c.qualified_name if self.qualify else c.name
 
     def on_mount(self) -> None:
+        self.query_one("#cleanup-volumes").display = self.plan.kind == "containers"
         self.query_one("#cleanup-progress").display = False
         self.query_one("#cleanup-summary-box").display = False
         self.query_one("#cleanup-remove", DataTable).focus()
@@ -143,6 +167,8 @@ class CleanupScreen(ModalScreen[None]):
             if self.running or self.result is not None or not self.plan.count:
                 return None
             if getattr(self.app, "read_only", False):
+                return None
+            if action == "toggle_volumes" and self.plan.kind != "containers":
                 return None
         return True
 
@@ -159,19 +185,25 @@ class CleanupScreen(ModalScreen[None]):
             self.action_confirm()
 
     def action_confirm(self) -> None:
-        count = self.plan.count
-        volumes = self.query_one("#cleanup-volumes", Checkbox).value
-        detail = ("Each one is checked again just before it is removed: one that is running, gone or "
-                  "protected by then is skipped. ")
-        detail += ("Their anonymous volumes are removed too." if volumes
-                   else "Their volumes are kept.")
+        count, kind = self.plan.count, self.plan.kind
+        if kind == "containers":
+            volumes = self.query_one("#cleanup-volumes", Checkbox).value
+            detail = ("Each one is checked again just before it is removed: one that is running, gone or "
+                      "protected by then is skipped. ")
+            detail += ("Their anonymous volumes are removed too." if volumes
+                       else "Their volumes are kept.")
+            question = f"Remove {count} stopped container{'s' if count != 1 else ''}?"
+        else:
+            volumes = False
+            detail = ("Each one is checked again just before it is removed: one that a container uses by then "
+                      "(a protected one on any node), or that is gone, is skipped.")
+            question = f"Remove {count} unused {NOUN[kind]}{'s' if count != 1 else ''}?"
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self._start(volumes)
 
-        self.app.push_screen(ConfirmScreen(f"Remove {count} stopped container{'s' if count != 1 else ''}?",
-                                           detail), answered)
+        self.app.push_screen(ConfirmScreen(question, detail), answered)
 
     def action_close(self) -> None:
         if self.running:
@@ -236,6 +268,25 @@ class CleanupScreen(ModalScreen[None]):
         self.query_one("#cleanup-hint", Static).update("escape closes")
         severity = "error" if result.failed else "information"
         self.app.notify(result.summary(), title="Cleanup", severity=severity)
+
+
+def _row_key(item) -> str:
+    """A container by its id (as before); an image or volume by engine and id: the same image id can
+    be on several nodes."""
+    return item.id if isinstance(item, ContainerInfo) else item.key
+
+
+_TITLE = {"containers": "Clean up stopped containers", "images": "Prune unused images",
+          "volumes": "Prune unused volumes"}
+_REMOVE_COLUMNS = {
+    "containers": (("name", "Name"), ("state", "State"), ("node", "Node"), ("image", "Image"), ("age", "Age")),
+    "images": (("name", "Repository:tag"), ("node", "Node"), ("id", "ID"), ("size", "Size"), ("age", "Age")),
+    "volumes": (("name", "Name"), ("node", "Node"), ("driver", "Driver"), ("size", "Size"), ("age", "Age")),
+}
+_KEPT_COLUMNS = {
+    "containers": (("name", "Name"), ("state", "State"), ("node", "Node"), ("rule", "Rule")),
+    "stored": (("name", "Name"), ("node", "Node"), ("user", "Used by"), ("rule", "Rule")),
+}
 
 
 def summary_text(result: CleanupResult, *, qualify: bool = False) -> Text:
