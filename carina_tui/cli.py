@@ -170,21 +170,13 @@ def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
                            "never planned")
     cleanup.add_argument("--json", action="store_true", help=JSON_HELP["cleanup"])
 
-    images = sub.add_parser("images", help="every node's images, who uses each, which are protected")
-    _add_where(images, _AFTER)
-    images.add_argument("--json", action="store_true", help=JSON_HELP["images"])
-
-    volumes = sub.add_parser("volumes", help="every node's volumes, who uses each, which are protected")
-    _add_where(volumes, _AFTER)
-    volumes.add_argument("--json", action="store_true", help=JSON_HELP["volumes"])
-
-    clusters = sub.add_parser("clusters", help="list every cluster carina-tui knows")
-    _add_where(clusters, _AFTER)
-    clusters.add_argument("--json", action="store_true", help=JSON_HELP["clusters"])
-
-    status = sub.add_parser("status", help="nodes, containers, networks, protected containers")
-    _add_where(status, _AFTER)
-    status.add_argument("--json", action="store_true", help=JSON_HELP["status"])
+    for name, what in (("images", "every node's images, who uses each, which are protected"),
+                       ("volumes", "every node's volumes, who uses each, which are protected"),
+                       ("clusters", "list every cluster carina-tui knows"),
+                       ("status", "nodes, containers, networks, protected containers")):
+        listing = sub.add_parser(name, help=what)
+        _add_where(listing, _AFTER)
+        listing.add_argument("--json", action="store_true", help=JSON_HELP[name])
 
     if with_sandbox:
         from carina_tui.sandbox.cli import register

@@ -27,8 +27,26 @@ from carina_tui.core.models import ContainerInfo, Pairs, short_id
 from carina_tui.core.rules import Rule, image_repository, matching_rule
 
 
+class _OnEngine:
+    """What an image and a volume share: a key unique across the engines, labels, users."""
+
+    __slots__ = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.endpoint}|{self.id}"
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return dict(self.labels)
+
+    @property
+    def in_use(self) -> bool:
+        return bool(self.users)
+
+
 @dataclass(frozen=True, slots=True)
-class Image:
+class Image(_OnEngine):
     """One image on one engine."""
 
     id: str
@@ -42,10 +60,6 @@ class Image:
     users: tuple[ContainerInfo, ...] = ()  # containers on its engine made from it
     protected_by: ContainerInfo | None = None  # a protected container (any engine) that uses or names it
     rule: Rule | None = None  # the rule protecting ``protected_by``
-
-    @property
-    def key(self) -> str:
-        return f"{self.endpoint}|{self.id}"
 
     @property
     def short_id(self) -> str:
@@ -71,17 +85,9 @@ class Image:
     def state(self) -> str:
         return "dangling" if self.dangling else ""
 
-    @property
-    def label_map(self) -> dict[str, str]:
-        return dict(self.labels)
-
-    @property
-    def in_use(self) -> bool:
-        return bool(self.users)
-
 
 @dataclass(frozen=True, slots=True)
-class Volume:
+class Volume(_OnEngine):
     """One volume on one engine."""
 
     name: str
@@ -103,10 +109,6 @@ class Volume:
         return self.name
 
     @property
-    def key(self) -> str:
-        return f"{self.endpoint}|{self.name}"
-
-    @property
     def short_id(self) -> str:
         return self.name[:12]
 
@@ -117,14 +119,6 @@ class Volume:
     @property
     def state(self) -> str:
         return ""
-
-    @property
-    def label_map(self) -> dict[str, str]:
-        return dict(self.labels)
-
-    @property
-    def in_use(self) -> bool:
-        return bool(self.users)
 
 
 Stored = Image | Volume
