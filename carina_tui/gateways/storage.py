@@ -125,6 +125,8 @@ class StorageGateway:
                 self.api.remove_image(image_id)
         except CarinaError:
             for tag in taken:
+                if "@" in tag:
+                    continue  # a digest cannot be put back by hand: a pull of that digest brings it again
                 repository, version = _split_tag(tag)
                 try:
                     with self._call(f"put the name {tag} back on image {shown}"):
