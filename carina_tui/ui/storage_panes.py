@@ -68,6 +68,14 @@ class StoredPane(TablePane[Stored]):
             return (-len(item.users), natural(item.name))
         return (super().sort_key(item, column, cells), natural(item.node))
 
+    def visible(self, item: Stored) -> bool:
+        """The filter language of the Containers pane: node=, name=, label=, until= (age) and words."""
+        if not self.filter_text:
+            return True
+        from carina_tui.ui.cleanup_screen import pane_shows
+
+        return pane_shows(self, item)
+
     # -- data ------------------------------------------------------------------------
 
     def on_show(self) -> None:
