@@ -105,8 +105,9 @@ class StoredPane(TablePane[Stored]):
         return read(session, containers)
 
     def load(self, then=None) -> None:
-        """Read the list in a worker; show it; then ``then()`` (on the main thread)."""
-        containers = self._containers()
+        """Read the list in a worker; show it; then ``then()`` (on the main thread). Before the
+        Containers pane has its first list, the worker reads the containers itself."""
+        containers = self._containers() or None
 
         def work() -> None:
             listed = self._read(containers)
