@@ -129,6 +129,8 @@ class CarinaApp(TypeAheadApp, App):
         Binding("2", "focus_pane('networks')", "Networks", id="app.focus_networks", show=False),
         Binding("3", "focus_pane('containers')", "Containers", id="app.focus_containers", show=False),
         Binding("4", "focus_pane('system')", "System", id="app.focus_system", show=False),
+        Binding("6", "storage('images')", "Images", id="app.focus_images", show=False),  # ui/storage_screen.py
+        Binding("7", "storage('volumes')", "Volumes", id="app.focus_volumes", show=False),
         Binding("r", "refresh", "Refresh", id="app.refresh", show=False),
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("z", "zoom", "Zoom", show=False, id="app.zoom"),
@@ -331,6 +333,11 @@ class CarinaApp(TypeAheadApp, App):
 
     def action_focus_pane(self, name: str) -> None:
         self.pane(name).table.focus()
+
+    def action_storage(self, kind: str) -> None:
+        from carina_tui.ui.storage_screen import show_storage
+
+        show_storage(self, kind)
 
     def focused_pane(self) -> TablePane | None:
         node = self.focused

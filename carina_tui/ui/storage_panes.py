@@ -42,6 +42,7 @@ class StoredPane(TablePane[Stored]):
         self.qualify = False  # node/name for the users, on a cluster of several nodes
         self.loaded = False
         self.now = time.time
+        self.containers_source = None  # () -> the console's containers, when the pane is not beside them
 
     # -- what the rows say ---------------------------------------------------------
 
@@ -84,6 +85,8 @@ class StoredPane(TablePane[Stored]):
 
     def _containers(self) -> list[ContainerInfo] | None:
         """The containers the Containers pane holds now (None when there is none to ask)."""
+        if self.containers_source is not None:
+            return self.containers_source()
         from carina_tui.ui.panes import ContainersPane
 
         for where in (self.screen, self.app):

@@ -38,7 +38,7 @@ async def open_pane(pilot, key: str, name: str, stock: Stock):
     """Press the pane's number, narrow it to the test's label, wait for ``count`` rows."""
     app = pilot.app
     await pilot.press(key)
-    pane = await wait_for(pilot, lambda: app.focused_pane() and app.focused_pane().NUMBER == int(key)
+    pane = await wait_for(pilot, lambda: app.focused_pane() and str(app.focused_pane().NUMBER) == key
                           and app.focused_pane(), f"{key} focuses the {name} pane")
     await wait_for(pilot, lambda: pane.loaded, f"the {name} pane reads its list")
     await pilot.press("slash", *f"label={stock.label}", "enter")
@@ -177,6 +177,14 @@ async def test_at_80x24_the_images_pane_shows_names_and_users(docker_host, scrat
         assert f"t{scratch.tag}-used:1" in line and agent[:8] in line, line
         header = "".join(seg.text for seg in table.render_line(0))
         assert "Repository:tag" in header and "Used by" in header, header
+        for column in ("Node", "Size"):  # at 80 columns there is room for these too
+            assert column in header, header
+        await pilot.press("7")
+        await wait_for(pilot, lambda: pilot.app.focused_pane() and pilot.app.focused_pane().TITLE == "Volumes",
+                       "7 shows the Volumes pane")
+        await pilot.press("3")
+        await wait_for(pilot, lambda: pilot.app.focused_pane() and pilot.app.focused_pane().TITLE == "Containers",
+                       "3 goes back to the console's Containers pane")
 
 
 async def test_read_only_refuses_d_and_p(docker_host, scratch, stock):
