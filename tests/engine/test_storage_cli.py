@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 import harness
 from harness import carina
@@ -14,12 +13,6 @@ from storage_helpers import Stock
 
 PROTECTED = {"carina.protected": "true"}
 
-
-@pytest.fixture
-def stock(test_engine, scratch):
-    made = Stock(test_engine, scratch)
-    yield made
-    made.cleanup()
 
 
 def mine(doc: list[dict], stock: Stock, key: str = "id") -> dict[str, dict]:

@@ -22,12 +22,6 @@ IMAGE_RULE = 'image repository "carina/consul" (default)'
 LABEL_RULE = 'label "carina.protected=true" (default)'
 
 
-@pytest.fixture
-def stock(test_engine, scratch):
-    made = Stock(test_engine, scratch)
-    yield made
-    made.cleanup()
-
 
 @pytest.fixture
 def session(docker_host):

@@ -6,7 +6,6 @@ is shared by the whole run."""
 
 from __future__ import annotations
 
-import pytest
 from pilot_helpers import SIZE, make_app, notices, row_texts, started, wait_for
 from textual.widgets import DataTable, Static
 
@@ -17,12 +16,6 @@ from storage_helpers import Stock
 
 PROTECTED = {"carina.protected": "true"}
 
-
-@pytest.fixture
-def stock(test_engine, scratch):
-    made = Stock(test_engine, scratch)
-    yield made
-    made.cleanup()
 
 
 def rows(screen: CleanupScreen, table: str) -> list[tuple[str, ...]]:
