@@ -2,7 +2,10 @@
 
     carina-tui [--host URL | --cluster NAME] [--read-only] [--config PATH]
     carina-tui cleanup [--until DURATION] [--label K=V] [--include-task-history] [--dry-run] [--yes]
-                       [--volumes] [--json]
+                       [--anonymous-volumes] [--json]
+    carina-tui cleanup --images [dangling] | --volumes  [the same options]
+    carina-tui images [--json]
+    carina-tui volumes [--json]
     carina-tui clusters [--json]
     carina-tui status [--json]
     carina-tui services [--json]
@@ -129,7 +132,15 @@ JSON_HELP = {
     "cleanup": "print one JSON object: planned and protected (the containers, with id, name, node, state, "
                "image; protected ones with rule), removed, skipped and failed (id, name, node, reason), "
                "hidden_by_filter (a count), task_history (Swarm's exited task containers, kept unless "
-               "--include-task-history; each with service and task)",
+               "--include-task-history; each with service and task); with --images or --volumes the same, of images (id, name, node, tags, "
+               "digests, size, created, dangling) or volumes (id, name, node, driver, mountpoint, size, created), "
+               "protected ones with rule and used_by (the protected container: id, name, node, state)",
+    "images": "print a JSON list, one object per image and node: id, name, node, tags, digests, size, created, "
+              "dangling, used_by (id, name, node, state of each container), protected (the protected container "
+              "using it, with rule, or null)",
+    "volumes": "print a JSON list, one object per volume and node: id, name, node, driver, mountpoint, size (null "
+               "when the engine does not know it), created, used_by (id, name, node, state), protected (with rule, "
+               "or null)",
     "clusters": "print a JSON list, one object per cluster: name, source, endpoints, tls, reachable, error, "
                 "version, swarm_role, nodes, origin",
     "status": "print one JSON object: cluster, engines, nodes, containers (counts by state), networks (name, "
@@ -157,16 +168,24 @@ def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
                          help="also remove the exited task containers Swarm keeps as its services' task history")
     cleanup.add_argument("--dry-run", action="store_true", help="show the plan, remove nothing")
     cleanup.add_argument("--yes", action="store_true", help="do not ask")
-    cleanup.add_argument("--volumes", action="store_true", help="also remove anonymous volumes")
+    cleanup.add_argument("--anonymous-volumes", action="store_true",
+                         help="also remove the removed containers' anonymous volumes")
+    what = cleanup.add_mutually_exclusive_group()
+    what.add_argument("--images", nargs="?", const="unused", choices=("unused", "dangling"),
+                      help="plan the unused images instead of containers (dangling: only those with no name); "
+                           "one a protected container uses is never planned")
+    what.add_argument("--volumes", action="store_true",
+                      help="plan the unused volumes instead of containers; one a protected container uses is "
+                           "never planned")
     cleanup.add_argument("--json", action="store_true", help=JSON_HELP["cleanup"])
 
-    clusters = sub.add_parser("clusters", help="list every cluster carina-tui knows")
-    _add_where(clusters, _AFTER)
-    clusters.add_argument("--json", action="store_true", help=JSON_HELP["clusters"])
-
-    status = sub.add_parser("status", help="nodes, containers, networks, protected containers")
-    _add_where(status, _AFTER)
-    status.add_argument("--json", action="store_true", help=JSON_HELP["status"])
+    for name, what in (("images", "every node's images, who uses each, which are protected"),
+                       ("volumes", "every node's volumes, who uses each, which are protected"),
+                       ("clusters", "list every cluster carina-tui knows"),
+                       ("status", "nodes, containers, networks, protected containers")):
+        listing = sub.add_parser(name, help=what)
+        _add_where(listing, _AFTER)
+        listing.add_argument("--json", action="store_true", help=JSON_HELP[name])
 
     services = sub.add_parser("services", help="the swarm's services and their tasks, read from a manager")
     _add_where(services, _AFTER)
@@ -182,7 +201,8 @@ def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-HEADLESS = {"cleanup": "run_cleanup", "clusters": "run_clusters", "status": "run_status", "services": "run_services"}
+HEADLESS = {"cleanup": "run_cleanup", "clusters": "run_clusters", "status": "run_status", "services": "run_services",
+            "images": "run_images", "volumes": "run_volumes"}
 
 
 def main(argv: list[str] | None = None) -> int:

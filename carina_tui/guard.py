@@ -6,7 +6,10 @@ It decides, and nothing else does:
   removed, stopped, killed, paused, restarted, renamed, updated, exec'd into or
   disconnected from a network; a shell may be opened in it only once the user
   confirmed the rule that protects it (``open_shell(confirmed=rule)``);
-- the predefined networks are never removed.
+- the predefined networks are never removed;
+- an image or a volume a protected container uses, running or stopped, is never
+  removed (an image: the container on any engine uses it or names it by id, tag or
+  digest), and neither is one any container of its engine uses.
 
 Each decision is made on a fresh inspect of the target, not on what a screen
 showed a moment ago, and a bulk removal decides each container on its own
@@ -34,6 +37,7 @@ from carina_tui.core.swarm_models import ServiceInfo, ServiceSpec
 from carina_tui.core.swarm_nodes import (AVAILABILITIES, NodeTarget, last_active_manager, protected_task,
                                          protected_task_sentence)
 from carina_tui.gateways import swarm_nodes
+from carina_tui.core.storage_models import Image, Stored, with_users
 from carina_tui.gateways.docker_gateway import DockerGateway
 from carina_tui.gateways.exec_gateway import ExecShell
 
@@ -87,6 +91,10 @@ class Acted:
 
     before: ContainerInfo  # the fresh look the guard decided on
     after: ContainerDetail | None  # a fresh look after the call; None when the container is gone
+
+
+def _removal_action(target) -> str:
+    return {Image: "image.remove", ContainerInfo: "container.remove"}.get(type(target), "volume.remove")
 
 
 class Guard:
@@ -278,9 +286,17 @@ class Guard:
                 return self._tell(action, fresh, "failed", str(err), held=held)
             return self._tell(action, fresh, "removed", held=held)
 
-    def keep_protected(self, c: ContainerInfo, rule: Rule) -> None:
-        """Record that a bulk removal kept ``c`` because ``rule`` protects it (audited as refused)."""
-        self._audit("container.remove", c, "refused", rule=rule.describe())
+    def keep_protected(self, c: ContainerInfo, rule: Rule, item: Stored | None = None) -> None:
+        """Record that a bulk removal kept ``c`` (or the image or volume ``item`` that protected ``c``
+        uses) because ``rule`` protects it (audited as refused)."""
+        target = item if item is not None else c
+        self._audit(_removal_action(target), target, "refused", rule=rule.describe())
+
+    def remove_planned(self, item: ContainerInfo | Stored, *, volumes: bool = False) -> Outcome:
+        """One planned removal, decided on a fresh look (``remove_if_still_stopped``, ``remove_stored``)."""
+        if isinstance(item, ContainerInfo):
+            return self.remove_if_still_stopped(item, volumes=volumes)
+        return self.remove_stored(item)
 
     def check_audit(self) -> None:
         """``AuditUnwritable`` (a sentence naming the log) unless the audit log can be written now."""
@@ -473,6 +489,7 @@ class Guard:
                 "service.restart": "forcing a restart of its tasks", "service.remove": "removing it"}[action]
         return (f"{service.qualified_name} is protected by the rule {rule.describe()}: {what} is refused. "
                 "Scaling it up is allowed.")
+
     # -- swarm nodes: drain and activate (issue 15) ---------------------------------------
 
     def set_availability(self, node: NodeInfo, availability: str) -> NodeInfo:
@@ -523,6 +540,69 @@ class Guard:
                                 "check that a manager's engine runs and is one of the cluster's endpoints.")
         self._audit(action, target, "failed", error=str(err))
         raise err
+
+    # -- images and volumes (issue 16) -------------------------------------------------
+
+    def remove_stored(self, item: Stored) -> Outcome:
+        """Remove one image or volume (``d``, and each item of a prune) after a fresh look: the
+        image's inspect and the containers of every engine, or the volume's inspect and its
+        engine's containers. Skipped, with the reason and an audit line, when read-only, gone,
+        used by a protected container, or used by any container of its engine by then. Never
+        raises: every problem becomes the outcome's reason."""
+        action = _removal_action(item)
+        if self.read_only:
+            return self._tell(action, item, "skipped", self._read_only_sentence(action), audited="refused",
+                              rule="read-only")
+        try:
+            gateway = self._gateway(item.endpoint)
+            fresh = self._fresh_stored(gateway, item)
+        except NotFound:
+            return self._tell(action, item, "skipped", "it no longer exists")
+        except CarinaError as err:
+            return self._tell(action, item, "failed", str(err))
+        if fresh.protected_by is not None and fresh.rule is not None:
+            return self._tell(action, fresh, "skipped", self._protected_use_sentence(fresh), audited="refused",
+                              rule=fresh.rule.describe())
+        if fresh.users:
+            names = ", ".join(f"{c.qualified_name} ({c.state})" for c in fresh.users)
+            return self._tell(action, fresh, "skipped", f"it is used by {names}; remove "
+                              f"{'that container' if len(fresh.users) == 1 else 'those containers'} first")
+        try:
+            held = self.audit.open()
+        except AuditUnwritable as err:
+            return self._outcome(fresh, "failed", str(err))
+        with held:
+            permit = issue(action, fresh.id)
+            try:
+                if isinstance(fresh, Image):
+                    names = fresh.tags + fresh.digests
+                    gateway.remove_image(permit, fresh.id, untag=names[1:], name=fresh.name)
+                else:
+                    gateway.remove_volume(permit, fresh.name)
+            except NotFound:
+                return self._tell(action, fresh, "skipped", "it no longer exists", held=held)
+            except CarinaError as err:
+                return self._tell(action, fresh, "failed", str(err), held=held)
+            return self._tell(action, fresh, "removed", held=held)
+
+    def _fresh_stored(self, gateway: DockerGateway, item: Stored) -> Stored:
+        """The item as its engine has it now, with the containers that use it now: for an image,
+        those of every engine (a protected container anywhere that names it keeps it; an engine
+        that does not answer means that cannot be known, and nothing is removed)."""
+        if isinstance(item, Image):
+            fresh: Stored = gateway.stored_image(item.id)
+            containers = [c for gw in self._gateways.values() for c in gw.containers()]
+        else:
+            fresh = gateway.volume(item.name)
+            containers = gateway.containers()
+        return with_users([fresh], containers, self.rules)[0]
+
+    @staticmethod
+    def _protected_use_sentence(item: Stored) -> str:
+        c, rule = item.protected_by, item.rule
+        what = "image" if isinstance(item, Image) else "volume"
+        return (f"the protected container {c.qualified_name} ({c.state}) uses this {what} (rule "
+                f"{rule.describe()}); it is kept while it does")
 
     # -- the machinery ----------------------------------------------------------------
 

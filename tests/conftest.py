@@ -10,6 +10,7 @@ Engine fixtures:
   (``.docker(...)``, ``.ids(...)``, ``.kill()`` / ``.restart()`` for a private one).
 * ``scratch`` (function): ``harness.Scratch``: containers and networks with names
   unique to the test, removed when the test ends.
+* ``stock`` (function): ``storage_helpers.Stock``, images and volumes for one test.
 * ``unique_name`` (function): a name no other test uses, e.g. ``t1a2b3c``.
 * ``docker_env`` (function): ``DOCKER_HOST`` set to the test engine, for code that
   finds its engine the way the docker CLI does.
@@ -94,6 +95,17 @@ def scratch(test_engine: harness.TestEngine):
     box = harness.Scratch(test_engine)
     yield box
     box.cleanup()
+
+
+@pytest.fixture
+def stock(test_engine: harness.TestEngine, scratch: harness.Scratch):
+    """``storage_helpers.Stock``: images and volumes with a label only this test uses, removed after
+    its containers."""
+    from storage_helpers import Stock
+
+    made = Stock(test_engine, scratch)
+    yield made
+    made.cleanup()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Headless commands (no Textual): cleanup, clusters, status, services. Each returns an exit status.
+"""Headless commands (no Textual): cleanup, clusters, status, services, images, volumes. Each returns
+an exit status.
 
 The runners here are named run_*: a function named like its submodule (``cleanup_command``)
 would be replaced by that module as soon as the module is imported."""
@@ -28,3 +29,15 @@ def run_services(args) -> int:
     from carina_tui.commands.services_command import run_services
 
     return run_services(args)
+
+
+def run_images(args) -> int:
+    from carina_tui.commands.storage_command import run_images
+
+    return run_images(args)
+
+
+def run_volumes(args) -> int:
+    from carina_tui.commands.storage_command import run_volumes
+
+    return run_volumes(args)

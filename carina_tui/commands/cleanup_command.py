@@ -2,7 +2,10 @@
 
 The same planner (``carina_tui.core.planner``) and guard as the console's ``x``:
 protected containers are never planned, and every planned one is re-checked by
-the guard just before it is removed. Without ``--yes`` or ``--dry-run`` it asks
+the guard just before it is removed. ``--images`` (``--images dangling``) and
+``--volumes`` plan the unused images or volumes instead, the same way (the
+console's ``p`` on the Images and Volumes panes): one a protected container uses is
+never planned, and one a container uses by the time its turn comes is skipped. Without ``--yes`` or ``--dry-run`` it asks
 on the terminal; with no terminal it refuses rather than guess.
 
 ``--json`` prints one object: ``planned``, ``protected``, ``removed``,
@@ -10,7 +13,8 @@ on the terminal; with no terminal it refuses rather than guess.
 ``rule`` or ``reason``), ``hidden_by_filter`` (a count) and ``task_history``:
 the exited task containers Swarm keeps as its services' task history, kept
 unless ``--include-task-history`` (a task container, wherever it is listed,
-also has ``service`` and ``task``).
+also has ``service`` and ``task``). Images and volumes carry their own fields
+(``storage_command.stored_item``) in the same shape.
 
 Exit status: 0 when nothing failed (also for a dry run, an empty plan, or an
 answer of no); 1 when a removal failed, the engine could not be reached, or the
@@ -25,8 +29,11 @@ import json
 import sys
 from typing import TextIO
 
+from carina_tui.commands.storage_command import container_ref, stored_item
 from carina_tui.services.runner import CleanupResult, execute
-from carina_tui.core.planner import ContainerFilter, Plan, parse_label, plan_cleanup
+from carina_tui.core.models import ContainerInfo
+from carina_tui.core.planner import CANDIDATES, NOUN, ContainerFilter, Plan, parse_label, plan_cleanup, plan_prune
+from carina_tui.core.storage_models import size_text
 from carina_tui.core.durations import parse_duration
 from carina_tui.core.errors import EngineUnreachable, ValidationError
 from carina_tui.core.swarm_nodes import SERVICE_LABEL, task_of
@@ -41,11 +48,25 @@ def _filter(args: argparse.Namespace) -> ContainerFilter:
 
 
 def _item(c, **more) -> dict:
+    if not isinstance(c, ContainerInfo):
+        return stored_item(c, **more)
     out = {"id": c.id, "name": c.name, "node": c.node, "state": c.state, "image": c.image}
     if task_of(c):
         out.update(service=c.label_map.get(SERVICE_LABEL, ""), task=task_of(c))
     out.update(more)
     return out
+
+
+def _kept(k) -> dict:
+    if k.item is None:
+        return _item(k.container, rule=k.rule.describe())
+    return _item(k.item, rule=k.rule.describe(), used_by=container_ref(k.container))
+
+
+def _line(item) -> str:
+    if isinstance(item, ContainerInfo):
+        return f"{item.qualified_name:40}  {item.state:8}  {item.image}"
+    return f"{item.qualified_name:40}  {size_text(item.size)}"
 
 
 def _outcome(o: Outcome) -> dict:
@@ -58,11 +79,12 @@ def _outcome(o: Outcome) -> dict:
 def report(plan: Plan, result: CleanupResult | None) -> dict:
     """The one JSON object ``--json`` prints."""
     result = result or CleanupResult()
+    history = {"task_history": [_item(c) for c in plan.task_history]} if plan.kind == "containers" else {}
     return {
         "planned": [_item(c) for c in plan.to_remove],
-        "protected": [_item(k.container, rule=k.rule.describe()) for k in plan.protected_kept],
+        "protected": [_kept(k) for k in plan.protected_kept],
         "hidden_by_filter": plan.hidden_by_filter,
-        "task_history": [_item(c) for c in plan.task_history],
+        **history,  # Swarm's task history is a matter of containers only
         "removed": [_outcome(o) for o in result.removed],
         "skipped": [_outcome(o) for o in result.skipped],
         "failed": [_outcome(o) for o in result.failed],
@@ -72,17 +94,19 @@ def report(plan: Plan, result: CleanupResult | None) -> dict:
 def print_plan(plan: Plan, out: TextIO) -> None:
     print(f"To remove ({plan.count}):", file=out)
     for c in plan.to_remove:
-        print(f"  {c.short_id}  {c.qualified_name:40}  {c.state:8}  {c.image}", file=out)
+        print(f"  {c.short_id}  {_line(c)}", file=out)
     print(f"Protected and kept ({len(plan.protected_kept)}):", file=out)
     for k in plan.protected_kept:
-        print(f"  {k.container.short_id}  {k.container.qualified_name:40}  {k.rule.describe()}", file=out)
-    print(f"Swarm task history, kept ({len(plan.task_history)}):", file=out)
-    for c in plan.task_history:
-        print(f"  {c.short_id}  {c.qualified_name:40}  service {c.label_map.get(SERVICE_LABEL, '')}", file=out)
-    if plan.task_history:
-        print("  (Swarm keeps these as its services' task history; --include-task-history removes them too.)",
-              file=out)
-    print(f"Hidden by the filter: {plan.hidden_by_filter} stopped container(s), not touched.", file=out)
+        used = f"  used by {k.container.qualified_name}" if k.item is not None else ""
+        print(f"  {k.target.short_id}  {k.target.qualified_name:40}  {k.rule.describe()}{used}", file=out)
+    if plan.kind == "containers":  # Swarm's task history is a matter of containers only
+        print(f"Swarm task history, kept ({len(plan.task_history)}):", file=out)
+        for c in plan.task_history:
+            print(f"  {c.short_id}  {c.qualified_name:40}  service {c.label_map.get(SERVICE_LABEL, '')}", file=out)
+        if plan.task_history:
+            print("  (Swarm keeps these as its services' task history; --include-task-history removes them too.)",
+                  file=out)
+    print(f"Hidden by the filter: {plan.hidden_by_filter} {CANDIDATES[plan.kind]}, not touched.", file=out)
 
 
 def print_result(result: CleanupResult, out: TextIO) -> None:
@@ -133,11 +157,23 @@ def _run(session, flt, args, *, dry_run, yes, as_json, stdin, stdout, stderr) ->
     if not any(e.reachable for e in snapshot.engines):
         raise EngineUnreachable(snapshot.errors[0] if snapshot.errors else
                                 f"No engine of cluster {session.spec.name} answers.")
+    kind = "images" if getattr(args, "images", None) else "volumes" if getattr(args, "volumes", False) else "containers"
     for error in snapshot.errors:
-        print(f"carina-tui: {error} Its containers are not part of this cleanup.", file=stderr)
+        print(f"carina-tui: {error} Its {kind} are not part of this cleanup.", file=stderr)
     guard = session.guard
-    plan = plan_cleanup(snapshot.containers, guard.rules, flt,
-                        include_task_history=bool(getattr(args, "include_task_history", False)))
+    if kind == "containers":
+        plan = plan_cleanup(snapshot.containers, guard.rules, flt,
+                            include_task_history=bool(getattr(args, "include_task_history", False)))
+        errors = snapshot.errors
+    else:
+        from carina_tui.services.storage import list_images, list_volumes
+
+        listed = (list_images if kind == "images" else list_volumes)(session, snapshot.containers)
+        for error in listed.errors:
+            if error not in snapshot.errors:
+                print(f"carina-tui: {error} Its {kind} are not part of this cleanup.", file=stderr)
+        errors = tuple(dict.fromkeys(snapshot.errors + listed.errors))
+        plan = plan_prune(kind, listed.items, flt, dangling_only=args.images == "dangling")
     human = stderr if as_json else stdout
 
     if not as_json or not (dry_run or yes):
@@ -147,10 +183,10 @@ def _run(session, flt, args, *, dry_run, yes, as_json, stdin, stdout, stderr) ->
             print("Nothing to remove.", file=human)
         if as_json:
             print(json.dumps(report(plan, None), indent=2), file=stdout)
-        return 1 if snapshot.errors else 0
+        return 1 if errors else 0
     if guard.read_only:
         print(f"carina-tui: {guard.would_refuse('container.remove')}", file=stderr)
-    elif not yes and not ask(f"Remove these {plan.count} containers?", stdin, stderr):
+    elif not yes and not ask(f"Remove these {plan.count} {NOUN[kind]}s?", stdin, stderr):
         print("Nothing was removed.", file=human)
         if as_json:
             print(json.dumps(report(plan, None), indent=2), file=stdout)
@@ -162,12 +198,12 @@ def _run(session, flt, args, *, dry_run, yes, as_json, stdin, stdout, stderr) ->
             stderr.write("\n")
         stderr.flush()
 
-    result = execute(guard, plan.to_remove, volumes=bool(getattr(args, "volumes", False)),
+    result = execute(guard, plan.to_remove, volumes=bool(getattr(args, "anonymous_volumes", False)),
                      progress=progress if not as_json and stderr.isatty() else None, kept=plan.protected_kept)
     if as_json:
         print(json.dumps(report(plan, result), indent=2), file=stdout)
     else:
         print_result(result, human)
-    if guard.read_only or not result.ok or snapshot.errors:
+    if guard.read_only or not result.ok or errors:
         return 1
     return 0

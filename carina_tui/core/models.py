@@ -79,6 +79,7 @@ class ContainerInfo:
     labels: Pairs = ()
     networks: tuple[NetworkAttachment, ...] = ()
     ports: tuple[PortBinding, ...] = ()
+    mounts: tuple[str, ...] = ()  # the names of the volumes it mounts
 
     @property
     def key(self) -> str:
@@ -227,6 +228,7 @@ class ImageInfo:
     digests: tuple[str, ...] = ()
     size: int = 0
     created: float = 0.0
+    labels: Pairs = ()
 
 
 @dataclass(frozen=True, slots=True)

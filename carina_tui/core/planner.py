@@ -1,7 +1,7 @@
 """The cleanup planner: a pure function from what the engines hold to what to remove.
 
-Only stopped containers (``exited``, ``created``, ``dead``) are candidates. Each
-one lands in exactly one of four places:
+Containers (``plan_cleanup``): only stopped containers (``exited``, ``created``, ``dead``) are
+candidates. Each one lands in exactly one of four places:
 
 * ``hidden_by_filter`` (a count): the filter does not show it, so it is not touched;
 * ``protected_kept``: a protection rule matches it (a stopped Consul agent lands here);
@@ -14,6 +14,13 @@ The filter is what the Containers pane's ``/`` box and ``carina-tui cleanup``
 options express: ``node=NAME``, ``name=TEXT`` (``*`` and ``?`` as wildcards),
 ``label=KEY`` or ``label=KEY=VALUE``, ``until=DURATION`` (created at least
 that long ago) and free words that must all appear in the row.
+
+Images and volumes (``plan_prune``, rows from ``storage_models.with_users``): the
+candidates are the unused ones (no container on their engine uses them, running or not;
+for images with ``dangling_only``, only those with no name), and each lands in the same
+three places: an image or volume a protected container uses (an image: on any engine,
+by id or by name) is ``protected_kept`` (with that container and its rule), whether
+unused or not, so the plan shows why it stays.
 
 Execution (``carina_tui.services.runner``) removes exactly ``to_remove``, each one
 re-checked by the guard first.
@@ -30,6 +37,7 @@ from carina_tui.core.durations import parse_duration
 from carina_tui.core.errors import ValidationError, clip
 from carina_tui.core.models import ContainerInfo
 from carina_tui.core.rules import Rule, last_name_part, matching_rule
+from carina_tui.core.storage_models import Stored
 from carina_tui.core.swarm_nodes import task_of
 
 FILTER_KEYS = ("node", "name", "label", "until")
@@ -113,18 +121,32 @@ def parse_filter(text: str) -> ContainerFilter:
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    container: ContainerInfo
+    container: ContainerInfo  # the protected container (for an image or a volume: the one using it)
     rule: Rule
+    item: Stored | None = None  # the image or volume kept for it; None in a plan of containers
+
+    @property
+    def target(self) -> ContainerInfo | Stored:
+        """What is kept: the container, or the image or volume."""
+        return self.item if self.item is not None else self.container
+
+
+KINDS = ("containers", "images", "volumes")
+# What a plan of each kind holds, in words.
+NOUN = {"containers": "container", "images": "image", "volumes": "volume"}
+CANDIDATES = {"containers": "stopped container(s)", "images": "unused image(s)", "volumes": "unused volume(s)"}
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    to_remove: tuple[ContainerInfo, ...] = ()
+    to_remove: tuple = ()  # ContainerInfo, or Image / Volume (``kind``)
     protected_kept: tuple[Kept, ...] = ()
     hidden_by_filter: int = 0
     filter: ContainerFilter = field(default_factory=ContainerFilter)
     task_history: tuple[ContainerInfo, ...] = ()  # kept: Swarm's task history (see the module docstring)
     include_task_history: bool = False  # the task history was asked for: it is in ``to_remove``
+    kind: str = "containers"  # containers | images | volumes
+    dangling_only: bool = False  # images: only those with no name were candidates
 
     @property
     def count(self) -> int:
@@ -184,4 +206,55 @@ def plan_cleanup(
         filter=flt,
         task_history=tuple(sorted(history, key=_order)),
         include_task_history=include_task_history,
+    )
+
+
+def stored_text(item: Stored) -> str:
+    """What free words are matched against for an image or a volume."""
+    names = " ".join(getattr(item, "tags", ()) or (item.name,))
+    return " ".join((names, item.node, item.short_id, getattr(item, "driver", ""), item.state))
+
+
+def plan_prune(
+    kind: str,
+    items: Iterable[Stored],
+    flt: ContainerFilter | None = None,
+    *,
+    dangling_only: bool = False,
+    now: float | None = None,
+    shows: Callable[[Stored], bool] | None = None,
+) -> Plan:
+    """Sort images or volumes (``kind``, with their users, ``storage_models.with_users``) into remove /
+    protected and kept / hidden by the filter. In use and not protected: not a candidate.
+    ``dangling_only`` (images): an unused image with a name counts as hidden by the filter."""
+    flt = flt or ContainerFilter()
+    now = time.time() if now is None else now
+    if kind not in KINDS[1:]:
+        raise ValueError(f"plan_prune plans images or volumes, not {kind!r}")
+    seen: set[str] = set()
+    remove: list[Stored] = []
+    kept: list[Kept] = []
+    hidden = 0
+    for item in items:
+        if item.key in seen:
+            continue
+        seen.add(item.key)
+        if item.protected_by is not None and item.rule is not None:
+            kept.append(Kept(item.protected_by, item.rule, item))
+            continue
+        if item.in_use:
+            continue
+        if ((dangling_only and not getattr(item, "dangling", False)) or not flt.shows(item, now, text=stored_text(item))
+                or (shows is not None and not shows(item))):
+            hidden += 1
+            continue
+        remove.append(item)
+    order = lambda i: (i.node, i.name, i.id)  # noqa: E731
+    return Plan(
+        to_remove=tuple(sorted(remove, key=order)),
+        protected_kept=tuple(sorted(kept, key=lambda k: order(k.item))),
+        hidden_by_filter=hidden,
+        filter=flt,
+        kind=kind,
+        dangling_only=dangling_only,
     )

@@ -53,6 +53,7 @@ from carina_tui.core.permit import Permit, require
 from carina_tui.core.specs import NetworkSpec, RunSpec
 from carina_tui.gateways.exec_gateway import ExecMixin
 from carina_tui.gateways.lazy import IMPORT_LOCK, Lazy
+from carina_tui.gateways.storage import StorageGateway, volume_names
 from carina_tui.gateways.swarm_gateway import SERVICE_ID_LABEL, SwarmGateway
 from carina_tui.gateways.unix_http import Answer, UnixKeepAlive, json_array
 from carina_tui.gateways.unix_http import Unanswered as SentUnanswered
@@ -86,9 +87,10 @@ def _tls_module():
     return tls
 
 
-class DockerGateway(SwarmGateway, ExecMixin):
+class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
     """One engine. Thread-safe for concurrent calls (requests' pool is). Mixins: swarm services and
-    tasks (``SwarmGateway``, ``swarm_gateway``); a shell and live stats (``ExecMixin``, ``exec_gateway``)."""
+    tasks (``SwarmGateway``, ``swarm_gateway``); a shell and live stats (``ExecMixin``, ``exec_gateway``);
+    images and volumes (``StorageGateway``, ``storage``)."""
 
     def __init__(
         self,
@@ -443,6 +445,7 @@ class DockerGateway(SwarmGateway, ExecMixin):
                 digests=tuple(d for d in (i.get("RepoDigests") or ()) if d != "<none>@<none>"),
                 size=int(i.get("Size") or 0),
                 created=float(i.get("Created") or 0),
+                labels=pairs(i.get("Labels")),
             )
             for i in raw
         ]
@@ -768,6 +771,7 @@ class DockerGateway(SwarmGateway, ExecMixin):
                     key=lambda p: (p.container_port, p.protocol, p.host_port or 0, p.host_ip),
                 )
             ),
+            mounts=volume_names(c.get("Mounts")),
         )
 
     def _label(self, object_id: str) -> str:
@@ -797,6 +801,7 @@ class DockerGateway(SwarmGateway, ExecMixin):
             labels=pairs(config.get("Labels")),
             networks=_attachments(nets),
             ports=tuple(_ports_from_inspect(doc)),
+            mounts=volume_names(doc.get("Mounts")),
         )
 
     def _container_detail(self, doc: dict) -> ContainerDetail:

@@ -1,10 +1,11 @@
-"""Cleanup's execution: remove exactly the planned containers, each re-checked by the guard.
+"""Cleanup's execution: remove exactly the planned items, each re-checked by the guard.
 
 Shared by the console (``carina_tui.ui.cleanup_screen``, in a thread worker) and the
 headless ``carina-tui cleanup``. No Textual here. Each container goes through
 ``Guard.remove_if_still_stopped``, which inspects that one container just
 before removing it and skips it (with the reason) when it is gone, running, or
-protected by then; the guard writes every attempt to the audit log, and nothing
+protected by then; each image or volume (a prune plan) through ``Guard.remove_stored``,
+which skips it when a container uses it by then; the guard writes every attempt to the audit log, and nothing
 starts when the audit log cannot be written.
 
 Each engine has its own pool of ``PER_ENGINE`` daemon threads (docker-py keeps 10
@@ -68,7 +69,7 @@ def execute(
     """
     guard.check_audit()
     for k in kept:
-        guard.keep_protected(k.container, k.rule)
+        guard.keep_protected(k.container, k.rule, k.item)
     items = list(planned)
     result = CleanupResult()
     if not items:
@@ -90,7 +91,7 @@ def execute(
             note(Outcome(c.id, c.qualified_name, "skipped", STOPPED_BEFORE, c.node))
             return
         try:
-            outcome = guard.remove_if_still_stopped(c, volumes=volumes)
+            outcome = guard.remove_planned(c, volumes=volumes)
         except Exception as err:  # noqa: BLE001 - one bad container must not stop the others
             outcome = Outcome(c.id, c.qualified_name, "failed", f"{type(err).__name__}: {err}", c.node)
         note(outcome)

@@ -9,6 +9,10 @@ the filter (a count).
 on a thread of its own through the guard (``carina_tui.services.runner.CleanupRun``),
 with a progress bar, and ends in a summary: removed, skipped (why), failed (why).
 Escape, or quitting the console, stops it after the removals under way.
+
+The same screen shows an image or volume prune plan (``p`` on the Images and Volumes
+panes, ``plan_prune``): its own columns and words, the same confirm, per-item re-check
+(``Guard.remove_stored``), progress and summary.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, ProgressBar, Static
 
 from carina_tui.core.errors import CarinaError, ValidationError
-from carina_tui.core.planner import ContainerFilter, Plan, parse_filter, plan_cleanup
+from carina_tui.core.planner import CANDIDATES, NOUN, ContainerFilter, Kept, Plan, parse_filter, plan_cleanup
+from carina_tui.core.storage_models import Image, size_text
 from carina_tui.services.runner import CleanupResult, CleanupRun
 from carina_tui.core.models import ContainerInfo, age
 from carina_tui.core.swarm_nodes import SERVICE_LABEL, task_of
@@ -108,17 +113,19 @@ class CleanupScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         # The lists are filled here, not on mount: rows added after the focus would scroll the plan.
-        remove = self._table("cleanup-remove", (("name", "Name"), ("state", "State"), ("node", "Node"),
-                                                ("image", "Image"), ("age", "Age")))
-        kept = self._table("cleanup-kept", (("name", "Name"), ("state", "State"), ("node", "Node"), ("rule", "Rule")),
-                           cursor=False)
+        plan = self.plan
+        kind = plan.kind
+        remove = self._table("cleanup-remove", _REMOVE_COLUMNS[kind])
+        kept = self._table("cleanup-kept", _KEPT_COLUMNS[kind if kind == "containers" else "stored"], cursor=False)
         history = self._table("cleanup-history", (("name", "Name"), ("node", "Node"), ("service", "Service"),
                                                   ("age", "Age")), cursor=False)
         self._rows(remove, kept, history)
         texts = self._texts()
         with Vertical(id="cleanup-box", classes="modal-box wide"):
-            yield Static(Text("Clean up stopped containers", style="bold"), classes="modal-title")
-            where = f"Filter: {self.filter_text}" if self.filter_text else "No filter: every stopped container"
+            yield Static(Text(_TITLE[kind] if not plan.dangling_only else "Prune dangling images", style="bold"),
+                         classes="modal-title")
+            every = "dangling image" if plan.dangling_only else CANDIDATES[kind].replace("(s)", "")
+            where = f"Filter: {self.filter_text}" if self.filter_text else f"No filter: every {every}"
             yield Static(Text(where + (f"  ({self.problem})" if self.problem else ""), style="dim"),
                          id="cleanup-filter")
             with VerticalScroll(id="cleanup-plan"):
@@ -146,33 +153,34 @@ class CleanupScreen(ModalScreen[None]):
 
     def _rows(self, remove: DataTable, kept: DataTable, history: DataTable) -> None:
         plan = self.plan
-        for c in plan.to_remove:
-            remove.add_row(self._shown_name(c), state_text(c.state), c.node, c.image, age(c.created), key=c.id)
+        for item in plan.to_remove:
+            remove.add_row(*self._remove_row(item), key=_row_key(item))
         for k in plan.protected_kept:
-            c = k.container
-            kept.add_row(self._shown_name(c), state_text(c.state), c.node, k.rule.describe(), key=c.id)
+            kept.add_row(*self._kept_row(k), key=_row_key(k.target))
         for c in plan.task_history:
             history.add_row(self._shown_name(c), c.node, c.label_map.get(SERVICE_LABEL, ""), age(c.created), key=c.id)
 
     @property
     def _has_history(self) -> bool:
-        return bool(self.plan.task_history or any(task_of(c) for c in self.plan.to_remove))
+        return bool(self.plan.task_history or any(isinstance(c, ContainerInfo) and task_of(c)
+                                                  for c in self.plan.to_remove))
 
     def _texts(self) -> dict[str, Text | str]:
         """The titles and the hint for ``self.plan``, by widget id."""
         plan = self.plan
-        included = sum(1 for c in plan.to_remove if task_of(c))
+        included = sum(1 for c in plan.to_remove if isinstance(c, ContainerInfo) and task_of(c))
         history = (f"Swarm task history: {included} included above (t keeps it)" if plan.include_task_history else
                    f"Swarm task history, kept ({len(plan.task_history)}): Swarm shows these in docker service ps "
                    "and removes them itself; t includes them")
+        containers = plan.kind == "containers"
         keys = [f"d removes these {plan.count}" if plan.count else "Nothing to remove",
-                *(["v toggles volumes"] if plan.count else []), *(["t task history"] if self._has_history else []),
-                "escape closes"]
+                *(["v toggles volumes"] if plan.count and containers else []),
+                *(["t task history"] if self._has_history else []), "escape closes"]
         return {
             "cleanup-remove-title": Text(f"To remove ({plan.count})", style="bold"),
             "cleanup-kept-title": Text(f"Protected and kept ({len(plan.protected_kept)})", style="bold"),
             "cleanup-history-title": Text(history, style="bold"),
-            "cleanup-hidden": Text(f"Hidden by the filter: {plan.hidden_by_filter} stopped container(s), "
+            "cleanup-hidden": Text(f"Hidden by the filter: {plan.hidden_by_filter} {CANDIDATES[plan.kind]}, "
                                    "not touched.", style="bold"),
             "cleanup-hint": " · ".join(keys),
         }
@@ -193,11 +201,28 @@ class CleanupScreen(ModalScreen[None]):
         self._show_history()
         self.query_one("#cleanup-progress", ProgressBar).update(total=max(self.plan.count, 1))
 
+    def _remove_row(self, item) -> tuple:
+        if isinstance(item, ContainerInfo):
+            return (self._shown_name(item), state_text(item.state), item.node, item.image, age(item.created))
+        if isinstance(item, Image):
+            name = Text(item.name + (" (dangling)" if item.dangling else ""))
+            return (name, item.node, item.short_id, size_text(item.size), age(item.created))
+        return (item.name, item.node, item.driver, size_text(item.size), age(item.created))
+
+    def _kept_row(self, k: Kept) -> tuple:
+        c = k.container
+        if k.item is None:
+            return (self._shown_name(c), state_text(c.state), c.node, k.rule.describe())
+        user = Text(self._shown_name(c) + " ")
+        user.append_text(state_text(c.state))
+        return (k.item.name, k.item.node, user, k.rule.describe())
+
     def _shown_name(self, c: ContainerInfo) -> str:
         return c.qualified_name if self.qualify else c.name
 
     def on_mount(self) -> None:
         self._show_history()
+        self.query_one("#cleanup-volumes").display = self.plan.kind == "containers"
         self.query_one("#cleanup-progress").display = False
         self.query_one("#cleanup-summary-box").display = False
         self.query_one("#cleanup-remove", DataTable).focus()
@@ -209,6 +234,8 @@ class CleanupScreen(ModalScreen[None]):
             if self.running or self.result is not None or not self.plan.count:
                 return None
             if getattr(self.app, "read_only", False):
+                return None
+            if action == "toggle_volumes" and self.plan.kind != "containers":
                 return None
         return True
 
@@ -237,19 +264,25 @@ class CleanupScreen(ModalScreen[None]):
             self.action_confirm()
 
     def action_confirm(self) -> None:
-        count = self.plan.count
-        volumes = self.query_one("#cleanup-volumes", Checkbox).value
-        detail = ("Each one is checked again just before it is removed: one that is running, gone or "
-                  "protected by then is skipped. ")
-        detail += ("Their anonymous volumes are removed too." if volumes
-                   else "Their volumes are kept.")
+        count, kind = self.plan.count, self.plan.kind
+        if kind == "containers":
+            volumes = self.query_one("#cleanup-volumes", Checkbox).value
+            detail = ("Each one is checked again just before it is removed: one that is running, gone or "
+                      "protected by then is skipped. ")
+            detail += ("Their anonymous volumes are removed too." if volumes
+                       else "Their volumes are kept.")
+            question = f"Remove {count} stopped container{'s' if count != 1 else ''}?"
+        else:
+            volumes = False
+            detail = ("Each one is checked again just before it is removed: one that a container uses by then "
+                      "(a protected one on any node), or that is gone, is skipped.")
+            question = f"Remove {count} unused {NOUN[kind]}{'s' if count != 1 else ''}?"
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self._start(volumes)
 
-        self.app.push_screen(ConfirmScreen(f"Remove {count} stopped container{'s' if count != 1 else ''}?",
-                                           detail), answered)
+        self.app.push_screen(ConfirmScreen(question, detail), answered)
 
     def action_close(self) -> None:
         if self.running:
@@ -317,6 +350,25 @@ class CleanupScreen(ModalScreen[None]):
         self.query_one("#cleanup-hint", Static).update("escape closes")
         severity = "error" if result.failed else "information"
         self.app.notify(result.summary(), title="Cleanup", severity=severity)
+
+
+def _row_key(item) -> str:
+    """A container by its id (as before); an image or volume by engine and id: the same image id can
+    be on several nodes."""
+    return item.id if isinstance(item, ContainerInfo) else item.key
+
+
+_TITLE = {"containers": "Clean up stopped containers", "images": "Prune unused images",
+          "volumes": "Prune unused volumes"}
+_REMOVE_COLUMNS = {
+    "containers": (("name", "Name"), ("state", "State"), ("node", "Node"), ("image", "Image"), ("age", "Age")),
+    "images": (("name", "Repository:tag"), ("node", "Node"), ("id", "ID"), ("size", "Size"), ("age", "Age")),
+    "volumes": (("name", "Name"), ("node", "Node"), ("driver", "Driver"), ("size", "Size"), ("age", "Age")),
+}
+_KEPT_COLUMNS = {
+    "containers": (("name", "Name"), ("state", "State"), ("node", "Node"), ("rule", "Rule")),
+    "stored": (("name", "Name"), ("node", "Node"), ("user", "Used by"), ("rule", "Rule")),
+}
 
 
 def summary_text(result: CleanupResult, *, qualify: bool = False) -> Text:

@@ -30,6 +30,7 @@ from carina_tui.ui.actions import ConsoleActions
 from carina_tui.ui.messages import (ContainersChanged, EngineDown, EngineUp, Loaded, NetworksChanged,
                                     ServicesChanged, post_from_thread)
 from carina_tui.ui.panes import PANES, ProtectedRow
+from carina_tui.ui.panes.storage import StoredPane
 from carina_tui.ui.panes.system import ConsulChanged
 from carina_tui.ui.screens import report_worker_error
 from carina_tui.ui.tables import TablePane
@@ -357,6 +358,8 @@ class ConsoleScreen(ConsoleActions, Screen):
         stale = [k for k in system.items if k in looked_at and k not in want]
         new_rows = [r for k, r in want.items() if system.items.get(k) != r]
         system.update_items(new_rows, stale)
+        for stored in self.query(StoredPane):  # Images, Volumes: who uses each row, without a read
+            stored.containers_changed(list(containers.items.values()))
         if not self._reported_once:
             # The first report waits for the whole list: it imports the Consul client.
             self._reported_once = True

@@ -123,7 +123,8 @@ def readme_examples() -> dict[str, object]:
     for block in re.findall(r"```console\n\$ carina-tui (.*?)\n```", text, re.S):
         line, _, body = block.partition("\n")
         if "--json" in line:
-            words = [w for w in line.split() if w in ("clusters", "status", "cleanup", "--dry-run", "--yes", "services")]
+            words = [w for w in line.split() if w in ("clusters", "status", "cleanup", "--dry-run", "--yes", "services",
+                                                      "images", "volumes", "--images", "--volumes")]
             found[" ".join(words)] = json.loads(body)
     return found
 
@@ -141,31 +142,63 @@ def undocumented(example, real, where="") -> list[str]:
     return []
 
 
-def test_the_readme_shows_what_each_json_output_really_holds(docker_host, scratch, tmp_path):
+def test_the_readme_shows_what_each_json_output_really_holds(docker_host, test_engine, scratch, tmp_path):
     import json
+
+    from harness import TEST_LABEL
+    from storage_helpers import Stock
 
     examples = readme_examples()
     # services needs a swarm: tests/cluster/test_services.py checks its example on the sandbox
-    assert set(examples) == {"clusters", "status", "cleanup --dry-run", "cleanup --yes", "services"}
+    assert set(examples) == {"clusters", "status", "cleanup --dry-run", "cleanup --yes", "services", "images",
+                             "volumes", "cleanup --images --dry-run", "cleanup --volumes --dry-run"}
     config = tmp_path / "clusters.toml"
     config.write_text(f'[clusters.here]\nendpoints = ["{docker_host}"]\n')
     tag = {"carina.readme": scratch.tag}
     scratch.exited("done", labels=tag)
     scratch.exited("kept", labels={**tag, "carina.protected": "true"})
     only = ["--host", docker_host, "--label", f"carina.readme={scratch.tag}"]
+    stock = Stock(test_engine, scratch)  # an unused image and volume, and an agent using one of each
+    stock.key = "carina.readme"
+    kept, volume = stock.image(f"carina/consul:t{scratch.tag}"), stock.volume("kept")
+    stock.image(), stock.volume("spare")
+    agent = scratch.name("agent")
+    scratch.containers.append(agent)
+    test_engine.docker("create", "--name", agent, "--label", TEST_LABEL, "-v", f"{volume}:/data", kept, "true")
+    test_engine.docker("start", "--attach", agent)  # exited: ``status`` counts states the README shows
     real = {
         "clusters": carina("clusters", "--config", str(config), "--json"),
         "status": carina("status", "--host", docker_host, "--json"),
         "cleanup --dry-run": carina("cleanup", *only, "--dry-run", "--json"),
         "cleanup --yes": carina("cleanup", *only, "--yes", "--json"),
+        "images": carina("images", "--host", docker_host, "--json"),
+        "volumes": carina("volumes", "--host", docker_host, "--json"),
+        "cleanup --images --dry-run": carina("cleanup", "--images", *only, "--dry-run", "--json"),
+        "cleanup --volumes --dry-run": carina("cleanup", "--volumes", *only, "--dry-run", "--json"),
     }
+    try:
+        check_readme(examples, real)
+    finally:
+        stock.cleanup()
+    removed = json.loads(real["cleanup --yes"].stdout)
+    assert [r["name"] for r in removed["removed"]] == [scratch.name("done")]
+    # the agent carries the label too: a container has its image's labels
+    assert sorted(p["name"] for p in removed["protected"]) == sorted([agent, scratch.name("kept")])
+
+
+def check_readme(examples, real) -> None:
+    import json
+
+    for command in ("images", "volumes"):  # the first entries with a protected user: compared field by field
+        doc = json.loads(real[command].stdout)
+        real[command] = None
+        assert undocumented(examples[command], [e for e in doc if e["protected"]] or doc) == [], command
     for command, out in real.items():
+        if out is None:
+            continue
         assert out.returncode == 0, (command, out.stderr)
         doc = json.loads(out.stdout)
         assert undocumented(examples[command], doc) == [], f"README: carina-tui {command} --json"
-    removed = json.loads(real["cleanup --yes"].stdout)
-    assert [r["name"] for r in removed["removed"]] == [scratch.name("done")]
-    assert [p["name"] for p in removed["protected"]] == [scratch.name("kept")]
 
 
 def test_services_on_an_engine_outside_a_swarm_is_one_sentence(docker_host):

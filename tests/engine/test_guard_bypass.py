@@ -26,7 +26,8 @@ PACKAGE = Path(carina_tui.__file__).parent
 GATEWAY = PACKAGE / "gateways" / "docker_gateway.py"
 SWARM_GATEWAY = PACKAGE / "gateways" / "swarm_gateway.py"  # DockerGateway's services and tasks (a mixin)
 EXEC = PACKAGE / "gateways" / "exec_gateway.py"  # DockerGateway's shell and stats methods (ExecMixin)
-GATEWAYS = {GATEWAY: "DockerGateway", SWARM_GATEWAY: "SwarmGateway", EXEC: "ExecMixin"}
+STORAGE = PACKAGE / "gateways" / "storage.py"  # DockerGateway's images and volumes (StorageGateway)
+GATEWAYS = {GATEWAY: "DockerGateway", SWARM_GATEWAY: "SwarmGateway", EXEC: "ExecMixin", STORAGE: "StorageGateway"}
 GUARD = PACKAGE / "guard.py"
 PERMIT = PACKAGE / "core" / "permit.py"
 
@@ -134,7 +135,8 @@ def all_mutating(trees: dict[Path, ast.Module] | None = None) -> tuple[set[str],
 def test_every_mutating_gateway_method_demands_its_permit_first():
     mutating, problems = all_mutating()
     assert problems == []
-    # the ones issue 4 names are among them, the services' (issue 15) and a shell (issue 16)
+    # the ones issue 4 names are among them, the services' (issue 15), a shell, images and volumes (issue 16)
+    assert {"remove_image", "remove_volume"} <= mutating
     assert {"remove_container", "stop_container", "kill_container", "pause_container", "restart_container",
             "rename_container", "update_container", "disconnect_network", "remove_network"} <= mutating
     assert {"create_service", "scale_service", "update_service_image", "restart_service",

@@ -8,6 +8,7 @@ from carina_tui.ui.panes.containers import ContainersPane
 from carina_tui.ui.panes.networks import NetworksPane
 from carina_tui.ui.panes.registry import HOME, PANES, PaneEntry, register
 from carina_tui.ui.panes.services import ServicesPane
+from carina_tui.ui.panes.storage import ImagesPane, VolumesPane
 from carina_tui.ui.panes.system import ProtectedRow, SystemPane
 
 register("1", "clusters", "Clusters", ClustersPane)
@@ -15,6 +16,8 @@ register("2", "networks", "Networks", NetworksPane)
 register("3", "containers", "Containers", ContainersPane)
 register("4", "system", "System", SystemPane)
 register("5", "services", "Services", ServicesPane)
+register("6", "images", "Images", ImagesPane)
+register("7", "volumes", "Volumes", VolumesPane)
 
-__all__ = ["HOME", "PANES", "ClusterRow", "ClustersPane", "ContainersPane", "NetworksPane", "PaneEntry",
-           "ProtectedRow", "ServicesPane", "SystemPane", "register"]
+__all__ = ["HOME", "PANES", "ClusterRow", "ClustersPane", "ContainersPane", "ImagesPane", "NetworksPane", "PaneEntry",
+           "ProtectedRow", "ServicesPane", "SystemPane", "VolumesPane", "register"]
