@@ -84,6 +84,13 @@ def _tls_module():
     return tls
 
 
+def _ssh_module():
+    # Imported lazily: only ssh:// endpoints need it (and paramiko).
+    from carina_tui.gateways import ssh
+
+    return ssh
+
+
 class DockerGateway:
     """One engine. Thread-safe for concurrent calls (requests' pool is)."""
 
@@ -126,6 +133,8 @@ class DockerGateway:
             return self._api
 
     def _connect(self) -> docker.APIClient:
+        if self.url.startswith("ssh://"):
+            return _ssh_module().api_client(self.url, self.timeout)
         tls_config: Any = False
         if self.tls is not None:
             tls = _tls_module()
@@ -192,8 +201,9 @@ class DockerGateway:
                 raise Conflict(f"Could not {what}: {message}.") from None
             raise EngineRefused(f"Could not {what}: the engine said {message!r}.") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            link = _ssh_module().link_of(self._api) if self.url.startswith("ssh://") else None
+            problem = link.diagnose(what) if link is not None else _tls_module().explain(exc, self.url, self.tls)
             self._drop_connection()
-            problem = _tls_module().explain(exc, self.url, self.tls)
             if problem is not None:
                 raise problem from None
             raise self._no_answer(what) from None
@@ -462,7 +472,7 @@ class DockerGateway:
         with self._call("follow the engine's events"):
             stream = self.api.events(decode=True, filters=filters)
             if on_stream is not None:
-                on_stream(stream)
+                on_stream(self._closable(stream))
             try:
                 for raw in stream:
                     yield from self._events_of(raw)
@@ -494,6 +504,10 @@ class DockerGateway:
             if not stream.closed:
                 stream.close()
 
+    def _closable(self, stream: Any) -> Any:
+        """A stream another thread can close: docker-py's refuses to over SSH, ours closes its channel."""
+        return _ssh_module().ClosableStream(stream) if self.url.startswith("ssh://") else stream
+
     def _events_of(self, raw: dict) -> Iterator[EngineEvent]:
         actor = raw.get("Actor") or {}
         attrs = actor.get("Attributes") or {}
@@ -516,7 +530,7 @@ class DockerGateway:
         with self._call(f"read the logs of {self._label(container_id)}"):
             stream = self.api.logs(container_id, stream=True, follow=follow, tail=tail)
             if on_stream is not None:
-                on_stream(stream)
+                on_stream(self._closable(stream))
             pending = b""
             try:
                 for chunk in stream:
