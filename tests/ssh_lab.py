@@ -18,6 +18,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 SSHD = "/usr/sbin/sshd"
 ALIAS = "carina-engine"
 
@@ -113,3 +115,19 @@ class SSHLab:
         out = subprocess.run(["ss", "-Htnp", "state", "established", f"( dport = :{self.port} )"],
                              capture_output=True, text=True, check=True).stdout
         return sum(f"pid={pid}," in line for line in out.splitlines())
+
+
+@pytest.fixture(scope="module")
+def ssh_lab(docker_host, tmp_path_factory):
+    """The module's sshd in front of the test engine."""
+    box = SSHLab(tmp_path_factory.mktemp("sshlab"), docker_host)
+    box.start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def ssh_home(ssh_lab, isolated_environment, monkeypatch):
+    """The test's ~/.ssh as a user of the lab has it; no agent unless the test starts one."""
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    return ssh_lab.client_home(isolated_environment)

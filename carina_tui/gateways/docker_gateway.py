@@ -202,8 +202,13 @@ class DockerGateway:
             raise EngineRefused(f"Could not {what}: the engine said {message!r}.") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             link = _ssh_module().link_of(self._api) if self.url.startswith("ssh://") else None
-            problem = link.diagnose(what) if link is not None else _tls_module().explain(exc, self.url, self.tls)
+            if link is not None:  # the SSH connection is shared: dropped only when it is gone
+                problem = link.diagnose(what)
+                if not link.alive:
+                    self._drop_connection()
+                raise problem from None
             self._drop_connection()
+            problem = _tls_module().explain(exc, self.url, self.tls)
             if problem is not None:
                 raise problem from None
             raise self._no_answer(what) from None

@@ -43,7 +43,9 @@ with IMPORT_LOCK:
     from urllib3.connectionpool import HTTPConnectionPool
 
 DIAL = "docker system dial-stdio"
-IDLE = 4  # channels kept open for reuse; sshd allows 10 sessions per connection (MaxSessions)
+# Channels open at once per engine, busy or kept for reuse (a stream holds one while it lasts): sshd
+# allows 10 sessions on one connection (MaxSessions); one more is left for ``diagnose``.
+CHANNELS = 8
 KEEPALIVE = 15  # seconds between SSH keepalives: a dead link is noticed
 BASE_URL = "http+docker://ssh"
 
@@ -346,20 +348,21 @@ class _ChannelConnection(HTTPConnection):
 
 
 class _ChannelPool(HTTPConnectionPool):
-    def __init__(self, link: SSHLink, timeout, maxsize: int) -> None:
-        super().__init__("localhost", timeout=timeout, maxsize=maxsize)
+    """At most ``CHANNELS`` channels: a call waits for one to be free (up to the timeout)."""
+
+    def __init__(self, link: SSHLink) -> None:
+        super().__init__("localhost", timeout=link.timeout, maxsize=CHANNELS, block=True)
         self._link = link
 
     def _new_conn(self) -> HTTPConnection:
         return _ChannelConnection(self._link, self.timeout.connect_timeout)
 
-    def _put_conn(self, conn) -> None:
-        # More channels than IDLE were busy at once: close the extra one quietly (urllib3 would log a
-        # warning, which Python prints over the console when nothing else handles it).
-        if conn is not None and self.pool is not None and self.pool.full():
-            conn.close()
-            return
-        super()._put_conn(conn)
+    def _get_conn(self, timeout=None):
+        try:
+            return super()._get_conn(timeout=self._link.timeout if timeout is None else timeout)
+        except urllib3.exceptions.EmptyPoolError:
+            raise ConnectionRefusedError(f"all {CHANNELS} SSH channels to {self._link.route} stayed busy for "
+                                         f"{self._link.timeout:g} s") from None
 
 
 class ChannelAdapter(BaseHTTPAdapter):
@@ -367,7 +370,7 @@ class ChannelAdapter(BaseHTTPAdapter):
 
     def __init__(self, link: SSHLink) -> None:
         self.link = link
-        self.pool = _ChannelPool(link, link.timeout, IDLE)
+        self.pool = _ChannelPool(link)
         super().__init__()
 
     def get_connection(self, url, proxies=None):
