@@ -131,3 +131,15 @@ def ssh_home(ssh_lab, isolated_environment, monkeypatch):
     """The test's ~/.ssh as a user of the lab has it; no agent unless the test starts one."""
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     return ssh_lab.client_home(isolated_environment)
+
+
+def cut_sessions(lab: SSHLab) -> None:
+    """End the lab's per-connection sshd processes (its children, by pid): every client's SSH
+    connection drops as when the link to a host goes, while the listener stays."""
+    assert lab.proc is not None
+    children = Path(f"/proc/{lab.proc.pid}/task/{lab.proc.pid}/children").read_text().split()
+    for pid in children:
+        try:
+            os.kill(int(pid), 15)
+        except ProcessLookupError:
+            pass

@@ -278,7 +278,7 @@ class SSHLink:
             raise
         except Exception as exc:  # noqa: BLE001 - paramiko's SSHException, ChannelException, EOFError
             raise ConnectionResetError(f"SSH to {self.route} refused a new channel ({_reason(exc)})") from None
-        return chan
+        return _Pipe(chan)
 
     def diagnose(self, what: str) -> CarinaError:
         """Why a call over this link found no engine: the link is gone, or ``docker system dial-stdio``
@@ -321,6 +321,25 @@ class SSHLink:
         clients, self._clients = self._clients, []
         for client in reversed(clients):
             client.close()
+
+
+class _Pipe:
+    """A channel as http.client uses a socket, except that sending on a connection that just closed
+    raises ConnectionResetError (which urllib3 turns into a connection error), not paramiko's EOFError."""
+
+    def __init__(self, chan) -> None:
+        self.chan = chan
+
+    def sendall(self, data: bytes) -> None:
+        try:
+            self.chan.sendall(data)
+        except OSError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - EOFError, SSHException from a closing transport
+            raise ConnectionResetError(f"the SSH channel closed ({_reason(exc)})") from None
+
+    def __getattr__(self, name: str):
+        return getattr(self.chan, name)
 
 
 def _reason(exc: BaseException) -> str:

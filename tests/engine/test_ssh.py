@@ -19,7 +19,7 @@ from carina_tui.core.errors import SSHProblem
 from carina_tui.gateways import ssh
 from carina_tui.gateways.docker_gateway import DockerGateway
 from harness import carina, write_config
-from ssh_lab import ALIAS, SSHLab, ssh_home, ssh_lab  # noqa: F401 - fixtures
+from ssh_lab import ALIAS, SSHLab, cut_sessions, ssh_home, ssh_lab  # noqa: F401 - fixtures
 
 URL = f"ssh://{ALIAS}"
 
@@ -136,6 +136,19 @@ def test_one_ssh_connection_carries_every_call(ssh_lab, gateway, scratch):
     assert ssh_lab.established(os.getpid()) == 1
     streams[0].close()
     follower.join(10)
+
+
+def test_a_lost_ssh_connection_is_said_and_the_next_call_connects_again(ssh_lab, gateway, scratch):
+    name = scratch.run("again")
+    assert gateway.info().name
+    cut_sessions(ssh_lab)
+    with pytest.raises(SSHProblem) as caught:
+        for _ in range(50):  # until the client has seen its connection close
+            gateway.info()
+            threading.Event().wait(0.1)
+    assert "the SSH connection to carina-engine" in str(caught.value) and "was lost" in str(caught.value)
+    assert name in {c.name for c in gateway.containers()}
+    assert ssh_lab.established(os.getpid()) == 1
 
 
 def test_proxyjump_goes_through_the_jump_host(ssh_lab, ssh_home, scratch):
