@@ -6,7 +6,7 @@ import os
 
 from pilot_helpers import SIZE, find, loop_threads, make_app, select_row, shown, started, threads_end, wait_for
 from carina_tui.ui.logs import LogScreen, SearchLog
-from ssh_lab import ALIAS, ssh_home, ssh_lab  # noqa: F401 - fixtures
+from ssh_lab import ALIAS, cut_sessions, ssh_home, ssh_lab  # noqa: F401 - fixtures
 
 URL = f"ssh://{ALIAS}"
 
@@ -33,3 +33,17 @@ async def test_the_console_over_ssh_shows_follows_and_reads_logs_on_one_connecti
 
         test_engine.docker("rm", "--force", late)
         await wait_for(pilot, lambda: find(app, "containers", late) is None, "a removed container goes")
+
+
+async def test_the_console_connects_again_after_the_ssh_connection_drops(ssh_lab, ssh_home, scratch):
+    before = scratch.run("before")
+    async with make_app(URL).run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await shown(pilot, "containers", before)
+        await wait_for(pilot, lambda: loop_threads("carina-events:"), "the event follower runs")
+        await pilot.pause(0.5)
+        cut_sessions(ssh_lab)  # the host's side ends the connection, as when a link goes
+        after = scratch.run("after")
+        await shown(pilot, "containers", after, "the console follows the engine again on a new SSH connection",
+                    timeout=30)
+        await wait_for(pilot, lambda: ssh_lab.established(os.getpid()) == 1, "one SSH connection again")
