@@ -305,6 +305,11 @@ def _taken() -> Future:
     return future
 
 
+# How many more rounds (of ``window`` each) a container that died and is still listed as running
+# is listed again.
+DIED_RELISTS = 12
+
+
 class EventFollower:
     """The long-lived loops of one engine; hands coalesced batches of changes to its callbacks.
 
@@ -341,6 +346,8 @@ class EventFollower:
         self._lock = threading.Lock()
         self._containers: set[str] = set()
         self._networks = False
+        # Containers whose last event was a death: the engine says "die" before its list says so.
+        self._died: dict[str, int] = {}
         self._stream = None
         self.threads: tuple[threading.Thread, ...] = ()
 
@@ -378,6 +385,10 @@ class EventFollower:
         with self._lock:
             if event.type == "container":
                 self._containers.add(event.id)
+                if event.action == "die":
+                    self._died[event.id] = 0
+                elif event.action in ("start", "restart", "destroy"):
+                    self._died.pop(event.id, None)
             elif event.type == "network":
                 self._networks = True
         self._wake.set()
@@ -405,6 +416,24 @@ class EventFollower:
                     self.on_down(self.key, str(err))
                 self._stop.wait(self.retry)
 
+    def _list_again_if_behind(self, found: list[ContainerInfo], gone: set[str]) -> None:
+        """The engine sends a container's "die" event before its list stops saying "running"
+        (seen here: a list 40 ms after the event still said running, and no event follows to
+        correct it). Such a container is listed again with the next round, a few times at most."""
+        with self._lock:
+            for cid in gone:
+                self._died.pop(cid, None)
+            for c in found:
+                tries = self._died.get(c.id)
+                if tries is None:
+                    continue
+                if c.state != "running" or tries >= DIED_RELISTS:
+                    del self._died[c.id]
+                else:
+                    self._died[c.id] = tries + 1
+                    self._containers.add(c.id)
+                    self._wake.set()
+
     def sync(self) -> None:
         while not self._stop.is_set():
             self._wake.wait()
@@ -417,6 +446,7 @@ class EventFollower:
             try:
                 if ids:
                     found, gone = self.session.containers_on(self.key, sorted(ids))
+                    self._list_again_if_behind(found, gone)
                     self.on_containers(self.key, found, gone)
                 if networks:
                     self.on_networks(self.key)
