@@ -122,6 +122,21 @@ def test_logs_follow_over_ssh(gateway, scratch, test_engine):
     assert list(lines) == []
 
 
+def test_the_guards_actions_and_exec_over_ssh(ssh_home, scratch, test_engine):
+    from carina_tui.core.clusters import ClusterSpec
+    from carina_tui.services.session import Session
+
+    name = scratch.run("acted", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done")
+    session = Session(ClusterSpec("far", "cli", (URL,)))
+    try:
+        target = next(c for c in session.snapshot().containers if c.name == name)
+        assert session.guard.exec_run(target, ["echo", "from", "afar"]) == (0, "from afar\n")
+        session.guard.stop(target)
+        assert json.loads(test_engine.docker("inspect", name))[0]["State"]["Status"] == "exited"
+    finally:
+        session.close()
+
+
 def test_one_ssh_connection_carries_every_call(ssh_lab, gateway, scratch):
     scratch.run("busy")
     streams: list = []
@@ -159,6 +174,23 @@ def test_proxyjump_goes_through_the_jump_host(ssh_lab, ssh_home, scratch):
     gw = DockerGateway("ssh://behind")
     try:
         assert name in {c.name for c in gw.containers()}
+        assert len(ssh.link_of(gw.api)._clients) == 2, "a login on the jump host, then one through it"
+    finally:
+        gw.close()
+
+
+def test_proxycommand_carries_the_connection(ssh_lab, ssh_home, scratch):
+    name = scratch.run("proxied")
+    # The real ssh as the ProxyCommand (its own files named outright: it reads the passwd HOME, not $HOME).
+    relay = (f"ssh -F none -i {ssh_home}/id_lab -o UserKnownHostsFile={ssh_home}/known_hosts -o BatchMode=yes "
+             f"-p {ssh_lab.port} -W %h:%p {ssh_lab.user}@127.0.0.1")
+    with open(ssh_home / "config", "a") as config:
+        config.write(f"Host proxied\n  HostName 127.0.0.1\n  Port {ssh_lab.port}\n  User {ssh_lab.user}\n"
+                     f"  IdentityFile ~/.ssh/id_lab\n  ProxyCommand {relay}\n")
+    gw = DockerGateway("ssh://proxied")
+    try:
+        assert name in {c.name for c in gw.containers()}
+        assert ssh_lab.established(os.getpid()) == 0, "the ProxyCommand's ssh holds the TCP connection, not we"
     finally:
         gw.close()
 
