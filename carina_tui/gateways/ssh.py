@@ -47,6 +47,7 @@ DIAL = "docker system dial-stdio"
 # allows 10 sessions on one connection (MaxSessions); one more is left for ``diagnose``.
 CHANNELS = 8
 KEEPALIVE = 15  # seconds between SSH keepalives: a dead link is noticed
+IDLE_WAKE = 1.0  # seconds between two wake-ups of paramiko's reader thread while nothing comes
 BASE_URL = "http+docker://ssh"
 
 
@@ -209,7 +210,11 @@ class SSHLink:
             if isinstance(exc, Exception):
                 raise self._explain_login(route, exc, jump) from None
             raise
-        client.get_transport().set_keepalive(KEEPALIVE)
+        transport = client.get_transport()
+        transport.set_keepalive(KEEPALIVE)
+        # paramiko's reader wakes every 0.1 s to see whether it should stop: once a second is enough
+        # (closing does not wait for it), and an idle console stays idle.
+        transport.sock.settimeout(IDLE_WAKE)
         return client
 
     def _explain_login(self, route: Route, exc: Exception, jump: bool) -> SSHProblem:
@@ -383,6 +388,21 @@ class _ChannelPool(HTTPConnectionPool):
             raise ConnectionRefusedError(f"all {CHANNELS} SSH channels to {self._link.route} stayed busy for "
                                          f"{self._link.timeout:g} s") from None
 
+    def warm(self) -> None:
+        """Open one more channel now, beside the first call's, so that a call made while another is
+        busy finds it ready (starting ``dial-stdio`` there takes a while; the console always has
+        its event stream beside its other calls)."""
+        try:
+            conn = self._get_conn(timeout=0)
+        except OSError:
+            return
+        try:
+            if conn.sock is None:
+                conn.connect()
+        except Exception:  # noqa: BLE001 - the call that needs a channel will say what is wrong
+            conn.close()
+        self._put_conn(conn)
+
 
 class ChannelAdapter(BaseHTTPAdapter):
     """requests' adapter for ``http+docker://ssh``: one pool of channels over the engine's link."""
@@ -416,8 +436,10 @@ def api_client(url: str, timeout: float) -> docker.APIClient:
                                timeout=timeout)
         for prefix in ("http://", "https://"):
             api.adapters.pop(prefix, None)
-        api.mount(BASE_URL, ChannelAdapter(link))
+        adapter = ChannelAdapter(link)
+        api.mount(BASE_URL, adapter)
         api.base_url = BASE_URL
+        threading.Thread(target=adapter.pool.warm, name="carina-ssh-warm", daemon=True).start()
         try:
             api._version = api.version(api_version=False)["ApiVersion"]
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
