@@ -432,16 +432,16 @@ def api_client(url: str, timeout: float) -> docker.APIClient:
     try:
         # A client made for a TCP address connects nowhere; the adapter then takes its requests,
         # as docker-py's own ssh:// branch mounts its adapter.
-        api = docker.APIClient(base_url="tcp://127.0.0.1:9", version=docker.constants.DEFAULT_DOCKER_API_VERSION,
-                               timeout=timeout)
+        client = docker.APIClient(base_url="tcp://127.0.0.1:9", timeout=timeout,
+                                  version=docker.constants.DEFAULT_DOCKER_API_VERSION)
         for prefix in ("http://", "https://"):
-            api.adapters.pop(prefix, None)
+            client.adapters.pop(prefix, None)
         adapter = ChannelAdapter(link)
-        api.mount(BASE_URL, adapter)
-        api.base_url = BASE_URL
+        client.mount(BASE_URL, adapter)
+        client.base_url = BASE_URL
         threading.Thread(target=adapter.pool.warm, name="carina-ssh-warm", daemon=True).start()
         try:
-            api._version = api.version(api_version=False)["ApiVersion"]
+            client._version = client.version(api_version=False)["ApiVersion"]
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
             raise link.diagnose("reach the engine") from None
         except (docker.errors.APIError, KeyError, ValueError) as exc:
@@ -449,11 +449,12 @@ def api_client(url: str, timeout: float) -> docker.APIClient:
     except BaseException:
         link.close()
         raise
-    return api
+    return client
 
 
-def link_of(api) -> SSHLink | None:
-    adapter = api.adapters.get(BASE_URL) if api is not None else None
+def link_of(client) -> SSHLink | None:
+    """The SSH connection under a client ``api_client`` made (None for any other client)."""
+    adapter = client.adapters.get(BASE_URL) if client is not None else None
     return adapter.link if isinstance(adapter, ChannelAdapter) else None
 
 
