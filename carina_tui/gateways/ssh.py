@@ -143,7 +143,6 @@ class SSHLink:
         self.timeout = timeout
         self.route = resolve(url)
         self._clients: list = []  # jump hosts first, the engine's host last
-        self._lock = threading.Lock()
 
     # -- connecting ---------------------------------------------------------------------
 
@@ -242,7 +241,7 @@ class SSHLink:
         if isinstance(exc, paramiko.AuthenticationException):
             offered = ", ".join(route.keys) if route.keys else "~/.ssh/id_*"
             return SSHProblem(
-                f"{role}{purpose} refused the SSH login of {route.user}: no key offered was accepted "
+                f"The SSH login of {route.user} at {role}{purpose} was refused: no key offered was accepted "
                 f"({offered}, and the agent's keys). Add your public key to ~{route.user}/.ssh/authorized_keys "
                 "there, or name the right key with IdentityFile in ~/.ssh/config."
             )
@@ -255,7 +254,7 @@ class SSHLink:
             return SSHProblem(f"The host name {route.host} of {role}{purpose} does not resolve: check its spelling "
                               "or HostName in ~/.ssh/config.")
         if isinstance(exc, (socket.timeout, TimeoutError)):
-            return SSHProblem(f"{role}{purpose} did not answer SSH within {self.timeout:g} s: check the address "
+            return SSHProblem(f"SSH at {role}{purpose} did not answer within {self.timeout:g} s: check the address "
                               "and any firewall in between.")
         if isinstance(exc, paramiko.ProxyCommandFailure):
             return SSHProblem(f"The ProxyCommand for {role} failed ({_reason(exc)}): try it with `{route.command}`.")
