@@ -237,6 +237,14 @@ def test_a_wrong_key_is_its_own_sentence(ssh_lab, ssh_home):
     assert "authorized_keys" in text
 
 
+def test_a_key_with_a_passphrase_and_no_agent_is_its_own_sentence(ssh_home, tmp_path):
+    locked = tmp_path / "locked"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "secret words", "-f", str(locked)], check=True)
+    (ssh_home / "id_lab").write_bytes(locked.read_bytes())
+    text = problem_of()
+    assert "is protected by a passphrase: add it to the agent (ssh-add KEYFILE)" in text, text
+
+
 def test_a_stopped_sshd_is_its_own_sentence_on_the_command_line(ssh_lab, ssh_home):
     ssh_lab.stop()
     try:
