@@ -63,3 +63,12 @@ def test_a_port_that_is_no_number_is_a_sentence(home):
 
 def test_no_config_file_at_all(isolated_environment):
     assert ssh.resolve("ssh://prod").port == 22
+
+
+def test_the_clusters_pane_says_ssh_for_engines_reached_over_ssh():
+    from carina_tui.core.endpoints import protection
+
+    assert protection(["ssh://prod", "SSH://root@10.0.0.2:2222"], tls=False) == "ssh"
+    assert protection(["ssh://prod", "tcp://10.0.0.3:2376"], tls=True) == "on"
+    assert protection(["tcp://10.0.0.3:2375"], tls=False) == "off"
+    assert protection([], tls=False) == "off"
