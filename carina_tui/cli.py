@@ -294,8 +294,9 @@ def run_console(args: argparse.Namespace) -> int:
     session.prefetch()  # the first requests are out (plain HTTP on a unix socket) before Textual loads
     from carina_tui.ui.app import CarinaApp
 
-    if session.spec.endpoints and all(u.startswith("unix://") for u in session.spec.endpoints):
-        # A local socket answers or fails at once: when none answers, say so before drawing anything.
+    if session.spec.endpoints and all(u.startswith(("unix://", "ssh://")) for u in session.spec.endpoints):
+        # A local socket answers or fails at once, and so does SSH refused (sshd, key, host key): when
+        # none answers, say so before drawing anything.
         first = session.wait_prefetch(timeout=5)
         if first is not None and not any(e.reachable for e in first.engines):
             raise EngineUnreachable(first.engines[0].error)

@@ -115,3 +115,12 @@ def endpoint_problem(url: str) -> str:
     except BadEndpoint as exc:
         return str(exc)
     return ""
+
+
+def protection(urls, tls: bool) -> str:
+    """What keeps the traffic to these engines private, for the Clusters pane's TLS column: "ssh"
+    when every one is reached over ssh:// (encrypted by SSH, no TLS needed), else "on" or "off"."""
+    urls = tuple(urls)
+    if urls and all(u.strip().lower().startswith("ssh://") for u in urls):
+        return "ssh"
+    return "on" if tls else "off"

@@ -34,6 +34,12 @@ class TLSProblem(EngineUnreachable):
     title = "TLS problem"
 
 
+class SSHProblem(EngineUnreachable):
+    """An engine behind ssh:// cannot be reached: the sentence names the SSH cause (key, host key, sshd)."""
+
+    title = "SSH problem"
+
+
 class NotFound(CarinaError):
     title = "Not found"
 

@@ -87,6 +87,13 @@ def _tls_module():
     return tls
 
 
+def _ssh_module():
+    # Imported lazily: only ssh:// endpoints need it (and paramiko).
+    from carina_tui.gateways import ssh
+
+    return ssh
+
+
 class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
     """One engine. Thread-safe for concurrent calls (requests' pool is). Mixins: swarm services and
     tasks (``SwarmGateway``, ``swarm_gateway``); a shell and live stats (``ExecMixin``, ``exec_gateway``);
@@ -131,6 +138,8 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
             return self._api
 
     def _connect(self) -> docker.APIClient:
+        if self.url.startswith("ssh://"):
+            return _ssh_module().api_client(self.url, self.timeout)
         tls_config: Any = False
         if self.tls is not None:
             tls = _tls_module()
@@ -197,6 +206,12 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
                 raise Conflict(f"Could not {what}: {message}.") from None
             raise EngineRefused(f"Could not {what}: the engine said {message!r}.") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            link = _ssh_module().link_of(self._api) if self.url.startswith("ssh://") else None
+            if link is not None:  # the SSH connection is shared: dropped only when it is gone
+                problem = link.diagnose(what)
+                if not link.alive:
+                    self._drop_connection()
+                raise problem from None
             self._drop_connection()
             problem = _tls_module().explain(exc, self.url, self.tls)
             if problem is not None:
@@ -468,7 +483,7 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         with self._call("follow the engine's events"):
             stream = self.api.events(decode=True, filters=filters)
             if on_stream is not None:
-                on_stream(stream)
+                on_stream(self._closable(stream))
             try:
                 for raw in stream:
                     yield from self._events_of(raw)
@@ -500,6 +515,10 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
             if not stream.closed:
                 stream.close()
 
+    def _closable(self, stream: Any) -> Any:
+        """A stream another thread can close: docker-py's refuses to over SSH, ours closes its channel."""
+        return _ssh_module().ClosableStream(stream) if self.url.startswith("ssh://") else stream
+
     def _events_of(self, raw: dict) -> Iterator[EngineEvent]:
         actor = raw.get("Actor") or {}
         attrs = actor.get("Attributes") or {}
@@ -525,7 +544,7 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         with self._call(f"read the logs of {self._label(container_id)}"):
             stream = self.api.logs(container_id, stream=True, follow=follow, tail=tail)
             if on_stream is not None:
-                on_stream(stream)
+                on_stream(self._closable(stream))
             yield from self._lines(stream)
 
     @staticmethod

@@ -70,7 +70,7 @@ class SwarmGateway:
             stream = self.api.service_logs(service_id, details=True, follow=follow, stdout=True, stderr=True,
                                            tail=tail, is_tty=False)
             if on_stream is not None:
-                on_stream(stream)
+                on_stream(self._closable(stream))  # type: ignore[attr-defined]
             for line in self._lines(stream):
                 yield _detailed(line)
 
