@@ -1,7 +1,8 @@
 # carina-tui: two commands on a fresh Debian machine, as root: `make demo` and `make test`.
 #
 #   make venv         .venv with the package and its test tools (pip install -e '.[test]')
-#   make deps         the machine packages: docker.io, busybox-static, openssl, iproute2
+#   make deps         the machine packages: docker.io, busybox-static, openssl, iproute2, chromium and
+#                     chromium-driver (the served console's browser tests)
 #   make test         deps + venv, then the whole suite: tests/unit (no engine), tests/engine and
 #                     tests/ui (a private dockerd the run starts and stops, or the engine at
 #                     CARINA_TEST_DOCKER_HOST), tests/cluster (the multi-node sandbox)
@@ -18,7 +19,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := docker.io busybox-static openssl iproute2 util-linux
+APT_PACKAGES := docker.io busybox-static openssl iproute2 util-linux chromium chromium-driver
 PYTEST_ARGS ?= -q
 
 .PHONY: venv deps test test-unit demo bench screenshots clean
@@ -36,7 +37,8 @@ $(STAMP): pyproject.toml
 deps:
 	@missing=""; \
 	for tool in dockerd:docker.io docker:docker.io containerd:docker.io busybox:busybox-static \
-	            openssl:openssl ip:iproute2 nsenter:util-linux unshare:util-linux; do \
+	            openssl:openssl ip:iproute2 nsenter:util-linux unshare:util-linux \
+	            chromium:chromium chromedriver:chromium-driver; do \
 	  command -v $${tool%%:*} >/dev/null 2>&1 || missing="$$missing $${tool##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \

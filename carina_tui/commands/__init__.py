@@ -1,4 +1,4 @@
-"""Headless commands (no Textual): cleanup, clusters, status. Each returns an exit status.
+"""Headless commands (no Textual): cleanup, clusters, status; and serve (the console, served). Each returns an exit status.
 
 The runners here are named run_*: a function named like its submodule (``cleanup_command``)
 would be replaced by that module as soon as the module is imported."""
@@ -22,3 +22,9 @@ def run_status(args) -> int:
     from carina_tui.commands.clusters_command import run_status
 
     return run_status(args)
+
+
+def run_serve(args) -> int:
+    from carina_tui.commands.serve_command import run_serve
+
+    return run_serve(args)
