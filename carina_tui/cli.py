@@ -133,7 +133,7 @@ JSON_HELP = {
                "hidden_by_filter (a count)",
     "clusters": "print a JSON list, one object per cluster: name, source, endpoints, tls, reachable, error, "
                 "version, swarm_role, nodes, origin",
-    "status": "print one JSON object: cluster, engines, nodes, containers (counts by state), networks (name, "
+    "status": "print one JSON object: cluster, engines (with each one's api_version), nodes, containers (counts by state), networks (name, "
               "node, driver, scope, subnet), protected, consul, warnings",
 }
 
