@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import os
 import shlex
 import socket
 import sys
@@ -22,10 +21,11 @@ from html import escape
 from urllib.parse import urlsplit
 
 from carina_tui.core.endpoints import is_loopback
-from carina_tui.core.errors import CarinaError, clip
+from carina_tui.core.errors import CarinaError, EngineUnreachable, clip
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+ENGINE_WAIT = 5  # seconds an engine has to answer before serving starts
 
 
 class ServeError(CarinaError):
@@ -115,11 +115,19 @@ def run_serve(args) -> int:
     if args.read_only and args.allow_changes:
         raise ServeError("Give --read-only or --allow-changes, not both.")
     host, port = listen_address(args.listen_host, args.port)
+    check_listen(host, port)
     session, _config = open_session(args)  # an unknown cluster or a bad config is a sentence here, not in the page
     read_only = session.read_only or not args.allow_changes
     cluster = session.spec.name
-    session.close()
-    check_listen(host, port)
+    for gateway in session.gateways.values():
+        gateway.timeout = ENGINE_WAIT
+    try:
+        states = session.engine_states()
+    finally:
+        session.close()
+    if states and not any(s.reachable for s in states):
+        # The page would only say "Session ended": say why here.
+        raise EngineUnreachable(states[0].error)
     mode = "read-only" if read_only else "changes allowed"
     shown = f"[{host}]" if ":" in host else host
     print(f"Serving the console of {cluster} on http://{shown}:{port}/ ({mode}); Ctrl+C stops it.", file=sys.stderr)
@@ -130,7 +138,6 @@ def run_serve(args) -> int:
               file=sys.stderr)
     server = _server_class()(shlex.join(console_command(args)), host=host, port=port,
                              title=f"carina-tui · {cluster} · {mode} (served)")
-    os.environ.setdefault("TEXTUAL_COLOR_SYSTEM", "truecolor")
     try:
         server.serve()
     except OSError as exc:  # lost the port between the check and the start

@@ -4,15 +4,17 @@ and the engine's containers show, keys typed in the page reach the console, and 
 
 from __future__ import annotations
 
+import os
 import urllib.error
 import urllib.request
 
 import pytest
 
 import browser
-from harness import ROOT
+from harness import ROOT, carina
 
-SHOTS = ROOT / "screenshots"
+# The screenshot goes to screenshots/ when CARINA_SCREENSHOTS=1 (it is kept there), else to the test's tmp dir.
+SHOTS = ROOT / "screenshots" if os.environ.get("CARINA_SCREENSHOTS") == "1" else None
 
 
 @pytest.fixture
@@ -37,7 +39,9 @@ def test_served_console_is_read_only_and_answers_keys(docker_host, test_engine, 
         assert "read-only (served)" in page.driver.title
         shown = page.wait_for(lambda s: "Containers" in s and web in s, f"the Containers pane with {web}")
         assert "Networks" in shown and "READ-ONLY" in shown
-        page.screenshot(SHOTS / "serve-browser.png")
+        shot = (SHOTS or tmp_path) / "serve-browser.png"
+        page.screenshot(shot)
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
         page.type("3")  # focus the Containers pane: the newest running container is its first row
         page.type("?")
@@ -65,6 +69,13 @@ def test_allow_changes_lets_the_same_key_act(docker_host, test_engine, scratch, 
         page.wait_for(lambda s: "exited" in next((line for line in s.splitlines() if web in line), ""),
                       f"{web} shown exited", timeout=60)
     assert state(test_engine, web) == "exited"
+
+
+def test_an_engine_that_does_not_answer_is_a_sentence_before_serving(tmp_path):
+    port = browser.free_port()
+    done = carina("--host", f"unix://{tmp_path}/nothing.sock", "serve", "--port", str(port), timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"carina-tui: No Docker engine answers at unix://{tmp_path}/nothing.sock"), done.stderr
 
 
 def test_a_page_of_another_name_is_refused(docker_host, tmp_path):
