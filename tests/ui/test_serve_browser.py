@@ -38,7 +38,7 @@ def test_served_console_is_read_only_and_answers_keys(docker_host, test_engine, 
         page.open(f"http://127.0.0.1:{port}/")
         assert "read-only (served)" in page.driver.title
         shown = page.wait_for(lambda s: "Containers" in s and web in s, f"the Containers pane with {web}")
-        assert "Networks" in shown and "READ-ONLY" in shown
+        assert "Networks" in shown and "READ-ONLY (served)" in shown
         shot = (SHOTS or tmp_path) / "serve-browser.png"
         page.screenshot(shot)
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -63,7 +63,7 @@ def test_allow_changes_lets_the_same_key_act(docker_host, test_engine, scratch, 
         page.open(f"http://127.0.0.1:{port}/")
         assert "changes allowed (served)" in page.driver.title
         shown = page.wait_for(lambda s: web in s, f"{web} in the Containers pane")
-        assert "READ-ONLY" not in shown
+        assert "READ-ONLY" not in shown and "CHANGES ALLOWED (served)" in shown
         page.type("3")
         page.type("s")
         page.wait_for(lambda s: "exited" in next((line for line in s.splitlines() if web in line), ""),
