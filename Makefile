@@ -1,8 +1,9 @@
 # carina-tui: two commands on a fresh Debian machine, as root: `make demo` and `make test`.
 #
 #   make venv         .venv with the package and its test tools (pip install -e '.[test]')
-#   make deps         the machine packages: docker.io, busybox-static, openssl, iproute2, openssh-server
-#                     (the ssh:// tests start an sshd of their own on loopback; apt starts none)
+#   make deps         the machine packages: docker.io, busybox-static, openssl, iproute2, openssh-server,
+#                     chromium and chromium-driver (the ssh:// tests start an sshd of their own on loopback;
+#                     apt starts none; the served console's browser tests drive chromium)
 #   make test         deps + venv, then the whole suite: tests/unit (no engine), tests/engine and
 #                     tests/ui (a private dockerd the run starts and stops, or the engine at
 #                     CARINA_TEST_DOCKER_HOST), tests/cluster (the multi-node sandbox)
@@ -19,7 +20,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := docker.io busybox-static openssl iproute2 util-linux openssh-server openssh-client
+APT_PACKAGES := docker.io busybox-static openssl iproute2 util-linux openssh-server openssh-client chromium \
+                chromium-driver
 PYTEST_ARGS ?= -q
 
 .PHONY: venv deps test test-unit demo bench screenshots clean
@@ -38,7 +40,8 @@ deps:
 	@missing=""; \
 	for tool in dockerd:docker.io docker:docker.io containerd:docker.io busybox:busybox-static \
 	            openssl:openssl ip:iproute2 nsenter:util-linux unshare:util-linux \
-	            sshd:openssh-server ssh-keygen:openssh-client ssh-agent:openssh-client; do \
+	            sshd:openssh-server ssh-keygen:openssh-client ssh-agent:openssh-client \
+	            chromium:chromium chromedriver:chromium-driver; do \
 	  command -v $${tool%%:*} >/dev/null 2>&1 || missing="$$missing $${tool##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \

@@ -9,6 +9,7 @@
     carina-tui clusters [--json]
     carina-tui status [--json]
     carina-tui services [--json]
+    carina-tui serve [--port 8000] [--host 127.0.0.1] [--allow-changes]
     carina-tui sandbox up|status|down
 
 --host, --cluster, --config and --read-only may stand before or after the command
@@ -77,14 +78,15 @@ class _Parser(argparse.ArgumentParser):
         return namespace, extras
 
 
-def _add_where(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+def _add_where(parser: argparse.ArgumentParser, prefix: str = "", engine_host: bool = True) -> None:
     """--host, --cluster, --config, --read-only. Given before the subcommand and after it, they
     land in different names (argparse would let the subcommand's defaults overwrite what was typed
     first) and ``_settle`` puts them together."""
     where = parser.add_argument_group("where (before or after the command)")
     hidden = argparse.SUPPRESS
-    where.add_argument("-H", "--host", dest=prefix + "host", metavar="URL", action=_Once, default=hidden,
-                       help="engine address, like docker -H (unix://, tcp://, ssh://)")
+    if engine_host:  # after `serve`, --host is the address to listen on
+        where.add_argument("-H", "--host", dest=prefix + "host", metavar="URL", action=_Once, default=hidden,
+                           help="engine address, like docker -H (unix://, tcp://, ssh://)")
     where.add_argument("--cluster", dest=prefix + "cluster", metavar="NAME", action=_Once, default=hidden,
                        help="a cluster by name (see `carina-tui clusters`)")
     where.add_argument("--config", dest=prefix + "config", metavar="PATH", action=_Once, default=hidden,
@@ -118,6 +120,8 @@ def _settle(args: argparse.Namespace) -> None:
         from carina_tui.core.endpoints import endpoint_problem
 
         problem = endpoint_problem(args.host)
+    if problem and command == "serve" and "://" not in args.host:
+        problem += "; the address to listen on goes after the command: carina-tui serve --host ADDRESS"
     if problem:
         raise UsageError(f'--host "{clip(args.host.strip())}" {problem}.')
     if args.host is not None and args.cluster is not None:
@@ -143,9 +147,9 @@ JSON_HELP = {
                "or null)",
     "clusters": "print a JSON list, one object per cluster: name, source, endpoints, tls, reachable, error, "
                 "version, swarm_role, nodes, origin",
-    "status": "print one JSON object: cluster, engines, nodes, containers (counts by state), networks (name, "
-              "node, driver, scope, subnet; a swarm network's addresses: used, capacity, free, by_kind), "
-              "protected, consul, warnings (also a swarm subnet 80%% used)",
+    "status": "print one JSON object: cluster, engines (with each one's api_version), nodes, containers (counts "
+              "by state), networks (name, node, driver, scope, subnet; a swarm network's addresses: used, capacity, "
+              "free, by_kind), protected, consul, warnings (also a swarm subnet 80%% used)",
     "services": "print a JSON list, one object per swarm service: name, mode, running, desired, image, ports, "
                 "networks, protected (the rule, or null), tasks (each: name, node, state, desired_state, error, "
                 "the history Swarm keeps included)",
@@ -191,6 +195,16 @@ def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
     _add_where(services, _AFTER)
     services.add_argument("--json", action="store_true", help=JSON_HELP["services"])
 
+    serve = sub.add_parser("serve", help="the console in a browser (textual-serve), read-only unless --allow-changes")
+    _add_where(serve, _AFTER, engine_host=False)
+    serve.add_argument("--host", dest="listen_host", metavar="ADDRESS", action=_Once,
+                       help="address to listen on (default 127.0.0.1: this machine only); the engine is "
+                            "named before the command: carina-tui --host URL serve")
+    serve.add_argument("--port", metavar="PORT", action=_Once, help="port to listen on (default 8000)")
+    serve.add_argument("--allow-changes", action="store_true",
+                       help="let the page stop, remove and run containers (anyone who can reach the port can)")
+    serve.set_defaults(handler=_serve)
+
     if with_sandbox:
         from carina_tui.sandbox.cli import register
 
@@ -199,6 +213,12 @@ def build_parser(with_sandbox: bool = True) -> argparse.ArgumentParser:
         # Loaded only when asked for: the console's start-up should not pay for it.
         sub.add_parser("sandbox", help="a real multi-node Carina-like cluster on this machine (root, Linux)")
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from carina_tui.commands import run_serve
+
+    return run_serve(args)
 
 
 HEADLESS = {"cleanup": "run_cleanup", "clusters": "run_clusters", "status": "run_status", "services": "run_services",

@@ -1,5 +1,5 @@
-"""Headless commands (no Textual): cleanup, clusters, status, services, images, volumes. Each returns
-an exit status.
+"""Headless commands (no Textual): cleanup, clusters, status, services, images, volumes; and serve (the
+console, served). Each returns an exit status.
 
 The runners here are named run_*: a function named like its submodule (``cleanup_command``)
 would be replaced by that module as soon as the module is imported."""
@@ -41,3 +41,9 @@ def run_volumes(args) -> int:
     from carina_tui.commands.storage_command import run_volumes
 
     return run_volumes(args)
+
+
+def run_serve(args) -> int:
+    from carina_tui.commands.serve_command import run_serve
+
+    return run_serve(args)

@@ -94,6 +94,7 @@ def run_status(args) -> int:
     engines = [
         {"endpoint": s.url, "reachable": s.reachable, "error": s.error,
          "name": s.info.name if s.info else "", "version": s.info.version if s.info else "",
+         "api_version": s.info.api_version if s.info else "",
          "swarm_role": s.info.swarm_role if s.info else ""}
         for s in snapshot.engines
     ]
@@ -142,7 +143,8 @@ def run_status(args) -> int:
     else:
         print(f"Cluster {doc['cluster']}")
         for e in engines:
-            print(f"  engine {e['name'] or e['endpoint']}: {'up ' + e['version'] if e['reachable'] else e['error']}")
+            up = f"up {e['version']} (API {e['api_version']})"
+            print(f"  engine {e['name'] or e['endpoint']}: {up if e['reachable'] else e['error']}")
         print(f"  nodes: {', '.join(n['hostname'] for n in nodes)}")
         print("  containers: " + ", ".join(f"{k} {v}" for k, v in doc["containers"].items()))
         print(f"  networks: {', '.join(n.display_name(qualify) for n in networks)}")

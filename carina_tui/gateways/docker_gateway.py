@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from urllib.parse import quote, urlencode
 from typing import Any, Callable, Iterable, Iterator
 
+from carina_tui.core import api_versions
 from carina_tui.core.clusters import TLSFiles
 from carina_tui.core.errors import (
     CarinaError,
@@ -51,6 +52,7 @@ from carina_tui.core.models import (
 )
 from carina_tui.core.permit import Permit, require
 from carina_tui.core.specs import NetworkSpec, RunSpec
+from carina_tui.gateways import api_version
 from carina_tui.gateways.exec_gateway import ExecMixin
 from carina_tui.gateways.lazy import IMPORT_LOCK, Lazy
 from carina_tui.gateways.storage import StorageGateway, volume_names
@@ -107,8 +109,11 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         tls: TLSFiles | None = None,
         timeout: int = DEFAULT_TIMEOUT,
         node: str = "",
+        api_pin: str = "",
     ) -> None:
         self.url = url
+        # The API version spoken with this engine: pinned (here or DOCKER_API_VERSION), else the engine's own.
+        self.pinned = api_pin or api_version.pinned_from_env()
         self.key = key or url
         self.tls = tls
         self.timeout = timeout
@@ -152,8 +157,10 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
                 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         try:
             api = docker.APIClient(
-                base_url=self.url, version="auto", timeout=self.timeout, tls=tls_config
+                base_url=self.url, version=self.pinned or "auto", timeout=self.timeout, tls=tls_config
             )
+        except docker.errors.InvalidVersion as exc:
+            raise api_version.invalid(str(exc), "reach the engine", f"the engine at {self.url}", self.pinned) from None
         except docker.errors.DockerException as exc:
             raise self._explain_connect(exc) from None
         if self.tls is not None:
@@ -198,10 +205,13 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
             yield
         except CarinaError:
             raise
+        except docker.errors.InvalidVersion as exc:
+            raise api_version.invalid(str(exc), what, f"the engine at {self.url}", self.api_version) from None
         except docker.errors.NotFound as exc:
             raise NotFound(f"Could not {what}: {_engine_message(exc)}.") from None
         except docker.errors.APIError as exc:
             message = _engine_message(exc)
+            self._refused_version(message)
             if exc.status_code == 409:
                 raise Conflict(f"Could not {what}: {message}.") from None
             raise EngineRefused(f"Could not {what}: the engine said {message!r}.") from None
@@ -251,7 +261,31 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         """The API version for a kept-alive request's path: as the engine's last answer said (no
         docker-py, and no GET /version to an engine that may be stuck), else docker-py's."""
         assert self._keepalive is not None
-        return self._keepalive.api_version or self.api.api_version
+        return self.pinned or self._keepalive.api_version or self.api.api_version
+
+    @property
+    def api_version(self) -> str:
+        """The API version spoken with this engine (pinned, else as the engine said; asks if not known yet)."""
+        if self.pinned:
+            return self.pinned
+        if self._keepalive is not None:
+            return self._api_version()
+        with self._lock:
+            if self._api is not None:
+                return self._api.api_version
+        with self._call("ask the engine its API version"):
+            return self.api.api_version
+
+    def require_api(self, feature: str) -> None:
+        """``ApiTooOld`` with a sentence when this engine's API lacks ``feature`` (core.api_versions)."""
+        api_versions.require(f"The engine at {self.url}", self.api_version, feature)
+
+    def _refused_version(self, message: str) -> None:
+        """The engine refused the version in the path: say which, and ask it again next time."""
+        refusal = api_version.refused_version(message, f"The engine at {self.url}", self.pinned)
+        if refusal is not None:
+            self._drop_connection()  # docker-py asks again; the refusal's Api-Version header already told unix_http
+            raise refusal
 
     def _read(self, what: str, target: str, via_api: Callable[[Any], Any]) -> Any:
         """A read: plain ``GET target`` on a unix socket, else ``via_api(docker-py's client)``."""
@@ -265,7 +299,7 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         ``_call``'s sentences for what goes wrong."""
         assert self._keepalive is not None
         try:
-            answer = self._keepalive.get(target)
+            answer = self._keepalive.get(api_version.versioned(target, self.pinned))
         except SentUnanswered:
             raise self._no_answer(what) from None
         except OSError as exc:  # not sent: no socket there, refused, not allowed
@@ -297,12 +331,13 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
     def info(self) -> EngineInfo:
         if self._keepalive is not None:
             info = self._get("read the engine's info", "/info")
-            api_version = self._keepalive.api_version  # every answer says it: no GET /version
+            spoken = self.pinned or self._keepalive.api_version  # every answer says it: no GET /version
+            api_version.check_minimum(f"The engine at {self.url}", spoken)
         else:
             with self._call("read the engine's info"):
                 api = self.api
                 info = api.info()
-                api_version = api.api_version or ""
+                spoken = api.api_version or ""
         swarm = info.get("Swarm") or {}
         state = swarm.get("LocalNodeState") or "inactive"
         control = swarm.get("ControlAvailable")
@@ -314,7 +349,7 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
             name=info.get("Name") or "",
             engine_id=info.get("ID") or "",
             version=info.get("ServerVersion") or "",
-            api_version=api_version,
+            api_version=spoken,
             os=info.get("OperatingSystem") or "",
             swarm_state=state,
             swarm_role=role,
@@ -422,7 +457,7 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         """A network and its members. ``aliases`` also inspects each member for its aliases on
         the network (one call per member): the details view wants them, the guard's checks do not."""
         with self._call(f"inspect network {self._label(network_id)}"):
-            doc = self.api.inspect_network(network_id, verbose=False)
+            doc = self.api.inspect_network(network_id)  # verbose=False too is refused below API 1.28
         members = []
         for cid, ep in sorted((doc.get("Containers") or {}).items()):
             if cid.startswith("lb-") or cid.startswith("ep-"):
@@ -495,7 +530,8 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         what = "follow the engine's events"
         assert self._keepalive is not None
         try:
-            stream = self._keepalive.stream(f"/events?{urlencode({'filters': json.dumps(filters)})}")
+            stream = self._keepalive.stream(
+                api_version.versioned(f"/events?{urlencode({'filters': json.dumps(filters)})}", self.pinned))
         except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
             raise self._explain_connect(exc) from None
         except OSError:
@@ -633,12 +669,12 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         return Unanswered(f"Could not {what}: the engine at {self.url} took the request but gave no answer "
                           f"within {self.timeout} s.")
 
-    @staticmethod
-    def _raise_for(answer: Answer, what: str) -> None:
+    def _raise_for(self, answer: Answer, what: str) -> None:
         """Our error for an engine's error answer on a kept-alive connection (as ``_call`` for docker-py)."""
         if answer.status < 300:
             return
         message = answer.message.rstrip(".")
+        self._refused_version(message)
         if answer.status == 404:
             raise NotFound(f"Could not {what}: {message}.")
         if answer.status == 409:
@@ -699,6 +735,8 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
 
     def create_network(self, permit: Permit, spec: NetworkSpec) -> str:
         require(permit, "network.create", spec.name)
+        if spec.attachable:
+            self.require_api("network.attachable")  # an older engine would make it, silently not attachable
         ipam = None
         if spec.subnet:
             pool = docker.types.IPAMPool(

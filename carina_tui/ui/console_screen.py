@@ -195,9 +195,13 @@ class ConsoleScreen(ConsoleActions, Screen):
         text.append(" carina-tui ", style="bold reverse")
         text.append(f"  {spec.name}", style="bold")
         text.append(f"  {', '.join(spec.endpoints)}", style="dim")
+        served = " (served)" if self.app.is_web else ""  # carina-tui serve: the page says whether it can act
         if session.read_only:
             text.append("  ")
-            text.append(" READ-ONLY ", style="bold white on red")
+            text.append(f" READ-ONLY{served} ", style="bold white on red")
+        elif served:
+            text.append("  ")
+            text.append(" CHANGES ALLOWED (served) ", style="bold black on yellow")
         header = self.query_one("#header", Static)
         header.update(text)
         if spec.colour:
