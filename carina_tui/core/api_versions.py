@@ -83,3 +83,11 @@ def require(engine: str, version: str, feature: str) -> None:
     problem = too_old(engine, version, feature)
     if problem:
         raise ApiTooOld(problem)
+
+
+def api_range(infos) -> str:
+    """The API versions engines speak, for the Clusters pane: "1.41", or "1.24–1.41" when they differ."""
+    versions = sorted({i.api_version for i in infos if i is not None and i.api_version}, key=parse)
+    if not versions:
+        return ""
+    return versions[0] if len(versions) == 1 else f"{versions[0]}–{versions[-1]}"

@@ -95,6 +95,11 @@ async def test_a_cluster_of_two_engines_shows_both_and_acts_on_the_right_one(lab
         assert rows[f"{remote_node}/{tls_container}"][2] == remote_node  # the node column
         clusters = [r for r in row_texts(app.pane("clusters")) if r[0].startswith("  └")]
         assert len(clusters) == 2 and all(r[2] == "yes" for r in clusters)
+        # each node's API version, as its engine says it (issue 17: engines of mixed versions)
+        api = {url: eng.docker(url, "version", "-f", "{{.Server.APIVersion}}").strip()
+               for url in (docker_host, lab.engine.url)}
+        nodes = {r.endpoint: r for r in app.pane("clusters").items.values() if r.kind == "node"}
+        assert {url: r.api for url, r in nodes.items()} == api
 
         await pilot.press("3", "slash", *tls_container, "enter")
         assert await wait_until(pilot, lambda: names_shown(containers) == {f"{remote_node}/{tls_container}"})

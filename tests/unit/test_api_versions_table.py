@@ -38,3 +38,13 @@ def test_an_engine_message_about_versions_becomes_a_sentence():
     new = refused_version("client version 1.41 is too new. Maximum supported API version is 1.24", "The engine x", "")
     assert new is not None and "now speaks Docker API 1.24 (Docker 1.12), older than the 1.41" in str(new)
     assert refused_version("No such container: web", "The engine x", "") is None
+
+
+def test_the_clusters_pane_gets_one_version_or_the_range_in_numeric_order():
+    from types import SimpleNamespace as Info
+
+    from carina_tui.core.api_versions import api_range
+
+    assert api_range([Info(api_version="1.41"), Info(api_version="1.41")]) == "1.41"
+    assert api_range([Info(api_version="1.9"), None, Info(api_version="1.41"), Info(api_version="1.24")]) == "1.9–1.41"
+    assert api_range([Info(api_version=""), None]) == ""

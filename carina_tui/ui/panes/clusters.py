@@ -11,6 +11,8 @@ from textual.binding import Binding
 from textual.message import Message
 
 from carina_tui.core.clusters import ClusterSpec
+from carina_tui.core.api_versions import api_range
+from carina_tui.core.endpoints import protection
 from carina_tui.core.errors import CarinaError
 from carina_tui.core.models import clock, swarm_size
 from carina_tui.services.session import EngineState
@@ -35,6 +37,7 @@ class ClusterRow:
     tls: str = ""
     reach: str = ""
     version: str = ""
+    api: str = ""  # the Docker API version each engine speaks (a cluster: the range of its nodes')
     role: str = ""
     nodes: str = ""
     containers: str = ""
@@ -68,6 +71,7 @@ class ClustersPane(TablePane[ClusterRow]):
         ("nodes", "Nodes", None),
         ("containers", "Ctrs", None),
         ("version", "Engine", None),
+        ("api", "API", None),
         ("tls", "TLS", None),
         ("endpoint", "Endpoint", None),
     )
@@ -97,7 +101,7 @@ class ClustersPane(TablePane[ClusterRow]):
             reach = Text(r.reach, style="dim")
         else:
             reach = Text(r.reach, style="bold red")
-        return (name, r.source, reach, r.role, r.nodes, r.containers, r.version, r.tls, r.endpoint)
+        return (name, r.source, reach, r.role, r.nodes, r.containers, r.version, r.api, r.tls, r.endpoint)
 
     def set_rows(self, rows: list[ClusterRow]) -> None:
         """The pane holds a handful of rows in a fixed order (each cluster, then its nodes), so
@@ -174,11 +178,12 @@ class ClustersPane(TablePane[ClusterRow]):
                         key=f"node|{ekey}", kind="node",
                         name=(info.name if info else gw.node) or gw.url,
                         endpoint=gw.url,
-                        tls="on" if spec.tls else "off",
+                        tls=protection([gw.url], spec.tls),
                         reach="…" if state is None else ("yes" if state.reachable else
                                                          f"unreachable since {clock(state.since)}" if state.since
                                                          else "no"),
                         version=info.version if info else "",
+                        api=info.api_version if info else "",
                         role=(info.swarm_role or "-") if info else "",
                         nodes=str(info.swarm_nodes) if info and info.is_manager else "",
                         containers=str(counts.get(ekey, 0)),
@@ -208,8 +213,8 @@ class ClustersPane(TablePane[ClusterRow]):
         nodes = str(swarm_size((s.info for s in up), len(cluster.endpoints))) if up else ""
         return ClusterRow(
             key=f"cluster|{key}", kind="cluster", name=cluster.name, source=cluster.source,
-            endpoint=", ".join(cluster.endpoints) or "-", tls="on" if cluster.tls else "off",
-            reach=reach, version=info.version if info else "", role=(info.swarm_role or "-") if info else "",
+            endpoint=", ".join(cluster.endpoints) or "-", tls=protection(cluster.endpoints, cluster.tls),
+            reach=reach, version=info.version if info else "", api=api_range(s.info for s in up), role=(info.swarm_role or "-") if info else "",
             nodes=nodes, containers=containers, active=active, spec=cluster,
             state=(known[0] if known and not up else None),
         )
