@@ -4,7 +4,8 @@ highlighted, even when rows move between the key and the action."""
 
 from __future__ import annotations
 
-from pilot_helpers import SIZE, TRAPPED, burst, find, make_app, notices, select_row, started, wait_for
+from pilot_helpers import SIZE, TRAPPED, burst, find, make_app, select_row, started, wait_for
+from carina_tui.ui.app import CarinaApp
 from carina_tui.ui.messages import ContainersChanged
 from carina_tui.ui.tables import TablePane
 
@@ -18,6 +19,20 @@ def highlighted(app) -> str:
 async def test_the_cursor_stays_on_its_container_and_says_where_it_went(docker_host, test_engine, scratch, monkeypatch):
     # An action key right after the cursor moved by itself is refused: made long enough to hit here.
     monkeypatch.setattr(TablePane, "MOVED_GRACE", 600.0)
+    # Every sentence the console says, kept: Textual forgets a notification after 5 s, and on a
+    # loaded machine a step of this test can take longer than that.
+    said: list[str] = []
+    shown_notify = CarinaApp.notify
+
+    def notify(app, message, *args, **kwargs):
+        said.append(str(message))
+        return shown_notify(app, message, *args, **kwargs)
+
+    monkeypatch.setattr(CarinaApp, "notify", notify)
+
+    def notices(_app) -> str:
+        return "\n".join(said)
+
     k = {n: scratch.run(f"k{n}", *TRAPPED) for n in range(1, 7)}
     async with make_app(docker_host).run_test(size=SIZE) as pilot:
         app = await started(pilot)
@@ -66,8 +81,8 @@ async def test_the_cursor_stays_on_its_container_and_says_where_it_went(docker_h
         assert f"{k[6]} is gone; the cursor moved to {k[5]}." in notices(app)
 
         # The filter hides the highlighted row: the cursor moves too, and nothing is said.
-        said = notices(app).count("is gone")
+        gone_said = notices(app).count("is gone")
         pane._set_filter(k[3])
         await pilot.pause()
         assert highlighted(app) == k[3]
-        assert notices(app).count("is gone") == said, "a filter is the user's doing: nothing to say"
+        assert notices(app).count("is gone") == gone_said, "a filter is the user's doing: nothing to say"
