@@ -10,7 +10,6 @@ that is gone is said (the lost connection, then the stopped sshd), never a hang 
 from __future__ import annotations
 
 import os
-import threading
 import time
 
 import pytest
@@ -125,5 +124,25 @@ def test_stats_when_the_ssh_link_is_gone_say_so_without_hanging(ssh_lab, ssh_hom
         held[0].close()
         thread.join(BOUND)
         assert not thread.is_alive()
+    finally:
+        gateway.close()
+
+
+def test_stats_end_at_once_when_the_ssh_link_drops_midway_and_the_next_call_says_why(ssh_lab, ssh_home, scratch):
+    name = scratch.run("busy", "sh", "-c", "while true; do :; done")
+    gateway = DockerGateway(URL)
+    try:
+        cid = next(c.id for c in gateway.containers() if c.name == name)
+        thread, got, held = follow_stats(gateway, cid)
+        wait(lambda: len(got) >= 2, "two samples over ssh")
+        cut_sessions(ssh_lab)  # the host's side ends the connection under the open stream
+        thread.join(BOUND)
+        assert not thread.is_alive(), "the stream ends when its SSH connection does, not at a keepalive"
+        with pytest.raises(CarinaError) as caught:  # what the stats view asks next: why it ended
+            for _ in range(50):
+                gateway.inspect_container(cid)
+                time.sleep(0.1)
+        assert "the SSH connection to" in str(caught.value) and "was lost" in str(caught.value), caught.value
+        assert name in {c.name for c in gateway.containers()}, "the next call connects again"
     finally:
         gateway.close()
