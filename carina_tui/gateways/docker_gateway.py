@@ -216,11 +216,8 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
                 raise Conflict(f"Could not {what}: {message}.") from None
             raise EngineRefused(f"Could not {what}: the engine said {message!r}.") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            link = _ssh_module().link_of(self._api) if self.url.startswith("ssh://") else None
-            if link is not None:  # the SSH connection is shared: dropped only when it is gone
-                problem = link.diagnose(what)
-                if not link.alive:
-                    self._drop_connection()
+            problem = self._ssh_problem(what)
+            if problem is not None:
                 raise problem from None
             self._drop_connection()
             problem = _tls_module().explain(exc, self.url, self.tls)
@@ -240,6 +237,18 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
             # were removed or replaced while the console runs.
             self._drop_connection()
             raise self._explain_os_error(what, exc) from None
+
+    def _ssh_problem(self, what: str, link: Any = None) -> CarinaError | None:
+        """Over ssh://, why a call found no engine (``SSHLink.diagnose``); the SSH connection is shared,
+        so it is dropped (the next call connects again) only when it is gone. None for other engines."""
+        if link is None and self.url.startswith("ssh://"):
+            link = _ssh_module().link_of(self._api)
+        if link is None:
+            return None
+        problem = link.diagnose(what)
+        if not link.alive:
+            self._drop_connection()
+        return problem
 
     def _explain_os_error(self, what: str, exc: OSError) -> CarinaError:
         if self.tls is not None:

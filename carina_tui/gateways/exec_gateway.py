@@ -14,7 +14,10 @@
 
 Connections of our own, not requests': requests reads ahead what follows the engine's answer
 (the first bytes of the shell would be lost in its buffer) and cannot be closed from another
-thread while it reads. Over TLS they use the cluster's CA alone (``tls.ssl_context``).
+thread while it reads. Over TLS they use the cluster's CA alone (``tls.ssl_context``). Over ssh://
+each is a channel of the engine's SSH connection running ``docker system dial-stdio`` there
+(``SSHLink.channel``, a socket to the engine's API): closing the stream closes its channel, and a
+connection that is gone or refuses is the link's sentence (``SSHLink.diagnose``).
 """
 
 from __future__ import annotations
@@ -222,12 +225,14 @@ class ExecMixin:
 
     def _dial(self, what: str) -> socket.socket:
         endpoint = parse_endpoint(self.url)
+        if endpoint.scheme == "ssh":
+            return self._channel(what)
         try:
             if endpoint.scheme == "unix":
                 return unix_socket(endpoint.path, self.timeout)
             if endpoint.scheme != "tcp":
-                raise EngineRefused(f"Could not {what}: a terminal over {endpoint.scheme}:// is not supported; "
-                                    "reach the engine over tcp:// (TLS) or a unix socket.")
+                raise EngineRefused(f"Could not {what}: {endpoint.scheme}:// is not an engine address carina-tui "
+                                    "knows; use unix://, tcp:// or ssh://.")
             sock = socket.create_connection((endpoint.host, endpoint.port), timeout=self.timeout)
             if self.tls is None:
                 return sock
@@ -242,6 +247,18 @@ class ExecMixin:
             raise
         except OSError as exc:
             raise self._explain_connect(exc) from None
+
+    def _channel(self, what: str):
+        """Over ssh://: a new channel of the engine's SSH connection running ``docker system dial-stdio``
+        there, as a socket (``ssh._Pipe``); closing it closes the channel. The link's sentence when
+        the connection is gone or refuses a channel."""
+        from carina_tui.gateways import ssh
+
+        link = ssh.link_of(self.api)  # connects first if need be: an SSHProblem saying why it cannot
+        try:
+            return link.channel()
+        except OSError:
+            raise self._ssh_problem(what, link) from None
 
     def _ask(self, what: str, method: str, target: str, body: bytes = b"", *, upgrade: bool = False,
              http10: bool = False) -> tuple[socket.socket, int, bytes, bytes]:
@@ -259,6 +276,9 @@ class ExecMixin:
             status, length, rest = _read_head(sock, method)
         except (OSError, ValueError) as exc:
             sock.close()
+            problem = self._ssh_problem(what)  # over ssh://: the link gone, or dial-stdio failing there
+            if problem is not None:
+                raise problem from None
             if isinstance(exc, TimeoutError) or isinstance(exc, ValueError):
                 raise self._no_answer(what) from None
             raise self._explain_connect(exc) from None

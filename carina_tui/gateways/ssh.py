@@ -328,22 +328,42 @@ class SSHLink:
 
 
 class _Pipe:
-    """A channel as http.client uses a socket, except that sending on a connection that just closed
-    raises ConnectionResetError (which urllib3 turns into a connection error), not paramiko's EOFError."""
+    """A channel as a socket, for http.client (docker-py's connections) and for the connections of
+    our own that ``exec_gateway`` reads and writes (``recv``, ``sendall``, ``settimeout``, ``fileno``
+    for select, ``shutdown``, ``close``): what paramiko raises when the connection under it ends
+    (EOFError, SSHException) is a ConnectionResetError here, which urllib3 turns into a connection
+    error and ``exec_gateway`` into the link's sentence. Closing it ends a ``recv`` blocked in
+    another thread at once."""
 
     def __init__(self, chan) -> None:
         self.chan = chan
 
     def sendall(self, data: bytes) -> None:
+        _as_socket_error(self.chan.sendall, data)
+
+    def recv(self, size: int) -> bytes:
+        return _as_socket_error(self.chan.recv, size)
+
+    def shutdown(self, how: int) -> None:
+        _as_socket_error(self.chan.shutdown, how)
+
+    def close(self) -> None:
         try:
-            self.chan.sendall(data)
-        except OSError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - EOFError, SSHException from a closing transport
-            raise ConnectionResetError(f"the SSH channel closed ({_reason(exc)})") from None
+            self.chan.close()
+        except Exception:  # noqa: BLE001 - a transport that is gone: the channel is closed all the same
+            pass
 
     def __getattr__(self, name: str):
         return getattr(self.chan, name)
+
+
+def _as_socket_error(call, *args):
+    try:
+        return call(*args)
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - EOFError, SSHException from a closing transport
+        raise ConnectionResetError(f"the SSH channel closed ({_reason(exc)})") from None
 
 
 def _reason(exc: BaseException) -> str:

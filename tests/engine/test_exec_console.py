@@ -2,7 +2,7 @@
 
 The console suspends, the terminal is the container's shell with a real TTY (what is typed
 runs there, its size is the terminal's), ``exit`` brings the console back where it was, saying
-how the shell ended. Also on a sandbox node over TLS, and into the protected agent
+how the shell ended. Also over ssh:// (a real sshd, ``ssh_lab``), on a sandbox node over TLS, and into the protected agent
 ``carina-svcd``: asked first, ``n`` does nothing, ``y`` works and is audited. And ``t``: the
 stats view draws while it is open; once closed, the idle console writes nothing to its terminal
 (the idle-bytes probe of benchmarks/console_startup_idle.py).
@@ -20,6 +20,7 @@ from tmux_console import Tmux, console_command, filter_containers, step, wait_sc
 
 from carina_tui.core.audit import AuditLog
 from carina_tui.core.paths import audit_log_path
+from ssh_lab import ALIAS, ssh_home, ssh_lab  # noqa: F401 - fixtures
 
 STEP = 30.0  # a hang bound for each step on a loaded 2-core machine
 PROMPT = re.compile(r"^/[^\n]* #$", re.M)  # busybox sh's prompt as root (capture-pane drops the space)
@@ -71,6 +72,15 @@ def test_e_opens_a_shell_in_the_container_and_exit_comes_back(docker_host, scrat
     round_trip(tmux, name, name)
     [line] = exec_lines()
     assert (line["target_name"].rsplit("/", 1)[-1], line["outcome"], line["command"]) == (name, "done", "/bin/sh")
+
+
+def test_e_over_ssh_opens_a_shell_in_the_container_and_exit_comes_back(ssh_lab, ssh_home, scratch, tmux):
+    name = scratch.run("far-shell")
+    start(tmux, ["--host", f"ssh://{ALIAS}"], lambda t: name in t)
+    round_trip(tmux, name, f"{name} over ssh")  # typed, printed and resized through a dial-stdio channel
+    assert exec_lines()[-1]["outcome"] == "done"
+    console = int(tmux.run("display-message", "-p", "-t", "c", "#{pane_pid}"))  # exec env python: the console
+    assert ssh_lab.established(console) == 1, "the shell went over the console's one SSH connection"
 
 
 def test_e_on_a_sandbox_node_over_tls_and_into_the_protected_agent(sandbox_cluster, tmux):
