@@ -120,6 +120,9 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         self.node = node  # the engine's name once known (``docker info`` Name)
         self._api: docker.APIClient | None = None
         self._lock = threading.Lock()
+        # Set by close(): a worker still running for a console that has let go (a cluster switch,
+        # quit) must not open a new client, and over ssh:// a new SSH connection nobody closes.
+        self._closed = False
         # Container removal by the thousand (cleanup) goes over kept-alive connections: see unix_http.
         # Names of the containers and networks this gateway has met, so that a sentence names them
         # ("could not stop web"), never by a bare id when a name exists.
@@ -139,6 +142,8 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
     def api(self) -> docker.APIClient:
         with self._lock:
             if self._api is None:
+                if self._closed:
+                    raise EngineUnreachable(f"The console has closed its connection to {self.url}.")
                 self._api = self._connect()
             return self._api
 
@@ -192,6 +197,7 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         if self._keepalive is not None:
             self._keepalive.close()
         with self._lock:
+            self._closed = True
             if self._api is not None:
                 try:
                     self._api.close()

@@ -166,6 +166,22 @@ def test_a_lost_ssh_connection_is_said_and_the_next_call_connects_again(ssh_lab,
     assert ssh_lab.established(os.getpid()) == 1
 
 
+def test_a_closed_gateway_opens_no_new_ssh_connection(ssh_lab, ssh_home, scratch):
+    # A worker that outlives its console (a cluster switch, quit) calls a gateway the session has
+    # closed: that is a sentence, and no SSH connection is opened that nobody would close.
+    from carina_tui.core.errors import EngineUnreachable
+
+    scratch.run("late")
+    gw = DockerGateway(URL)
+    assert gw.containers()
+    assert ssh_lab.established(os.getpid()) == 1
+    gw.close()
+    with pytest.raises(EngineUnreachable) as caught:
+        gw.info()
+    assert str(caught.value) == f"The console has closed its connection to {URL}."
+    assert ssh_lab.established(os.getpid()) == 0
+
+
 def test_proxyjump_goes_through_the_jump_host(ssh_lab, ssh_home, scratch):
     name = scratch.run("jumped")
     with open(ssh_home / "config", "a") as config:
