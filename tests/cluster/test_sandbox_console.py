@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from pilot_helpers import all_nodes_up, node_rows, row_texts, sandbox_app as console_on, wait_until
+from pilot_helpers import all_nodes_up, cell, node_rows, row_texts, sandbox_app as console_on, wait_until
 
 import harness
 from carina_tui.sandbox import cluster
@@ -22,8 +22,12 @@ async def test_every_node_shown_together(sandbox_cluster):
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_until(pilot, lambda: len(node_rows(app)) == 2 and all(
             r[2] == "yes" for r in node_rows(app).values()), timeout=15), node_rows(app)
-        cluster_row = [r for r in row_texts(app.pane("clusters")) if r[0].startswith("●")][0]
-        assert cluster_row[2] == "yes" and cluster_row[4] == "2" and cluster_row[7] == "on"  # 2 swarm nodes, TLS
+        clusters = app.pane("clusters")
+        cluster_key = next(k for k, item in clusters.items.items() if item.kind == "cluster" and item.name == state.name)
+        cluster_row = [r for r in row_texts(clusters) if r[0].startswith("●")][0]
+        assert cluster_row[2] == "yes" and cluster_row[4] == "2"  # 2 swarm nodes
+        assert cell(app, "clusters", cluster_key, "tls") == "on"
+        assert cell(app, "clusters", cluster_key, "api") == "1.41"
         containers = app.pane("containers")
         assert await wait_until(pilot, lambda: {c.node for c in containers.items.values()} >= node_names, timeout=10)
         by_name = {c.name: c for c in containers.items.values()}
