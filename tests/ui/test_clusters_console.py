@@ -37,8 +37,11 @@ def tls_container(lab):
     eng.docker(lab.engine.url, "rm", "--force", name, check=False)
 
 
-def cluster_rows(app) -> dict[str, list[str]]:
-    return {r[0].strip("● ").strip(): r for r in row_texts(app.pane("clusters")) if not r[0].startswith("  └")}
+def cluster_rows(app) -> dict[str, dict[str, str]]:
+    """The cluster rows by name, each as column key -> what the cell shows."""
+    keys = app.pane("clusters").table.column_keys
+    return {r[0].strip("● ").strip(): dict(zip(keys, r)) for r in row_texts(app.pane("clusters"))
+            if not r[0].startswith("  └")}
 
 
 async def select_cluster(pilot, app, name: str) -> None:
@@ -63,10 +66,10 @@ async def test_every_cluster_is_listed_and_the_console_switches_to_a_tls_bundle(
         containers = app.pane("containers")
         assert await wait_until(pilot, lambda: local in names_shown(containers))
         assert await wait_until(pilot, lambda: {"prod", "badca"} <= set(cluster_rows(app)), timeout=10)
-        assert await wait_until(pilot, lambda: cluster_rows(app)["prod"][2] == "yes", timeout=10)
+        assert await wait_until(pilot, lambda: cluster_rows(app)["prod"]["reach"] == "yes", timeout=10)
         rows = cluster_rows(app)
-        assert rows["prod"][1] == "carina" and rows["prod"][7] == "on" and rows["prod"][8] == url
-        assert rows["badca"][2] == "no"
+        assert rows["prod"]["source"] == "carina" and rows["prod"]["tls"] == "on" and rows["prod"]["endpoint"] == url
+        assert rows["badca"]["reach"] == "no"
 
         await select_cluster(pilot, app, "prod")
         assert await wait_until(pilot, lambda: tls_container in names_shown(containers), timeout=10)
