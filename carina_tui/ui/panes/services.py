@@ -324,7 +324,11 @@ class ScaleScreen(ServiceFieldScreen):
         return swarm_validate.replicas(text)
 
     def act(self, value: int) -> None:
-        self.carina.session.guard.scale_service(self.service, value)
+        from carina_tui.services.overlay import check_scale
+
+        session = self.carina.session
+        check_scale(session, self.service, value)  # more tasks than the subnet holds: said here, never sent
+        session.guard.scale_service(self.service, value)
 
     def finished(self, result: Any) -> str:
         return f"Scaling {self.service.qualified_name} to {result}."
@@ -403,8 +407,11 @@ class CreateServiceScreen(FormScreen):
         )
 
     def execute(self, values: dict[str, Any]) -> tuple[str, Any]:
+        from carina_tui.services.overlay import check_create
+
         swarm = self.carina.session.swarm
         spec = swarm_validate.service_spec(**values, existing=swarm.services())
+        check_create(self.carina.session, spec)  # a network whose subnet cannot hold it: said here, never sent
         sid = self.carina.session.guard.create_service(swarm.manager().key, spec)
         return sid, spec
 
