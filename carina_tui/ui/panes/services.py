@@ -8,7 +8,9 @@ event followers); never on a timer. A protected service is marked ``◆`` (the r
 Keys: ``enter`` its tasks (current, then the history Swarm keeps), ``S`` scale, ``N`` create,
 ``u`` update the image, ``R`` force a rolling restart, ``l`` the merged logs of its tasks, ``d``
 remove (``y`` confirms). Every change goes through the guard, which refuses removing, scaling to 0,
-updating and restarting a protected service with its rule.
+updating and restarting a protected service with its rule. Before the guard, in the form's worker, a
+create or a scale that a swarm network's subnet cannot hold is refused with the sentence that says so
+(``services.overlay.check_create``/``check_scale``): Swarm would take it and leave the tasks pending.
 """
 
 from __future__ import annotations
