@@ -95,6 +95,15 @@ TASKS = (
 )
 
 
+# ``docker network inspect --verbose mynet`` on each node: its task containers and load balancer.
+VERBOSE = {
+    N1: {"Containers": {"4" * 64: {"Name": "wordpress", "IPv4Address": "10.200.1.4/24"},
+                        "lb-mynet": {"Name": "mynet-endpoint", "IPv4Address": "10.200.1.3/24"}}},
+    N2: {"Containers": {"3" * 64: {"Name": "mysql", "IPv4Address": "10.200.1.5/24"},
+                        "lb-mynet": {"Name": "mynet-endpoint", "IPv4Address": "10.200.1.6/24"}}},
+}
+
+
 class FixedEngine:
     """One engine of the stand-in: reads come from the fixed snapshot; every change is refused."""
 
@@ -128,6 +137,12 @@ class FixedEngine:
 
     def inspect_container(self, cid: str) -> ContainerDetail:
         return ContainerDetail(next(c for c in CONTAINERS if c.id == cid))
+
+    def _read(self, what: str, path: str, call):
+        """The one raw read answered: ``network inspect --verbose`` of the swarm network (its address use)."""
+        if path.startswith(f"/networks/{NETWORKS[0].id}?") and "verbose=true" in path:
+            return VERBOSE[self.url]
+        raise CarinaError(f"The rendering stand-in cannot {what}.")
 
     def close(self) -> None:
         pass

@@ -74,6 +74,12 @@ class Refused(CarinaError):
         self.rule = rule
 
 
+class AddressesShort(CarinaError):
+    """A service create or scale would not fit in a swarm network's subnet (said before the engine is asked)."""
+
+    title = "Not enough addresses"
+
+
 class AuditUnwritable(CarinaError):
     """The audit log cannot be written: the guard then does nothing (or, after acting, says so).
     ``why`` is the system's reason."""

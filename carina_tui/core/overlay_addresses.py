@@ -128,6 +128,28 @@ def shortfall(use: AddressUse, *, tasks: int, virtual_ip: bool = False, new_node
             "available IP\". Use a network with a bigger subnet, or make room on this one first.")
 
 
+def may_run_on(nodes, constraints=()) -> tuple[str, ...]:
+    """The hostnames of ``nodes`` (``core.models.NodeInfo``) a new task may be placed on: active and
+    ready, and meeting the ``node.hostname``/``node.role``/``node.id`` constraints (other constraints,
+    such as node labels, are not judged: those nodes count, so the check errs on the side of caution).
+    Swarm spreads a service's tasks over these first, so each may take a load balancer address."""
+    tests = []
+    for c in constraints:
+        for op in ("==", "!="):
+            if op in c:
+                attr, value = (part.strip() for part in c.split(op, 1))
+                tests.append((attr, op == "==", value))
+                break
+    out = []
+    for n in nodes:
+        if n.availability != "active" or n.status != "ready":
+            continue
+        known = {"node.hostname": n.hostname, "node.role": n.role, "node.id": n.id}
+        if all((known[attr] == value) == equal for attr, equal, value in tests if attr in known):
+            out.append(n.hostname)
+    return tuple(out)
+
+
 # The least a swarm network must hold to carry one service: its virtual IP, one task, and the
 # load balancer endpoint of the node that task runs on.
 SMALLEST_USEFUL = needed(tasks=1, virtual_ip=True, new_nodes=1)

@@ -35,7 +35,7 @@ class ConsoleActions:
     def on_details_requested(self, message: DetailsRequested) -> None:
         item = message.item
         if isinstance(item, NetworkInfo):
-            self._inspect_network(self.app.session.gateways[item.endpoint], item)
+            self._inspect_network(self.app.session, item)
         elif isinstance(item, ContainerInfo):
             self._inspect_container(self.app.session, item)
 
@@ -193,9 +193,14 @@ class ConsoleActions:
         self._show_text(f"Container {info.qualified_name}", body)
 
     @work(thread=True, group="details", exclusive=True, exit_on_error=False)
-    def _inspect_network(self, gateway, n: NetworkInfo) -> None:
-        detail = gateway.network(n.id, aliases=True)
+    def _inspect_network(self, session, n: NetworkInfo) -> None:
+        detail = session.gateways[n.endpoint].network(n.id, aliases=True)
         net = detail.network
+        use = None
+        if net.scope == "swarm":  # its address use across the nodes, read now
+            from carina_tui.services.overlay import address_uses
+
+            use = address_uses(session, [n]).get(n.key)
         body: Text = field_lines((
             ("Name", net.name),
             ("Id", net.id),
@@ -207,7 +212,10 @@ class ConsoleActions:
             *(("Subnet", f"{c.subnet}  gateway {c.gateway or '-'}  range {c.ip_range or '-'}") for c in net.ipam),
             *(("Option", f"{k}={v}") for k, v in net.options),
             *(("Label", f"{k}={v}") for k, v in net.labels),
+            *((("Addresses", f"{use.text} in use on every node: {use.breakdown}"),) if use is not None else ()),
         ))
+        if use is not None and use.warning:
+            body.append(f"\n{use.warning}\n", style="bold red")
         body.append("\nContainers\n", style="bold underline")
         if not detail.members:
             body.append("none attached\n", style="dim")

@@ -298,7 +298,10 @@ class ConsoleScreen(ConsoleActions, Screen):
 
     @on(ServicesChanged)
     def _services_changed(self, message: ServicesChanged) -> None:
-        if self._ours(message.endpoint) and (found := self.query("#services")):
+        if not self._ours(message.endpoint):
+            return
+        self.pane("networks").addresses_changed()  # tasks, virtual IPs, load balancers came or went
+        if found := self.query("#services"):
             found.first(TablePane).reload()
 
     @on(NetworksChanged)

@@ -465,3 +465,111 @@ async def test_the_swarm_view_drains_activates_refuses_and_shows_a_subnet_fillin
         d(n1, "node", "update", "--availability", "active", n3.name, check=False)
         d(n1, "service", "rm", name, check=False)
         remove_network(n1, "tinyui")
+
+
+# -- the console: the Networks pane's Addrs, and the check before a create or scale --------------
+
+
+async def test_the_networks_pane_counts_each_swarm_networks_addresses_as_docker_shows_them(swarm):
+    from pilot_helpers import cell, sandbox_app, shown, started
+    from pilot_helpers import wait_for as wait_on_screen
+
+    n1, n2, n3 = swarm.nodes
+    d(n1, "network", "create", "--driver", "overlay", "--attachable", "--subnet", "10.77.3.0/28", "addrpane")
+    name = service(n1, "addrsvc", "--replicas", "2", "--network", "addrpane",
+                   "--constraint", f"node.hostname=={n3.name}")
+    try:
+        d(n2, "run", "--detach", "--name", "addrctr", "--network", "addrpane", BUSYBOX_IMAGE, "sleep", "1d")
+        wait_for("both tasks run", lambda: len(running_tasks(n1, name)) == 2)
+        expected = wait_for("every endpoint is gossiped", lambda: (
+            lambda got: got if len(got) == 6 else None)(verbose_addresses(swarm, "addrpane", "10.77.3.")))
+        app = sandbox_app(swarm)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await started(pilot)
+            pane = app.pane("networks")
+            net = await shown(pilot, "networks", "addrpane")
+            await wait_on_screen(pilot, lambda: cell(app, "networks", net.key, "addrs") == f"{len(expected)}/13",
+                                 "the Addrs cell says what docker network inspect --verbose shows")
+            for bridge in (n for n in pane.items.values() if n.name == "bridge"):
+                assert cell(app, "networks", bridge.key, "addrs") == ""  # a node's own network: blank
+            assert pane.table.get_cell(net.key, "addrs").style == ""  # 46 %: no warning
+
+            # scaled elsewhere: the events bring the count again, 11 of 13 (85 %) marked
+            d(n1, "service", "scale", "--detach", f"{name}=7")
+            wait_for("seven tasks run", lambda: len(running_tasks(n1, name)) == 7)
+            more = wait_for("their endpoints show", lambda: (
+                lambda got: got if len(got) == 11 else None)(verbose_addresses(swarm, "addrpane", "10.77.3.")))
+            await wait_on_screen(pilot, lambda: cell(app, "networks", net.key, "addrs") == f"{len(more)}/13",
+                                 "the cell follows the scale", 30)
+            assert pane.table.get_cell(net.key, "addrs").style == "bold red"
+    finally:
+        d(n2, "rm", "--force", "addrctr", check=False)
+        d(n1, "service", "rm", name, check=False)
+        remove_network(n1, "addrpane")
+
+
+async def test_a_create_or_scale_the_subnet_cannot_hold_is_refused_on_the_form_and_never_sent(swarm, tmp_path):
+    from pilot_helpers import cell, error_text, form, open_form, sandbox_app, select_row, set_fields, shown, started
+    from pilot_helpers import submit, type_text
+    from pilot_helpers import wait_for as wait_on_screen
+
+    from carina_tui.ui.panes.services import CreateServiceScreen, ScaleScreen
+    from carina_tui.ui.screens import TextScreen
+
+    n1, _, n3 = swarm.nodes
+    d(n1, "network", "create", "--driver", "overlay", "--subnet", "10.77.4.0/29", "tinyfit")
+    name = service(n1, "fitting", "--replicas", "2", "--network", "tinyfit",
+                   "--constraint", f"node.hostname=={n3.name}")
+
+    def replicas() -> int:
+        return json.loads(d(n1, "service", "inspect", name))[0]["Spec"]["Mode"]["Replicated"]["Replicas"]
+
+    try:
+        wait_for("both tasks run", lambda: len(running_tasks(n1, name)) == 2)
+        wait_for("the endpoints show", lambda: len(verbose_addresses(swarm, "tinyfit", "10.77.4.")) == 4)
+        app = sandbox_app(swarm)
+        app.session.guard.audit = AuditLog(tmp_path / "audit.log")
+        async with app.run_test(size=(160, 50)) as pilot:
+            await started(pilot)
+            net = await shown(pilot, "networks", "tinyfit")
+            await wait_on_screen(pilot, lambda: cell(app, "networks", net.key, "addrs") == "4/5", "the cell shows 4/5")
+            assert app.pane("networks").table.get_cell(net.key, "addrs").style == "bold red"  # 80 %
+            await select_row(pilot, "networks", "tinyfit")
+            await pilot.press("enter")
+            details = await wait_on_screen(pilot, lambda: isinstance(app.screen, TextScreen) and app.screen,
+                                           "enter opens the network's details")
+            body = details.body.plain
+            assert "4/5 (80%) in use on every node: 2 tasks, 1 load balancer, 1 virtual IP" in body
+            assert "Network tinyfit (10.77.4.0/29) uses 4 of its 5 addresses (80%) and has 1 free address left" in body
+            await pilot.press("escape")
+
+            # scale: two more tasks on n3 need two addresses, one is free
+            await pilot.press("5")
+            await select_row(pilot, "services", name)
+            await open_form(pilot, "S", ScaleScreen)
+            await type_text(pilot, "replicas", "4")
+            said = await submit(pilot)
+            assert said.startswith("Network tinyfit (10.77.4.0/29) has 1 free address of 5, and scaling fitting to 4 "
+                                   "needs 2 (2 tasks): Swarm would leave the tasks pending"), said
+            await pilot.press("escape")
+            assert replicas() == 2
+
+            # create: one task, but on a node new to the network (no constraint: Swarm spreads) needs its load balancer
+            await open_form(pilot, "N", CreateServiceScreen)
+            set_fields(form(app), name="overflow", image=BUSYBOX_IMAGE, replicas="1", networks=["tinyfit"])
+            said = await submit(pilot)
+            assert "creating service overflow needs 2 (1 task and 1 load balancer for a node new to the network)" \
+                in said, said
+            assert "overflow" not in d(n1, "service", "ls", "--format", "{{.Name}}").split()
+            await pilot.press("escape")
+
+            # what fits is sent: one more task on n3, which has its load balancer
+            await open_form(pilot, "S", ScaleScreen)
+            await type_text(pilot, "replicas", "3")
+            assert await submit(pilot) == "", error_text(app)
+            assert replicas() == 3
+        assert [(a["action"], a["target_name"], a["outcome"]) for a in audit_lines(app.session)] == [
+            ("service.scale", f"service {name}", "done")]  # the refusals never reached the guard, nor the engine
+    finally:
+        d(n1, "service", "rm", name, check=False)
+        remove_network(n1, "tinyfit")

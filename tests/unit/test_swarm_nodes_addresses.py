@@ -15,6 +15,7 @@ from carina_tui.core.overlay_addresses import (
     VIRTUAL_IP,
     AddressUse,
     Holder,
+    may_run_on,
     shortfall,
     subnet_too_small,
     usable,
@@ -94,3 +95,13 @@ def test_an_overlay_subnet_too_small_for_one_service_is_refused_at_the_form():
         validate.network_spec(name="tiny", driver="overlay", subnet_text="10.9.0.0/30")
     assert err.value.field == "subnet" and "Use /29 or larger" in str(err.value)
     validate.network_spec(name="small", driver="bridge", subnet_text="10.9.0.0/30")  # a bridge is not judged
+
+
+def test_new_tasks_may_go_to_active_ready_nodes_that_meet_the_constraints():
+    nodes = [_node("m1", "manager"), _node("w1"), _node("w2", availability="drain"), _node("w3", status="down")]
+    assert may_run_on(nodes) == ("m1", "w1")
+    assert may_run_on(nodes, ("node.hostname==w1",)) == ("w1",)
+    assert may_run_on(nodes, ("node.role != manager",)) == ("w1",)
+    assert may_run_on(nodes, ("node.id==id-m1",)) == ("m1",)
+    # a constraint not judged here (node labels) leaves the nodes in: the check errs on the side of caution
+    assert may_run_on(nodes, ("node.labels.zone==a",)) == ("m1", "w1")

@@ -8,7 +8,9 @@ event followers); never on a timer. A protected service is marked ``◆`` (the r
 Keys: ``enter`` its tasks (current, then the history Swarm keeps), ``S`` scale, ``N`` create,
 ``u`` update the image, ``R`` force a rolling restart, ``l`` the merged logs of its tasks, ``d``
 remove (``y`` confirms). Every change goes through the guard, which refuses removing, scaling to 0,
-updating and restarting a protected service with its rule.
+updating and restarting a protected service with its rule. Before the guard, in the form's worker, a
+create or a scale that a swarm network's subnet cannot hold is refused with the sentence that says so
+(``services.overlay.check_create``/``check_scale``): Swarm would take it and leave the tasks pending.
 """
 
 from __future__ import annotations
@@ -324,7 +326,11 @@ class ScaleScreen(ServiceFieldScreen):
         return swarm_validate.replicas(text)
 
     def act(self, value: int) -> None:
-        self.carina.session.guard.scale_service(self.service, value)
+        from carina_tui.services.overlay import check_scale
+
+        session = self.carina.session
+        check_scale(session, self.service, value)  # more tasks than the subnet holds: said here, never sent
+        session.guard.scale_service(self.service, value)
 
     def finished(self, result: Any) -> str:
         return f"Scaling {self.service.qualified_name} to {result}."
@@ -403,8 +409,11 @@ class CreateServiceScreen(FormScreen):
         )
 
     def execute(self, values: dict[str, Any]) -> tuple[str, Any]:
+        from carina_tui.services.overlay import check_create
+
         swarm = self.carina.session.swarm
         spec = swarm_validate.service_spec(**values, existing=swarm.services())
+        check_create(self.carina.session, spec)  # a network whose subnet cannot hold it: said here, never sent
         sid = self.carina.session.guard.create_service(swarm.manager().key, spec)
         return sid, spec
 
