@@ -222,6 +222,8 @@ def child(url: str, report: str, total: int, profile: bool) -> None:
         p("\n".join("     " + line for line in text[text.find("   ncalls"):].splitlines() if line.strip()))
 
     if profile:
+        main_prof.dump_stats(report + ".main.prof")  # for pstats' callers and callees
+        list_prof.dump_stats(report + ".list.prof")
         top(main_prof, "tottime", 25, "main thread from the whole list's Loaded to its frame, thread CPU, by own time:")
         top(main_prof, "cumulative", 30, "the same, by cumulative time:")
         top(list_prof, "tottime", 20, "the whole list's gateway.containers, thread CPU, by own time:")
@@ -244,6 +246,10 @@ def one_run(tmux: probe.Tmux, url: str, total: int, work: Path, n: int, profile:
     tmux.kill_session(session)
     text = report.read_text() if report.exists() else "   (no report written)"
     report.unlink(missing_ok=True)
+    for kind in ("main", "list"):
+        dumped = Path(f"{report}.{kind}.prof")
+        if dumped.exists():
+            dumped.replace(Path(f"/tmp/whole_list.{kind}.prof"))
     return text
 
 
