@@ -387,34 +387,6 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         else:
             with self._call("list containers"):
                 raw = self.api.containers(all=True, filters=filters or None, limit=limit or -1)
-        return self._listed(raw, whole=not filters and not limit)
-
-    def containers_later(self) -> Callable[[], list[ContainerInfo]]:
-        """All containers, asked for now and read later: on a unix socket the engine's answer is
-        received now (a thread waiting on it costs nothing) and decoded into ``ContainerInfo`` only
-        when the returned function is called, so that another thread drawing meanwhile keeps the
-        interpreter to itself. Elsewhere (docker-py) the whole call is made then. The function
-        raises what ``containers()`` would."""
-        if self._keepalive is None:
-            return self.containers
-        try:
-            body = self._get("list containers", "/containers/json?all=1", read=lambda answer: answer)
-        except CarinaError as err:
-            def failed() -> list[ContainerInfo]:
-                raise err
-            return failed
-
-        def read() -> list[ContainerInfo]:
-            try:
-                raw = list(json_array(body))
-            except ValueError:
-                raise EngineRefused("Could not list containers: the engine's answer is not the JSON it should be.") \
-                    from None
-            return self._listed(raw, whole=True)
-        return read
-
-    def _listed(self, raw: list[dict], *, whole: bool) -> list[ContainerInfo]:
-        """The engine's list as ``ContainerInfo``; ``whole``: the list holds every container."""
         for c in raw:
             cid = c.get("Id") or ""
             if c.get("Image") and c.get("Image") == c.get("ImageID") and cid not in self._created_from:
@@ -422,7 +394,7 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
                     self._created_from[cid] = (self._inspect(cid).get("Config") or {}).get("Image") or ""
                 except NotFound:
                     pass  # removed since the list: its row goes with the next event
-        if whole:
+        if not filters and not limit:
             listed = {c.get("Id") for c in raw}
             for cid in [k for k in self._created_from if k not in listed]:
                 self._created_from.pop(cid, None)

@@ -52,8 +52,7 @@ class Snapshot:
 
 # On an engine with more containers than WHOLE_AT_ONCE, the first snapshot shows a first page:
 # the FIRST_PAGE newest running containers (the top of the default order), or the newest of all
-# when none runs; the whole list is asked for once it has come, and read (decoded into rows) at
-# start-up only after the console's first frame.
+# when none runs; the whole list is asked for after it (at start-up, after the first frame).
 WHOLE_AT_ONCE = 2000
 FIRST_PAGE = 100
 RELEASE_AFTER = 3.0  # seconds a prefetched first page waits for the console to ask for the rest
@@ -94,8 +93,8 @@ class Session:
         def on_page(snapshot: Snapshot) -> None:
             page.set_result(snapshot)
             first.set()
-            # The whole list, asked for meanwhile, is read when the console asks for it
-            # (``snapshot()``), after its first frame; should it never ask, soon all the same.
+            # The whole list is asked for when the console asks for it (``snapshot()``), after
+            # its first frame; should it never ask, soon all the same.
             release.wait(RELEASE_AFTER)
 
         def done(_) -> None:
@@ -218,12 +217,10 @@ class Session:
         results = self._each(load)
         big = [key for key, r in results.items() if not isinstance(r, CarinaError) and r[4]]  # type: ignore[index]
         if big:
-            # Asked for once the page has come (asked with it, the engine answers both more slowly),
-            # and received while the console draws its first page: waiting on the engine costs the
-            # console nothing. Decoding the answer into rows would take the interpreter from it, so
-            # that waits until ``on_page`` returns (the prefetch's: when the console asks for the rest).
-            lists = {key: _in_thread(self.gateways[key].containers_later) for key in big}
             on_page(self._assemble(results, partial=True))  # type: ignore[misc]
+            # Only now: asked for with the page, the engine answers both more slowly; and while
+            # the console draws its first frame, the engine's work competes with it for the CPU.
+            lists = {key: _in_thread(self.gateways[key].containers) for key in big}
             results.update({key: _whole(results[key], future) for key, future in lists.items()})
         return self._assemble(results)
 
@@ -300,12 +297,11 @@ def _in_thread(fn: Callable[[], object], name: str = "carina-list") -> Future:
     return future
 
 
-def _whole(result: tuple, later: Future) -> tuple | CarinaError:
-    """A first-page result with its whole list in place of the page (or the list's error);
-    ``later``: the whole list's ``containers_later``, read here."""
+def _whole(result: tuple, whole: Future) -> tuple | CarinaError:
+    """A first-page result with its whole list in place of the page (or the list's error)."""
     info, _, networks, nodes, _ = result
     try:
-        return info, later.result()(), networks, nodes, False
+        return info, whole.result(), networks, nodes, False
     except CarinaError as err:
         return err
 
