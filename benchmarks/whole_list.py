@@ -62,6 +62,7 @@ def child(url: str, report: str, total: int, profile: bool) -> None:
     mark("imports done (main)")
 
     main_prof = cProfile.Profile(time.thread_time) if profile else None
+    gap_prof = cProfile.Profile(time.thread_time) if profile else None  # main: first frame -> whole list's Loaded
     list_prof = cProfile.Profile(time.thread_time) if profile else None
     sums: dict[str, list[float]] = {}  # label -> [calls, wall, thread cpu]
 
@@ -160,12 +161,17 @@ def child(url: str, report: str, total: int, profile: bool) -> None:
         snap = message.snapshot
         mark(f"Loaded handled on main: {len(snap.containers)} containers{' (first page)' if snap.partial else ''}")
         if not snap.partial and len(snap.containers) >= total and main_prof is not None:
+            gap_prof.disable()
             main_prof.enable()
         original_loaded(self, message)
         mark("  its _loaded done (main)")
         if snap.partial and state["first"] is None:
             state["first"] = True
-            self.app.call_after_refresh(lambda: mark("FIRST FRAME (refresh after the first page)"))
+            def first_frame():
+                mark("FIRST FRAME (refresh after the first page)")
+                if gap_prof is not None:
+                    gap_prof.enable()
+            self.app.call_after_refresh(first_frame)
         if not snap.partial and len(snap.containers) >= total and not state["whole"]:
             state["whole"] = True
             self.pane("containers").when_applied(lambda: self.app.call_after_refresh(done, self.app))
@@ -224,6 +230,7 @@ def child(url: str, report: str, total: int, profile: bool) -> None:
     if profile:
         main_prof.dump_stats(report + ".main.prof")  # for pstats' callers and callees
         list_prof.dump_stats(report + ".list.prof")
+        top(gap_prof, "cumulative", 40, "main thread from the first frame to the whole list's Loaded, thread CPU:")
         top(main_prof, "tottime", 25, "main thread from the whole list's Loaded to its frame, thread CPU, by own time:")
         top(main_prof, "cumulative", 30, "the same, by cumulative time:")
         top(list_prof, "tottime", 20, "the whole list's gateway.containers, thread CPU, by own time:")
