@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Literal
 
 from carina_tui.core.models import ContainerInfo
@@ -43,6 +44,7 @@ def _without_registry(repo: str) -> str:
     return repo
 
 
+@lru_cache(maxsize=4096)  # pure, and asked for the same few images on thousands of containers
 def repository_matches(image: str, wanted: str) -> bool:
     """True when ``image`` is from repository ``wanted``.
 

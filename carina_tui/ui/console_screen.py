@@ -12,6 +12,7 @@ handled by ``ConsoleActions`` (``ui/actions.py``).
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import Callable
 
@@ -164,10 +165,19 @@ class ConsoleScreen(ConsoleActions, Screen):
         if ready is None:
             self.load()
         elif ready.partial:
-            self.call_after_refresh(self.load)  # the rest of a long list, once the first frame is out
+            self.call_after_refresh(self._load_rest)  # the rest of a long list, once the first frame is out
         else:
             self._reload_others()  # (a cluster switch) the panes 5+ shown read the new cluster
         self._follow_events()
+
+    def _load_rest(self) -> None:
+        """After the first frame: what start-up built (modules, styles, widgets) lives as long as
+        the console, so it is taken out of the garbage collector's passes (``gc.freeze``). The
+        whole list brings some hundred thousand objects; each full pass they set off walked all
+        of start-up's too (decoding 5,002 containers: 0.09 s with it, 0.02 s without, measured
+        with a heap of 300,000 objects)."""
+        gc.freeze()
+        self.load()
 
     def stop(self) -> None:
         """Stop the session's loops here (streams closed: the threads end at once) and the workers on it."""

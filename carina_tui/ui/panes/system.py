@@ -77,7 +77,9 @@ class SystemPane(TablePane[ProtectedRow]):
 
     # -- Consul --------------------------------------------------------------------------------
 
-    @work(thread=True, group="consul", exclusive=True, exit_on_error=False)
+    # A description of its own: Textual's default is the repr of the arguments, which for a
+    # snapshot of 5,000 containers took 0.06 s of the main thread (profiled) each time.
+    @work(thread=True, group="consul", exclusive=True, exit_on_error=False, description="the Consul report")
     def consul_report(self, session, snapshot) -> None:
         from carina_tui.services.system_report import build_report
 
