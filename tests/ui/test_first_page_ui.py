@@ -1,0 +1,39 @@
+"""A long list in the console (issue 14): the first page on screen, then the whole list, with the
+garbage collector's freeze of start-up's objects undone once the whole list is shown."""
+
+from __future__ import annotations
+
+import gc
+
+import carina_tui.services.session as session_module
+from carina_tui.core.clusters import ClusterSpec
+from carina_tui.services.session import Session
+from carina_tui.ui.app import CarinaApp
+from pilot_helpers import SIZE, find, started, wait_for
+
+
+async def test_the_first_page_then_the_whole_list_and_the_collector_gets_everything_back(
+        docker_host, scratch, monkeypatch, test_engine):
+    running = scratch.run("up-first")
+    made = [scratch.create(f"later{n}") for n in range(3)]
+    held = len(test_engine.docker("ps", "--all", "--quiet").split())
+    monkeypatch.setattr(session_module, "WHOLE_AT_ONCE", 2)
+    monkeypatch.setattr(session_module, "FIRST_PAGE", 1)
+    assert gc.get_freeze_count() == 0
+    session = Session(ClusterSpec("t", "cli", (docker_host,)))
+    session.prefetch()  # as the command line does, before the app exists
+    assert session.wait_prefetch(timeout=20).partial
+    app = CarinaApp(session)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await started(pilot)
+            pane = app.pane("containers")
+            await wait_for(pilot, lambda: len(pane.items) == held and all(find(app, "containers", n) for n in made),
+                           "the whole list follows the first page")
+            assert find(app, "containers", running).state == "running"
+            await wait_for(pilot, lambda: gc.get_freeze_count() == 0,
+                           "start-up's objects go back to the collector once the whole list is on screen")
+            assert "loading" not in str(pane.border_title)
+    finally:
+        gc.unfreeze()  # whatever happened, the next tests run with a normal collector
+        session.close()
