@@ -3,7 +3,7 @@
 
 Brings a 2-node sandbox up if none is up (and takes it down again afterwards), opens
 the console on it with Pilot, and saves SVGs of every pane and of the create-network,
-connect and cleanup screens into this folder. Re-run it whenever a pane changes.
+connect, swarm (W) and cleanup screens into this folder. Re-run it whenever a pane changes.
 """
 
 from __future__ import annotations
@@ -46,6 +46,11 @@ async def shoot(state: cluster.SandboxState) -> list[str]:
     # A stopped agent, as Carina users met it: the System pane warns, cleanup keeps it.
     last = state.nodes[-1]
     eng.docker(last.url, "stop", "--time", "1", "carina-svcd")
+    # A service for the Services pane: busybox is on every node (no registry), dnsrr (no IPVS here).
+    eng.docker(state.nodes[0].url, "service", "create", "--detach", "--no-resolve-image", "--name", "web",
+               "--replicas", "2", "--endpoint-mode", "dnsrr", "--network", "mynet", "--stop-grace-period", "1s",
+               "busybox:latest", "sleep", "1d")
+    eng.docker(state.nodes[0].url, "volume", "create", "wp-data")
     async with app.run_test(size=SIZE) as pilot:
         containers = app.pane("containers")
         await until(pilot, lambda: len({c.node for c in containers.items.values()}) >= 2)
@@ -58,6 +63,18 @@ async def shoot(state: cluster.SandboxState) -> list[str]:
             await pilot.pause(0.3)
             save(f"pane-{name}")
             await pilot.press("z")
+        # Panes 5-7 take the focused pane's place; their own key again gives it back.
+        for key, name in (("5", "services"), ("6", "images"), ("7", "volumes")):
+            await pilot.press(key)
+            await until(pilot, lambda: len(app.pane(name).items) > 0)
+            await pilot.press("z")
+            await pilot.pause(0.5)
+            save(f"pane-{name}")
+            await pilot.press("z", key)
+        await pilot.press("W")
+        await pilot.pause(1.5)
+        save("swarm")
+        await pilot.press("escape")
         await pilot.press("2", "n")
         await pilot.pause(0.5)
         save("create-network")
@@ -73,6 +90,8 @@ async def shoot(state: cluster.SandboxState) -> list[str]:
         save("cleanup")
         await pilot.press("escape")
     eng.docker(last.url, "start", "carina-svcd")
+    eng.docker(state.nodes[0].url, "service", "rm", "web")
+    eng.docker(state.nodes[0].url, "volume", "rm", "wp-data")
     return taken
 
 
