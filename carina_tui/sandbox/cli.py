@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up = actions.add_parser("up", help="build the sandbox (does nothing when it is up)")
     up.add_argument("--nodes", type=int, default=2, metavar="N", help=f"nodes, 1 to {cluster.MAX_NODES} (default 2)")
     up.add_argument("--managers", type=int, default=1, metavar="M", help="swarm managers among them (default 1)")
+    up.add_argument("--name", default=cluster.DEFAULT_NAME,
+                    help=f"the sandbox's name: its cluster entry, node and namespace names (default {cluster.DEFAULT_NAME}); "
+                    "two sandboxes up at once need two names, two --dir and two --subnet")
     up.add_argument("--subnet", default=cluster.DEFAULT_SUBNET, help=f"the nodes' subnet (default {cluster.DEFAULT_SUBNET})")
     up.add_argument("--consul", choices=("double", "httpd"), default="double",
                     help="what answers the Consul API: the test double (default) or static files")
@@ -68,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         if action == "up":
             started = time.monotonic()
             state = cluster.sandbox_up(
-                nodes=args.nodes, managers=args.managers, base_dir=base, subnet=args.subnet, consul=args.consul,
+                nodes=args.nodes, managers=args.managers, base_dir=base, name=args.name, subnet=args.subnet,
+                consul=args.consul,
                 progress=lambda step: print(f"  {step} ...", file=sys.stderr, flush=True),
             )
             print(f"Sandbox up in {time.monotonic() - started:.1f} s.", file=sys.stderr)

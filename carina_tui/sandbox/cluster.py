@@ -653,9 +653,15 @@ def sandbox_up(nodes: int = 2, managers: int = 1, base_dir: Path | str | None = 
     _check_machine(state)
     for node in state.nodes:
         if eng.netns_exists(node.netns):
+            if eng.netns_pids(node.netns):
+                raise SandboxError(
+                    f"The network namespace {node.netns} is in use: a sandbox named {name} is up with its state "
+                    f"in another folder than {base} (`carina-tui sandbox status --dir PATH` shows it). Give this "
+                    "one another name (--name) or take that one down with `carina-tui sandbox down --dir PATH`."
+                )
             raise SandboxError(
-                f"The network namespace {node.netns} exists but no sandbox state does: remove it "
-                f"(ip netns del {node.netns}) or use another sandbox name."
+                f"The network namespace {node.netns} exists, with nothing running in it and no sandbox state "
+                f"in {base}: remove it (ip netns del {node.netns}) or give this sandbox another name (--name)."
             )
     base.mkdir(parents=True, exist_ok=True)
     save_state(state)  # from here on, `down` knows what to remove
