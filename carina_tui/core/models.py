@@ -25,13 +25,14 @@ def short_id(full_id: str) -> str:
     return full_id.split(":", 1)[-1][:12]
 
 
-def age(created: float, now: float | None = None) -> str:
-    """Human age of an epoch timestamp: 45s, 12m, 3h, 9d."""
+def age(created: float, now: float | None = None, *, coarse: bool = False) -> str:
+    """Human age of an epoch timestamp: 45s, 12m, 3h, 9d. ``coarse``: "<1m" under a minute, for a
+    pane that redraws its ages once a minute (seconds there would go on showing "3s" for a minute)."""
     seconds = max(0, int((now if now is not None else time.time()) - created))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    return "<1m" if coarse else f"{seconds}s"
 
 
 def clock(moment: float) -> str:

@@ -92,13 +92,13 @@ class ServiceInfo:
     def networks_text(self) -> str:
         return ", ".join(self.networks)
 
-    def update_text(self, now: float | None = None) -> str:
+    def update_text(self, now: float | None = None, *, coarse: bool = False) -> str:
         """``updating``, ``completed 3m``, ``created 2h``: what happened to it last, and how long ago."""
         if self.update_state == "updating":
             return "updating"
         when = self.updated or self.created
         what = self.update_state.replace("_", " ") if self.update_state else ("updated" if self.updated > self.created + 1 else "created")
-        return f"{what} {age(when, now)}" if when else what
+        return f"{what} {age(when, now, coarse=coarse)}" if when else what
 
 
 @dataclass(frozen=True, slots=True)

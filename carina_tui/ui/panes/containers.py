@@ -54,7 +54,7 @@ class ContainersPane(TablePane[ContainerInfo]):
     def cells(self, c: ContainerInfo):
         name = c.qualified_name if self.qualify else c.name
         return (name, state_text(c.state), c.node, c.ports_text if c.ports else "", c.networks_text, c.image,
-                age(c.created, self.now()))
+                age(c.created, self.now(), coarse=True))
 
     def sort_key(self, c: ContainerInfo, column: str, cells):
         name = natural(c.name)

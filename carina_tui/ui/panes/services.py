@@ -102,7 +102,7 @@ class ServicesPane(TablePane[ServiceInfo]):
         name = Text(PROTECTED_MARK, style="bold yellow") + Text(s.name) if self.rule_of(s) else Text("  " + s.name)
         short = s.running < s.desired
         replicas = Text(s.replicas_text, style="bold red" if short and s.running == 0 else "yellow" if short else "")
-        return (name, s.mode, replicas, s.plain_image, s.ports_text, s.networks_text, s.update_text(self.now()))
+        return (name, s.mode, replicas, s.plain_image, s.ports_text, s.networks_text, s.update_text(self.now(), coarse=True))
 
     def sort_key(self, s: ServiceInfo, column: str, cells):
         if column == "name":

@@ -234,7 +234,7 @@ class ImagesPane(StoredPane):
         name = Text(i.name, style="dim") if i.dangling else Text(i.name)
         if i.dangling:
             name.append(" dangling", style="yellow")
-        return (name, i.node, i.short_id, size_text(i.size), age(i.created, self.now()), self.users_cell(i))
+        return (name, i.node, i.short_id, size_text(i.size), age(i.created, self.now(), coarse=True), self.users_cell(i))
 
 
 class VolumesPane(StoredPane):
