@@ -42,10 +42,17 @@ ROWS = (
 
 
 def toggle_stats(pane) -> None:
-    """``t`` on the Containers pane: open the view under its table, or close it (and its stream)."""
-    found = pane.query(StatsView)
-    if found:
-        found.first().remove()
+    """``t`` on the Containers pane: open the view under its table, or close it (and its stream).
+
+    Safe at any speed (``t`` held down): a view asked to close is closed at once (its stream, its
+    timer), though Textual takes it off the screen only a few turns later; until then it is still
+    in the pane, and the next ``t`` must open a new view, not close that one again. A view closed
+    before it was composed (Textual then mounts none of its children) does nothing on mount."""
+    views = [view for view in pane.query(StatsView) if not view.closed]
+    if views:
+        for view in views:
+            view.close()
+            view.remove()
         return
     pane.mount(StatsView(pane))
 
@@ -140,6 +147,7 @@ class StatsView(Vertical):
         self._last: StatsSample | None = None
         self._history: dict[str, deque[float]] = {key: deque(maxlen=HISTORY) for key, _ in ROWS}
         self._timer = None
+        self.closed = False  # by ``t`` or by leaving the screen: nothing of it runs any more
 
     def compose(self) -> ComposeResult:
         yield Static("", id="stats-title")
@@ -151,6 +159,8 @@ class StatsView(Vertical):
                     yield Sparkline([], id=f"stats-{key}", classes="stats-line")
 
     def on_mount(self) -> None:
+        if self.closed:  # ``t`` twice before it was composed: it has no children, and goes
+            return
         self.watch_selection()
         self._timer = self.set_interval(FOLLOW_EVERY, self.watch_selection)
 
@@ -159,6 +169,7 @@ class StatsView(Vertical):
 
     def close(self) -> None:
         """Stop the stream (its thread ends at once) and the look at the selection."""
+        self.closed = True
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
@@ -168,6 +179,8 @@ class StatsView(Vertical):
 
     def watch_selection(self) -> None:
         """Follow the pane's cursor: another container, another stream (the old one closed first)."""
+        if self.closed:
+            return
         c, before = self.pane.selected, self.container
         if c is not None and before is not None and c.key == before.key:
             self.container = c
@@ -215,8 +228,8 @@ class StatsView(Vertical):
     @on(StatsArrived)
     def _arrived(self, message: StatsArrived) -> None:
         message.stop()
-        if message.follow is not self.follow:
-            return  # a stream closed since
+        if self.closed or message.follow is not self.follow:
+            return  # a stream closed since (a late reading for a view closing: dropped)
         sample, before = message.sample, self._last
         self._last = sample
         rates = {key: per_second(before, sample, counter) for key, counter in
@@ -236,7 +249,7 @@ class StatsView(Vertical):
     @on(StatsEnded)
     def _ended(self, message: StatsEnded) -> None:
         message.stop()
-        if message.follow is not self.follow:
+        if self.closed or message.follow is not self.follow:
             return
         self.follow = None
         self._status(message.sentence)
