@@ -28,6 +28,7 @@ from carina_tui.runtime import start_loop
 HISTORY = 120  # samples kept per sparkline (two minutes at one a second)
 FOLLOW_EVERY = 0.25  # seconds between looks at the pane's selection while the view is open
 WAITING = "waiting for the first reading…"
+SECOND = "waiting for the second reading: CPU and the rates are measured between two…"
 
 # (id, label) of each sparkline, two to a line: 5 lines in all with the rule and the title, so
 # that the Containers pane keeps rows at 80x24.
@@ -232,12 +233,20 @@ class StatsView(Vertical):
             return  # a stream closed since (a late reading for a view closing: dropped)
         sample, before = message.sample, self._last
         self._last = sample
+        if before is None:
+            # CPU % and the rates are measured between two readings: the first is only where
+            # they start from. Drawn now, each sparkline would hold one value, which Textual
+            # draws as a full bar (it reads as 100 %): the view says what it waits for instead.
+            self._status(SECOND)
+            return
         rates = {key: per_second(before, sample, counter) for key, counter in
                  (("rx", "net_rx"), ("tx", "net_tx"), ("read", "blk_read"), ("write", "blk_write"))}
         values = {"cpu": sample.cpu_percent or 0.0, "mem": float(sample.mem_usage), **rates}
         for key, value in values.items():
-            self._history[key].append(value)
-            self.query_one(f"#stats-{key}", Sparkline).data = list(self._history[key])
+            series = self._history[key]
+            series.append(value)
+            # One value is no line (and would be drawn full height): empty until there are two.
+            self.query_one(f"#stats-{key}", Sparkline).data = list(series) if len(series) > 1 else []
         limit = f"/{short_bytes(sample.mem_limit)}" if sample.mem_limit else ""
         cpu = "–" if sample.cpu_percent is None else f"{sample.cpu_percent:.1f}%"
         texts = {"cpu": cpu, "mem": f"{short_bytes(sample.mem_usage)}{limit}",

@@ -163,3 +163,30 @@ async def test_t_held_down_toggles_the_view_and_leaves_nothing_behind(docker_hos
                 assert loop_threads("carina-stats:") == [f"carina-stats:{find(app, 'containers', name).qualified_name}"]
             else:
                 await threads_end(pilot, "carina-stats:")
+
+
+def drawn(app) -> list[str]:
+    """The stats view's lines as the screen shows them."""
+    region = view(app).region
+    strips = app.screen._compositor.render_strips()
+    return [strip.text[region.x:region.right] for strip in strips[region.y:region.bottom]]
+
+
+async def test_the_first_reading_draws_no_full_bars(docker_host, scratch):
+    """CPU % needs two readings: until the second, the view says it waits for it, and no
+    sparkline is drawn full height (one value is drawn as a full bar, which reads as 100 %)."""
+    name = scratch.run("first", *TRAPPED)
+    app = make_app(docker_host)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await press_on(pilot, name, "t")
+        frames = []
+        while len(frames) < 200 and not (view(app) is not None and len(view(app)._history["cpu"]) >= 2):
+            if view(app) is not None and view(app)._last is not None:
+                frames.append("\n".join(drawn(app)))  # a reading is in: what does the view draw?
+            await pilot.pause(0.02)
+        assert frames, "the view drew a frame between the first and the third reading"
+        first = frames[0]
+        assert "█" not in first, first
+        assert "waiting for the second reading" in first, first
+        assert all("█" not in frame for frame in frames), "\n\n".join(frames)
