@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pilot_helpers import SIZE, burst, error_text, make_app, notices, set_fields, started, submit, wait_for
-from carina_tui.ui.forms import FormScreen, RunScreen
+from carina_tui.ui.forms import CreateNetworkScreen, FormScreen, RunScreen
 from carina_tui.ui.panes.services import CreateServiceScreen
 
 
@@ -66,3 +66,25 @@ async def test_a_key_after_a_pane_key_goes_to_the_pane_it_shows(docker_host, typ
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), "N opens a form")
         assert isinstance(app.screen, RunScreen), f"{type(app.screen).__name__} opened, not Run a container"
 
+
+@pytest.mark.parametrize("opened", ["in the burst", "before"])
+async def test_tab_typed_in_one_go_moves_to_the_next_field_in_order(docker_host, opened):
+    """``n abc tab tab 10.1.2.0/24`` in one go: the name is abc and the subnet 10.1.2.0/24 (the QA
+    run saw a name of abc10.1.2.0/24: the tab was honoured after the keys behind it)."""
+    async with make_app(docker_host).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        await pilot.press("2")
+        typed = (*"abc", "tab", "tab", *"10.1.2.0/24")  # one engine: Name, Driver, Subnet
+        if opened == "before":
+            await pilot.press("n")
+            await wait_for(pilot, lambda: isinstance(app.screen, CreateNetworkScreen), "n opens the form")
+            await pilot.pause()
+            await burst(pilot, *typed)
+        else:
+            await burst(pilot, "n", *typed)
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, CreateNetworkScreen) and app.screen,
+                                "n opens the form")
+        await wait_for(pilot, lambda: screen.text("subnet") == "10.1.2.0/24" or len(screen.text("name")) > 3,
+                       "the keys reach the form")
+        assert (screen.text("name"), screen.text("subnet")) == ("abc", "10.1.2.0/24")
+        assert screen.focused is screen.query_one("#f-subnet")
