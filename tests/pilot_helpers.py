@@ -100,6 +100,12 @@ def notices(app: CarinaApp) -> str:
     return "\n".join(n.message for n in app._notifications)
 
 
+def raised(app: CarinaApp, sentence: str) -> float:
+    """When the toast saying ``sentence`` was raised (last: one said again is raised again in its
+    place, ``CarinaApp._on_notify``); 0 when none shows it."""
+    return max((n.raised_at for n in app._notifications if sentence in n.message), default=0.0)
+
+
 def inspect_doc(engine, name: str) -> dict:
     """``docker inspect`` of one object, as the engine holds it."""
     return json.loads(engine.docker("inspect", name))[0]

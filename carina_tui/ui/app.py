@@ -13,6 +13,7 @@ import asyncio
 
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import Notify
 from textual.worker import Worker
 
 from carina_tui.core.clusters import ClusterSpec
@@ -27,6 +28,8 @@ from carina_tui.ui.panes import PANES
 from carina_tui.ui.panes.clusters import cluster_key
 from carina_tui.ui.screens import HelpScreen, TypeAheadApp, report_worker_error
 from carina_tui.ui.tables import TablePane
+
+GRAVITY = {"information": 0, "warning": 1, "error": 2}
 
 
 class CarinaApp(TypeAheadApp, App):
@@ -100,6 +103,21 @@ class CarinaApp(TypeAheadApp, App):
                 screen.run.stop()
                 self.stopped_cleanups.append(screen.run)
         self.exit()
+
+    def _on_notify(self, event: Notify) -> None:
+        """One toast per sentence. Several parts of the console find the same thing out (an
+        engine that does not answer: the first load, its event stream, each pane that reads it)
+        and say it in the same words: a sentence already on screen is raised again in its place,
+        with the title it had, the graver severity and the longer time left, not stacked. Textual's
+        own handler (``App._on_notify``, run after this one) then shows it."""
+        new = event.notification
+        for shown in list(self._notifications):
+            if shown.message == new.message:
+                new.title = shown.title or new.title
+                if GRAVITY.get(shown.severity, 0) > GRAVITY.get(new.severity, 0):
+                    new.severity = shown.severity
+                new.timeout = max(new.timeout, shown.time_left)
+                self._unnotify(shown, refresh=False)
 
     def _theme_chosen(self, theme: str) -> None:
         """A theme chosen in the palette is kept for the next start (``ui.keymap.keep_theme``)."""

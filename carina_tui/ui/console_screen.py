@@ -118,7 +118,11 @@ class ConsoleScreen(ConsoleActions, Screen):
                 await slot.add_content(entry.make())
         slot.current = pane_id
         pane = self.pane(pane_id)
-        pane.table.focus()
+        # Focused now, not at the next idle (``Widget.focus``): the keys typed right after the
+        # pane's key (``5 N`` pasted) are already queued, handed to the table focused before;
+        # each comes back to the app for its bindings, which are looked up from what has focus
+        # then. Focus set later would give ``N`` to the old pane (Run a container).
+        self.set_focus(pane.table)
         if not entry.home and self.maximized is not None and self.maximized is not pane:
             self.maximize(pane, container=False)  # zoomed: the pane shown takes the zoom
         return pane

@@ -6,7 +6,9 @@ comes back up to the app, so in a burst such as ``N web ctrl+s`` the keys after 
 were already handed to the table when ``N`` opened the form, and a form with no focused
 field yet drops what it is given. ``TypeAheadApp`` hands keys that were typed on the
 screen below to the ``TypeAheadScreen`` that opened meanwhile; the screen holds every
-key until its first field has focus, then gives them to it in the order typed.
+key until its first field has focus, then gives them to it in the order typed. A ``tab`` (or
+``shift+tab``) among them moves the focus in its turn, so ``abc tab 10.1`` typed in one go fills
+two fields, not one.
 """
 
 from __future__ import annotations
@@ -136,6 +138,11 @@ class TypeAheadScreen(ModalScreen[Any]):
     """
 
     AUTO_FOCUS = ""  # ``ready`` focuses, in the same step as the replay
+    # Keys that move the focus (Textual's screen bindings, ``app.focus_next``): a binding acts
+    # when the key comes back up to the app, after the keys typed behind it were handed to the
+    # field it leaves (``abc tab 10.1`` typed in one go filled the first field with it all).
+    # Here they move the focus in their turn, as the app receives them (``TypeAheadApp``).
+    FOCUS_MOVES = {"tab": 1, "shift+tab": -1}
 
     def __init__(self) -> None:
         super().__init__()
@@ -148,20 +155,32 @@ class TypeAheadScreen(ModalScreen[Any]):
         super()._forward_event(event)
 
     def take_key(self, event: events.Key) -> None:
-        """A key typed before this screen was on top: it is this screen's, after those before it."""
+        """A key typed before this screen was on top, or a ``tab`` (``moves_focus``): it is this
+        screen's, after those before it."""
         if self._held is not None:
             self._held.append(event)
         else:
-            (self.focused or self)._forward_event(self._copy(event))
+            self._give(event)
 
     def ready(self, first: Widget | None) -> None:
-        """Focus ``first`` and hand it the keys held so far, in the order typed."""
+        """Focus ``first`` and hand it the keys held so far, in the order typed (a ``tab`` among
+        them moves the focus there and then: the keys after it go to the next field)."""
         if first is not None:
             self.set_focus(first)
         held, self._held = self._held or [], None
-        target = self.focused or self
         for key in held:
-            target._forward_event(self._copy(key))
+            self._give(key)
+
+    @classmethod
+    def moves_focus(cls, event: events.Key) -> bool:
+        return event.key in cls.FOCUS_MOVES
+
+    def _give(self, key: events.Key) -> None:
+        """One key, in its turn: ``tab`` moves the focus at once; another goes to what has it."""
+        if self.moves_focus(key):
+            self.focus_next() if self.FOCUS_MOVES[key.key] > 0 else self.focus_previous()
+        else:
+            (self.focused or self)._forward_event(self._copy(key))
 
     def _copy(self, key: events.Key) -> events.Key:
         # A fresh event, sent by the app and forwarded, as the app forwards the driver's: one
@@ -179,7 +198,11 @@ class TypeAheadApp:
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded:
-            event.typed_on = self.screen  # type: ignore[attr-defined]
+            screen = self.screen  # type: ignore[attr-defined]
+            event.typed_on = screen  # type: ignore[attr-defined]
+            if isinstance(screen, TypeAheadScreen) and screen.moves_focus(event):
+                screen.take_key(event)  # in its turn: held with the others, or the focus moves now
+                return
         await super().on_event(event)  # type: ignore[misc]
 
     async def _on_key(self, event: events.Key) -> None:

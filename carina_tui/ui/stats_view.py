@@ -28,6 +28,7 @@ from carina_tui.runtime import start_loop
 HISTORY = 120  # samples kept per sparkline (two minutes at one a second)
 FOLLOW_EVERY = 0.25  # seconds between looks at the pane's selection while the view is open
 WAITING = "waiting for the first reading…"
+SECOND = "waiting for the second reading: CPU and the rates are measured between two…"
 
 # (id, label) of each sparkline, two to a line: 5 lines in all with the rule and the title, so
 # that the Containers pane keeps rows at 80x24.
@@ -42,10 +43,17 @@ ROWS = (
 
 
 def toggle_stats(pane) -> None:
-    """``t`` on the Containers pane: open the view under its table, or close it (and its stream)."""
-    found = pane.query(StatsView)
-    if found:
-        found.first().remove()
+    """``t`` on the Containers pane: open the view under its table, or close it (and its stream).
+
+    Safe at any speed (``t`` held down): a view asked to close is closed at once (its stream, its
+    timer), though Textual takes it off the screen only a few turns later; until then it is still
+    in the pane, and the next ``t`` must open a new view, not close that one again. A view closed
+    before it was composed (Textual then mounts none of its children) does nothing on mount."""
+    views = [view for view in pane.query(StatsView) if not view.closed]
+    if views:
+        for view in views:
+            view.close()
+            view.remove()
         return
     pane.mount(StatsView(pane))
 
@@ -140,6 +148,7 @@ class StatsView(Vertical):
         self._last: StatsSample | None = None
         self._history: dict[str, deque[float]] = {key: deque(maxlen=HISTORY) for key, _ in ROWS}
         self._timer = None
+        self.closed = False  # by ``t`` or by leaving the screen: nothing of it runs any more
 
     def compose(self) -> ComposeResult:
         yield Static("", id="stats-title")
@@ -151,6 +160,8 @@ class StatsView(Vertical):
                     yield Sparkline([], id=f"stats-{key}", classes="stats-line")
 
     def on_mount(self) -> None:
+        if self.closed:  # ``t`` twice before it was composed: it has no children, and goes
+            return
         self.watch_selection()
         self._timer = self.set_interval(FOLLOW_EVERY, self.watch_selection)
 
@@ -159,6 +170,7 @@ class StatsView(Vertical):
 
     def close(self) -> None:
         """Stop the stream (its thread ends at once) and the look at the selection."""
+        self.closed = True
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
@@ -168,6 +180,8 @@ class StatsView(Vertical):
 
     def watch_selection(self) -> None:
         """Follow the pane's cursor: another container, another stream (the old one closed first)."""
+        if self.closed:
+            return
         c, before = self.pane.selected, self.container
         if c is not None and before is not None and c.key == before.key:
             self.container = c
@@ -215,16 +229,24 @@ class StatsView(Vertical):
     @on(StatsArrived)
     def _arrived(self, message: StatsArrived) -> None:
         message.stop()
-        if message.follow is not self.follow:
-            return  # a stream closed since
+        if self.closed or message.follow is not self.follow:
+            return  # a stream closed since (a late reading for a view closing: dropped)
         sample, before = message.sample, self._last
         self._last = sample
+        if before is None:
+            # CPU % and the rates are measured between two readings: the first is only where
+            # they start from. Drawn now, each sparkline would hold one value, which Textual
+            # draws as a full bar (it reads as 100 %): the view says what it waits for instead.
+            self._status(SECOND)
+            return
         rates = {key: per_second(before, sample, counter) for key, counter in
                  (("rx", "net_rx"), ("tx", "net_tx"), ("read", "blk_read"), ("write", "blk_write"))}
         values = {"cpu": sample.cpu_percent or 0.0, "mem": float(sample.mem_usage), **rates}
         for key, value in values.items():
-            self._history[key].append(value)
-            self.query_one(f"#stats-{key}", Sparkline).data = list(self._history[key])
+            series = self._history[key]
+            series.append(value)
+            # One value is no line (and would be drawn full height): empty until there are two.
+            self.query_one(f"#stats-{key}", Sparkline).data = list(series) if len(series) > 1 else []
         limit = f"/{short_bytes(sample.mem_limit)}" if sample.mem_limit else ""
         cpu = "–" if sample.cpu_percent is None else f"{sample.cpu_percent:.1f}%"
         texts = {"cpu": cpu, "mem": f"{short_bytes(sample.mem_usage)}{limit}",
@@ -236,7 +258,7 @@ class StatsView(Vertical):
     @on(StatsEnded)
     def _ended(self, message: StatsEnded) -> None:
         message.stop()
-        if message.follow is not self.follow:
+        if self.closed or message.follow is not self.follow:
             return
         self.follow = None
         self._status(message.sentence)

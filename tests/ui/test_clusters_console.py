@@ -7,10 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
-from pilot_helpers import names_shown, row_texts, wait_until
+from pilot_helpers import make_app, names_shown, notices, row_texts, started, wait_until
 
 import tlsutil
 from carina_tui.core.clusters import ClusterSpec
+from carina_tui.core.config import parse_config
 from carina_tui.sandbox import engine as eng
 from carina_tui.sandbox.images import BUSYBOX_IMAGE, ensure_local_images
 from carina_tui.services.session import Session
@@ -112,3 +113,27 @@ async def test_a_cluster_of_two_engines_shows_both_and_acts_on_the_right_one(lab
         assert test_engine.docker("inspect", "-f", "{{.State.Status}}", local).strip() == "running"
         assert await wait_until(pilot, lambda: row_texts(containers)[0][1] == "exited", timeout=5)
         eng.docker(lab.engine.url, "start", tls_container)
+
+
+async def test_a_cluster_that_does_not_answer_is_said_once(docker_host, tmp_path):
+    """Switching to a cluster whose engine is not there: its sentence is one toast, not one per
+    part of the console that found it out (the first load, the event stream, the panes' reads)."""
+    socket = tmp_path / "nothing-here" / "docker.sock"
+    config = parse_config(f'[clusters.gone]\nendpoints = ["unix://{socket}"]\n')
+    app = make_app(docker_host, config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        for key in ("5", "1", "6", "2", "7"):  # Services, Images and Volumes shown too: they read the cluster
+            await pilot.press(key)
+        assert await wait_until(pilot, lambda: "gone" in cluster_rows(app), timeout=10)
+        await select_cluster(pilot, app, "gone")
+        sentence = f"No Docker engine answers at unix://{socket}"
+        assert await wait_until(pilot, lambda: sentence in notices(app), timeout=10), notices(app)
+        await pilot.pause(3)  # the event stream's first ping, the panes' reads: all said by now
+        shown = [n.message for n in app._notifications if sentence in n.message]
+        assert len(shown) == 1, "\n".join(shown)
+        assert app.session.spec.name == "gone"
+        # What it costs the Images pane is said there, not in a toast of its own.
+        images = app.query_one("#images")
+        assert await wait_until(pilot, lambda: images.border_subtitle == "images of 1 engine not shown"), \
+            images.border_subtitle

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import re
 
-from pilot_helpers import (SIZE, TRAPPED, find, loop_threads, make_app, notices, select_row, started, threads_end,
+import pytest
+
+from pilot_helpers import (SIZE, TRAPPED, burst, find, loop_threads, make_app, notices, select_row, started, threads_end,
                            wait_for)
 from textual.widgets import Sparkline, Static
 
@@ -129,3 +131,62 @@ async def test_e_in_read_only_mode_is_refused_with_the_sentence(docker_host, scr
         await wait_for(pilot, lambda: "open read-only" in notices(app), "e says read-only refuses it")
         assert app.screen is app.screen_stack[0], "nothing is asked in read-only mode"
     assert [line for line in AuditLog(audit_log_path()).read() if line["action"] == "container.exec"] == []
+
+
+@pytest.mark.parametrize("typing", ["burst", "press", "paused"])
+async def test_t_held_down_toggles_the_view_and_leaves_nothing_behind(docker_host, scratch, typing):
+    """``t`` held down (the QA run: 10-20 presses ~20 ms apart): the view opens and closes with
+    each press, never an error; after an even count it is closed and no stream is left."""
+    name = scratch.run("held", *TRAPPED)
+    app = make_app(docker_host)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await select_row(pilot, "containers", name)
+        total = 0
+        for presses in (20, 11, 1):  # 20: closed; 31: open; 32: closed again
+            total += presses
+            if typing == "burst":  # all in the app's queue at once, as a paste or a held key over ssh
+                await burst(pilot, *"t" * presses)
+            elif typing == "press":
+                await pilot.press(*"t" * presses)
+            else:
+                for _ in range(presses):
+                    await pilot.press("t")
+                    await pilot.pause(0.005)
+            await pilot.pause(0.3)
+            assert app.is_running and app.return_code is None
+            views = app.pane("containers").query(StatsView)
+            want_open = total % 2 == 1
+            assert len(views) == (1 if want_open else 0), f"{total} presses of t leave the view {'open' if want_open else 'closed'}"
+            if want_open:
+                await wait_for(pilot, lambda: view(app) is not None and view(app)._history["cpu"], "a reading in the open view")
+                assert loop_threads("carina-stats:") == [f"carina-stats:{find(app, 'containers', name).qualified_name}"]
+            else:
+                await threads_end(pilot, "carina-stats:")
+
+
+def drawn(app) -> list[str]:
+    """The stats view's lines as the screen shows them."""
+    region = view(app).region
+    strips = app.screen._compositor.render_strips()
+    return [strip.text[region.x:region.right] for strip in strips[region.y:region.bottom]]
+
+
+async def test_the_first_reading_draws_no_full_bars(docker_host, scratch):
+    """CPU % needs two readings: until the second, the view says it waits for it, and no
+    sparkline is drawn full height (one value is drawn as a full bar, which reads as 100 %)."""
+    name = scratch.run("first", *TRAPPED)
+    app = make_app(docker_host)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await press_on(pilot, name, "t")
+        frames = []
+        while len(frames) < 200 and not (view(app) is not None and len(view(app)._history["cpu"]) >= 2):
+            if view(app) is not None and view(app)._last is not None:
+                frames.append("\n".join(drawn(app)))  # a reading is in: what does the view draw?
+            await pilot.pause(0.02)
+        assert frames, "the view drew a frame between the first and the third reading"
+        first = frames[0]
+        assert "█" not in first, first
+        assert "waiting for the second reading" in first, first
+        assert all("█" not in frame for frame in frames), "\n\n".join(frames)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from pilot_helpers import SIZE, burst, error_text, make_app, notices, set_fields, started, submit, wait_for
-from carina_tui.ui.forms import RunScreen
+from carina_tui.ui.forms import CreateNetworkScreen, FormScreen, RunScreen
+from carina_tui.ui.panes.services import CreateServiceScreen
 
 
 @pytest.mark.parametrize("typing", ["press", "burst"])
@@ -42,3 +43,48 @@ async def test_a_network_typed_in_one_go_is_made_with_exactly_that_name(docker_h
         await burst(pilot, "n", *name, "ctrl+s")
         await wait_for(pilot, lambda: f"Network {name} created (bridge)." in notices(app), "the network is made")
     assert test_engine.docker("network", "ls", "--quiet", "--filter", f"name=^{name}$").strip()
+
+
+@pytest.mark.parametrize("typing", ["press", "burst"])
+async def test_a_key_after_a_pane_key_goes_to_the_pane_it_shows(docker_host, typing):
+    """``5`` then ``N`` in one go (a paste, a script): N is the Services pane's (New service),
+    not the Containers pane's that had focus when both were typed (Run a container)."""
+    async with make_app(docker_host).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        assert app.focused_pane() is app.pane("containers")
+        if typing == "press":
+            await pilot.press("5", "N")
+        else:
+            await burst(pilot, "5", "N")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), "N opens a form")
+        assert isinstance(app.screen, CreateServiceScreen), f"{type(app.screen).__name__} opened, not New service"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen), "escape closes the form")
+        assert app.focused_pane() is app.pane("services")
+        # And back: 3 then N is the Containers pane's.
+        await burst(pilot, "3", "N") if typing == "burst" else await pilot.press("3", "N")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), "N opens a form")
+        assert isinstance(app.screen, RunScreen), f"{type(app.screen).__name__} opened, not Run a container"
+
+
+@pytest.mark.parametrize("opened", ["in the burst", "before"])
+async def test_tab_typed_in_one_go_moves_to_the_next_field_in_order(docker_host, opened):
+    """``n abc tab tab 10.1.2.0/24`` in one go: the name is abc and the subnet 10.1.2.0/24 (the QA
+    run saw a name of abc10.1.2.0/24: the tab was honoured after the keys behind it)."""
+    async with make_app(docker_host).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        await pilot.press("2")
+        typed = (*"abc", "tab", "tab", *"10.1.2.0/24")  # one engine: Name, Driver, Subnet
+        if opened == "before":
+            await pilot.press("n")
+            await wait_for(pilot, lambda: isinstance(app.screen, CreateNetworkScreen), "n opens the form")
+            await pilot.pause()
+            await burst(pilot, *typed)
+        else:
+            await burst(pilot, "n", *typed)
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, CreateNetworkScreen) and app.screen,
+                                "n opens the form")
+        await wait_for(pilot, lambda: screen.text("subnet") == "10.1.2.0/24" or len(screen.text("name")) > 3,
+                       "the keys reach the form")
+        assert (screen.text("name"), screen.text("subnet")) == ("abc", "10.1.2.0/24")
+        assert screen.focused is screen.query_one("#f-subnet")

@@ -112,8 +112,13 @@ class StoredPane(TablePane[Stored]):
     def _loaded(self, listed, then=None) -> None:
         self.loaded = True
         self.replace_all(listed.items)
+        # An engine's error in its own words (the console says the same of an engine that does
+        # not answer: one toast, ``CarinaApp._on_notify``); what it costs this pane, in its subtitle.
         for error in listed.errors:
-            self.app.notify(f"{error} Its {self.KIND} are not shown.", title=self.TITLE, severity="warning")
+            self.app.notify(error, title=self.TITLE, severity="warning")
+        missing = len(listed.errors)
+        self.border_subtitle = (f"{self.KIND} of {missing} engine{'s' if missing != 1 else ''} not shown"
+                                if missing else "")
         if then is not None:
             then()
 
