@@ -235,7 +235,11 @@ class Session:
             engines.append(EngineState(key, self.gateways[key].url, info=info))
             containers.extend(cs)
             for n in ns:
-                networks.setdefault(n.key, n)
+                # A swarm network shows on a worker only while the worker uses it: a manager's row wins.
+                if info.is_manager and n.scope == "swarm":
+                    networks[n.key] = n
+                else:
+                    networks.setdefault(n.key, n)
             for node in nd:
                 nodes.setdefault(node.id, node)
         return Snapshot(
@@ -247,6 +251,11 @@ class Session:
             partial=partial,
             expected=sum(e.info.containers for e in engines if e.info is not None),
         )
+
+    def network_gateway(self, network: NetworkInfo) -> DockerGateway:
+        """The engine a network's row is read through: its own; a swarm-scoped network's, a manager
+        (the guard removes it there too)."""
+        return self.guard.network_home(network)
 
     def containers_on(self, key: str, ids: list[str]) -> tuple[list[ContainerInfo], set[str]]:
         """Fresh rows for ``ids`` on one engine, and the ids that are gone."""

@@ -330,10 +330,13 @@ class ConsoleScreen(ConsoleActions, Screen):
         if not self._ours(message.endpoint):
             return
         pane = self.pane("networks")
-        fresh = {n.key: n for n in message.networks}
-        # A worker lists only the swarm networks it uses; only a manager's list says one is gone.
+        # A worker lists only the swarm networks it uses; only a manager's list says one is gone,
+        # and a swarm network's row, once shown, stays a manager's (a worker's copy goes when its
+        # containers leave the network, and the row must not point at it then).
         state = self.engines.get(message.endpoint)
         manager = state is not None and state.info is not None and state.info.is_manager
+        fresh = {n.key: n for n in message.networks
+                 if manager or n.scope != "swarm" or n.key not in pane.items}
         stale = [k for k, n in pane.items.items() if n.endpoint == message.endpoint and k not in fresh
                  and (n.scope != "swarm" or manager)]
         pane.update_items(fresh.values(), stale)
