@@ -41,6 +41,18 @@ def test_images_json_names_users_and_the_protected_container(docker_host, test_e
     assert any(bare.split(":", 1)[1][:12] in line and "<none> (dangling)" in line for line in table)
 
 
+def test_images_text_lists_every_name_of_an_image(docker_host, test_engine, scratch, stock):
+    """An image tagged twice: the text output names both (QA: only the first showed)."""
+    first, second = f"t{scratch.tag}-multi:latest", f"t{scratch.tag}-multi:qa"
+    made = stock.image(first)
+    stock.tag(first, second)
+    table = carina("images", "--host", docker_host).stdout.splitlines()
+    (line,) = [line for line in table if made.split(":", 1)[1][:12] in line]
+    assert f"{first}, {second}" in line, line
+    doc = mine(json.loads(carina("images", "--host", docker_host, "--json").stdout), stock)
+    assert sorted(doc[made]["tags"]) == [first, second]
+
+
 def test_volumes_json_says_size_users_and_protection(docker_host, test_engine, scratch, stock):
     data = stock.volume("data")
     spare = stock.volume("spare")

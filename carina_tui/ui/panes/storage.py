@@ -137,9 +137,12 @@ class StoredPane(TablePane[Stored]):
     # -- d: remove one ---------------------------------------------------------------
 
     def action_remove_hint(self) -> None:
+        """enter: what the row is (every name of an image, its node) and what can be done with it."""
         item = self.selected
         if item is not None:
-            self.app.notify(f"{self._what(item)}: d removes it, p plans removing every unused one.",
+            names = f" (names: {item.names_text})" if isinstance(item, Image) and len(item.tags) > 1 else ""
+            where = f" on node {item.node}" if item.node else ""
+            self.app.notify(f"{self._what(item)}{names}{where}: d removes it, p plans removing every unused one.",
                             title=self.TITLE)
 
     def _what(self, item: Stored) -> str:
@@ -163,16 +166,21 @@ class StoredPane(TablePane[Stored]):
             self.app.notify(f"{self._what(item)} is used by {names}; remove those containers first.",
                             title=self.TITLE, severity="error")
             return
+        where = f" from node {item.node}" if item.node else ""
         detail = "It is checked again just before: if a container uses it by then, nothing is removed."
         if isinstance(item, Image) and len(item.tags) > 1:
-            detail = f"All its names go: {', '.join(item.tags)}. " + detail
+            detail = f"All its names go{where}: {item.names_text}. " + detail
+        if item.node:
+            detail = f"Only node {item.node}'s copy goes; other nodes keep theirs. " + detail
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self.run_worker(lambda: self._remove(item), thread=True, group="mutate", exit_on_error=False,
                                 name=f"remove {item.name}")
 
-        self.app.push_screen(ConfirmScreen(f"Remove {self._what(item).lower()}?", detail), answered)
+        kind = "image" if isinstance(item, Image) else "volume"
+        question = f"Remove {kind} {item.name}{where}?" if item.node else f"Remove {self._what(item).lower()}?"
+        self.app.push_screen(ConfirmScreen(question, detail), answered)
 
     def _remove(self, item: Stored) -> None:
         outcome = self.app.session.guard.remove_stored(item)
@@ -232,9 +240,16 @@ class ImagesPane(StoredPane):
 
     def cells(self, i: Image):
         name = Text(i.name, style="dim") if i.dangling else Text(i.name)
+        if len(i.tags) > 1:  # its other names: enter lists them all
+            name.append(f" +{len(i.tags) - 1}", style="cyan")
         if i.dangling:
             name.append(" dangling", style="yellow")
         return (name, i.node, i.short_id, size_text(i.size), age(i.created, self.now()), self.users_cell(i))
+
+
+    def search_text(self, item: Image) -> str:
+        """The filter finds an image by any of its names, not only the one shown."""
+        return f"{super().search_text(item)} {' '.join(item.tags[1:])}"
 
 
 class VolumesPane(StoredPane):
