@@ -29,7 +29,7 @@ from carina_tui.core.models import ContainerInfo
 from carina_tui.services.session import EngineState, Snapshot
 from carina_tui.ui.actions import ConsoleActions
 from carina_tui.ui.messages import (ContainersChanged, EngineDown, EngineUp, Loaded, NetworksChanged,
-                                    ServicesChanged, post_from_thread)
+                                    ServicesChanged, StorageChanged, post_from_thread)
 from carina_tui.ui.panes import PANES, ProtectedRow
 from carina_tui.ui.panes.storage import StoredPane
 from carina_tui.ui.panes.system import ConsulChanged
@@ -261,6 +261,7 @@ class ConsoleScreen(ConsoleActions, Screen):
             on_down=lambda k, sentence: post_from_thread(self, EngineDown(k, sentence, time.time())),
             on_up=lambda k: post_from_thread(self, EngineUp(k)),
             on_services=lambda k: post_from_thread(self, ServicesChanged(k)),
+            on_storage=lambda k, kind: post_from_thread(self, StorageChanged(k, kind)),
         )
 
     def _ours(self, endpoint: str) -> bool:
@@ -324,6 +325,15 @@ class ConsoleScreen(ConsoleActions, Screen):
         self.pane("networks").addresses_changed()  # tasks, virtual IPs, load balancers came or went
         if found := self.query("#services"):
             found.first(TablePane).reload()
+
+    @on(StorageChanged)
+    def _storage_changed(self, message: StorageChanged) -> None:
+        """Images or volumes came or went: their pane reads its list again (if it is up at all)."""
+        if not self._ours(message.endpoint):
+            return
+        for stored in self.query(StoredPane):
+            if stored.KIND == message.kind:
+                stored.stored_changed()
 
     @on(NetworksChanged)
     def _networks_changed(self, message: NetworksChanged) -> None:

@@ -224,3 +224,27 @@ async def test_read_only_refuses_d_and_p(docker_host, scratch, stock):
         await pilot.pause(0.3)
         assert not isinstance(pilot.app.screen, (ConfirmScreen, CleanupScreen))
     assert stock.has_image(bare)
+
+
+async def test_an_image_committed_and_a_volume_created_elsewhere_show_without_r(docker_host, test_engine, scratch,
+                                                                               stock):
+    """The panes follow the engine's image and volume events (QA: a committed image showed only after r)."""
+    base = scratch.run("base")
+    committed = f"t{scratch.tag}-committed:1"
+    async with make_app(docker_host).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        images = await open_pane(pilot, "6", "Images", stock)
+        await wait_for(pilot, lambda: len(images._shown) == 0, "none of the test's images yet")
+        test_engine.docker("commit", "--change", f"LABEL {stock.label}", base, committed)
+        stock.refs.append(committed)
+        await wait_for(pilot, lambda: [r[0] for r in row_texts(images)] == [committed],
+                       "the committed image shows, without r", timeout=10)
+
+        volumes = await open_pane(pilot, "7", "Volumes", stock)
+        await wait_for(pilot, lambda: len(volumes._shown) == 0, "none of the test's volumes yet")
+        made = stock.volume("made")
+        await wait_for(pilot, lambda: made in shown_rows(volumes), "the new volume shows, without r", timeout=10)
+        test_engine.docker("volume", "rm", made)
+        await wait_for(pilot, lambda: made not in shown_rows(volumes), "a removed volume leaves, without r",
+                       timeout=10)
+        assert app.focused_pane() is volumes

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.worker import get_current_worker
 
 from carina_tui.core.models import ContainerInfo, age
 from carina_tui.core.planner import plan_prune
@@ -35,6 +36,7 @@ class StoredPane(TablePane[Stored]):
     SORTS = ("name", "node", "size", "age", "users")
     DEFAULT_SORT = "name"
     TICK = 60.0
+    SETTLE = 0.5  # seconds an engine's image or volume news waits for more before the list is read again
     MUTATING = frozenset({"remove", "prune", "prune_dangling"})
     ENTER_ACTION = "remove_hint"
 
@@ -43,6 +45,7 @@ class StoredPane(TablePane[Stored]):
         self.qualify = False  # node/name for the users, on a cluster of several nodes
         self.loaded = False
         self.now = time.time
+        self._news = None  # the timer of a read asked for by the engines' events
 
     # -- what the rows say ---------------------------------------------------------
 
@@ -104,6 +107,8 @@ class StoredPane(TablePane[Stored]):
 
         def work() -> None:
             listed = self._read(containers)
+            if get_current_worker().is_cancelled and then is None:
+                return  # a later read (r, the engines' news) was asked for: it shows what is newer
             self.app.call_from_thread(self._loaded, listed, then)
 
         self.run_worker(work, thread=True, group=f"{self.KIND}-load", exclusive=True, exit_on_error=False,
@@ -126,6 +131,19 @@ class StoredPane(TablePane[Stored]):
         changed = [i for i in fresh if self.items.get(i.key) != i]
         if changed:
             self.update_items(changed)
+
+    def stored_changed(self) -> None:
+        """The engines' events say this list changed (an image committed, a volume created...):
+        read it again once the news settles, if the pane is shown; else when it is shown next."""
+        if self._news is None:
+            self._news = self.set_timer(self.SETTLE, self._after_news)
+
+    def _after_news(self) -> None:
+        self._news = None
+        if self.display and self.is_attached:
+            self.load()
+        else:
+            self.loaded = False  # on_show reads it
 
     def reload(self) -> None:
         """``r``, an engine back, a cluster switch (the console calls it while the pane is shown)."""
