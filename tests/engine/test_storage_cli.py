@@ -81,12 +81,13 @@ def test_cleanup_images_plans_and_removes_only_what_no_container_uses(docker_hos
     assert dry.returncode == 0, dry.stderr
     doc = json.loads(dry.stdout)
     assert [p["id"] for p in doc["planned"]] == [bare] and doc["hidden_by_filter"] >= 1  # named: not dangling
-    assert [(p["id"], p["used_by"]["name"]) for p in doc["protected"]] == [(kept, agent)]
+    assert doc["protected"] == []  # kept has a name: a dangling-only plan does not list it (QA: it did)
     assert set(doc) == {"planned", "protected", "hidden_by_filter", "removed", "skipped", "failed"}
 
     done = carina("cleanup", "--images", *only, "--yes", "--json")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
+    assert [(p["id"], p["used_by"]["name"]) for p in doc["protected"]] == [(kept, agent)]
     assert sorted(r["id"] for r in doc["removed"]) == sorted([bare, named]) and doc["failed"] == []
     assert stock.has_image(used) and stock.has_image(kept)
     assert not stock.has_image(bare) and not stock.has_image(named)
