@@ -352,7 +352,7 @@ class Guard:
         container is attached to it, running or not (a protected one is named with its rule).
         Never removes anything: a screen uses it to say why before it asks."""
         action = "network.remove"
-        gateway = self._gateway(network.endpoint)
+        gateway = self.network_home(network)
         fresh = self._fresh_network(gateway, action, network)
         self._check_network(action, fresh.network)
         attached = self._attached(action, fresh.network)
@@ -373,7 +373,7 @@ class Guard:
     def remove_network(self, network: NetworkInfo) -> None:
         action = "network.remove"
         self.check_network_removal(network)
-        gateway = self._gateway(network.endpoint)
+        gateway = self.network_home(network)
         self._run(action, network, lambda: gateway.remove_network(issue(action, network.id), network.id))
 
     def prune_networks(self, planned: Iterable[NetworkInfo]) -> list[Outcome]:
@@ -530,16 +530,22 @@ class Guard:
 
     def _manager(self, action: str, target: NodeTarget) -> DockerGateway:
         """A gateway to a manager that answers now (node changes are made on a manager)."""
-        for gateway in self._gateways.values():
-            try:
-                if gateway.info().is_manager:
-                    return gateway
-            except CarinaError:
-                continue
+        if (gateway := first_manager(self._gateways.values())) is not None:
+            return gateway
         err = EngineUnreachable(f"No manager of the swarm answers, so node {target.name} cannot be changed; "
                                 "check that a manager's engine runs and is one of the cluster's endpoints.")
         self._audit(action, target, "failed", error=str(err))
         raise err
+
+    def network_home(self, network: NetworkInfo) -> DockerGateway:
+        """Where ``network`` is read and removed: its own engine; a swarm-scoped one on a manager
+        that answers now (a worker holds it only while one of its containers uses it, so the
+        engine its row came from may have dropped it), else its own engine as before."""
+        if network.scope != "swarm":
+            return self._gateway(network.endpoint)
+        own = self._gateways.get(network.endpoint)
+        others = [g for g in self._gateways.values() if g is not own]
+        return first_manager(([own] if own is not None else []) + others) or self._gateway(network.endpoint)
 
     # -- images and volumes (issue 16) -------------------------------------------------
 
@@ -733,3 +739,14 @@ class Guard:
         return (f"{c.qualified_name} is protected by the rule {rule.describe()}: "
                 f"{self._verb(action)} is refused. It holds the cluster's network state; "
                 "only starting it is allowed.")
+
+
+def first_manager(gateways: Iterable[DockerGateway]) -> DockerGateway | None:
+    """The first of ``gateways`` that answers now as a swarm manager, else None."""
+    for gateway in gateways:
+        try:
+            if gateway.info().is_manager:
+                return gateway
+        except CarinaError:
+            continue
+    return None

@@ -59,7 +59,7 @@ def print_table(items: list[Stored], out: TextIO, *, qualify: bool) -> None:
     now = time.time()
     if items and isinstance(items[0], Image):
         header = ("NODE", "REPOSITORY:TAG", "IMAGE ID", "SIZE", "CREATED", "USED BY")
-        rows = [(i.node, i.name + (" (dangling)" if i.dangling else ""), i.short_id, size_text(i.size),
+        rows = [(i.node, i.names_text + (" (dangling)" if i.dangling else ""), i.short_id, size_text(i.size),
                  age(i.created, now), users_text(i, qualify=qualify)) for i in items]
     else:
         header = ("NODE", "NAME", "DRIVER", "SIZE", "CREATED", "USED BY", "MOUNTPOINT")

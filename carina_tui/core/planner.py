@@ -226,7 +226,8 @@ def plan_prune(
 ) -> Plan:
     """Sort images or volumes (``kind``, with their users, ``storage_models.with_users``) into remove /
     protected and kept / hidden by the filter. In use and not protected: not a candidate.
-    ``dangling_only`` (images): an unused image with a name counts as hidden by the filter."""
+    ``dangling_only`` (images): an unused image with a name counts as hidden by the filter, and a
+    protected one with a name is not listed at all (only the dangling ones are the plan's business)."""
     flt = flt or ContainerFilter()
     now = time.time() if now is None else now
     if kind not in KINDS[1:]:
@@ -239,12 +240,14 @@ def plan_prune(
         if item.key in seen:
             continue
         seen.add(item.key)
+        named = dangling_only and not getattr(item, "dangling", False)
         if item.protected_by is not None and item.rule is not None:
-            kept.append(Kept(item.protected_by, item.rule, item))
+            if not named:
+                kept.append(Kept(item.protected_by, item.rule, item))
             continue
         if item.in_use:
             continue
-        if ((dangling_only and not getattr(item, "dangling", False)) or not flt.shows(item, now, text=stored_text(item))
+        if (named or not flt.shows(item, now, text=stored_text(item))
                 or (shows is not None and not shows(item))):
             hidden += 1
             continue

@@ -76,6 +76,11 @@ class Image(_OnEngine):
         return self.tags[0] if self.tags else (self.digests[0].split("@", 1)[0] + "@…" if self.digests else "<none>")
 
     @property
+    def names_text(self) -> str:
+        """Every name it has (its tags, comma-separated), else ``name``."""
+        return ", ".join(self.tags) if len(self.tags) > 1 else self.name
+
+    @property
     def qualified_name(self) -> str:
         """``node/name (short id)``: what a sentence, an outcome and the audit log call it."""
         shown = self.name if self.tags or self.digests else self.short_id

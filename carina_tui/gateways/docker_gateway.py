@@ -521,13 +521,15 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         return sorted((self._node(n) for n in raw), key=lambda n: n.hostname)
 
     def events(self, on_stream: Callable[[Any], None] | None = None) -> Iterator[EngineEvent]:
-        """Follow the engine's event stream (containers, networks; a manager's services and nodes) until it ends.
+        """Follow the engine's event stream (containers, networks, images, volumes; a manager's services and
+        nodes) until it ends.
 
         ``on_stream`` receives the open stream, so another thread can ``close()`` it to
         stop the follower. Errors become ``EngineUnreachable``. On a unix socket the stream
         is plain HTTP (``unix_http``): following events does not load docker-py.
         """
-        filters = {"type": ["container", "network", "service", "node"]}  # a manager's swarm ones too
+        # a manager's swarm ones too; images and volumes for panes 6 and 7
+        filters = {"type": ["container", "network", "service", "node", "image", "volume"]}
         if self._keepalive is not None:
             yield from self._unix_events(filters, on_stream)
             return

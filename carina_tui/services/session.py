@@ -235,7 +235,11 @@ class Session:
             engines.append(EngineState(key, self.gateways[key].url, info=info))
             containers.extend(cs)
             for n in ns:
-                networks.setdefault(n.key, n)
+                # A swarm network shows on a worker only while the worker uses it: a manager's row wins.
+                if info.is_manager and n.scope == "swarm":
+                    networks[n.key] = n
+                else:
+                    networks.setdefault(n.key, n)
             for node in nd:
                 nodes.setdefault(node.id, node)
         return Snapshot(
@@ -247,6 +251,11 @@ class Session:
             partial=partial,
             expected=sum(e.info.containers for e in engines if e.info is not None),
         )
+
+    def network_gateway(self, network: NetworkInfo) -> DockerGateway:
+        """The engine a network's row is read through: its own; a swarm-scoped network's, a manager
+        (the guard removes it there too)."""
+        return self.guard.network_home(network)
 
     def containers_on(self, key: str, ids: list[str]) -> tuple[list[ContainerInfo], set[str]]:
         """Fresh rows for ``ids`` on one engine, and the ids that are gone."""
@@ -313,6 +322,11 @@ def _taken() -> Future:
     return future
 
 
+# The image and volume events after which the Images or Volumes pane reads its list again (not
+# ``mount``/``unmount``, sent with every container start, nor ``push``/``save``).
+IMAGE_LIST_CHANGES = frozenset({"pull", "tag", "untag", "delete", "import", "load", "create", "prune"})
+VOLUME_LIST_CHANGES = frozenset({"create", "destroy", "prune"})
+
 # How many more rounds (of ``window`` each) a container that died and is still listed as running
 # is listed again.
 DIED_RELISTS = 12
@@ -338,6 +352,7 @@ class EventFollower:
         on_down: Callable[[str, str], None],
         on_up: Callable[[str], None],
         on_services: Callable[[str], None] | None = None,
+        on_storage: Callable[[str, str], None] | None = None,
         window: float = 0.25,
         retry: float = 1.0,
     ) -> None:
@@ -349,6 +364,7 @@ class EventFollower:
         self.on_down = on_down
         self.on_up = on_up
         self.on_services = on_services  # a service, a node, or a task's container changed (issue 15)
+        self.on_storage = on_storage  # (key, "images" | "volumes"): that list changed on this engine
         self.window = window
         self.retry = retry
         self._stop = threading.Event()
@@ -359,6 +375,7 @@ class EventFollower:
         # Containers whose last event was a death: the engine says "die" before its list says so.
         self._died: dict[str, int] = {}
         self._services = False
+        self._storage: set[str] = set()
         self._stream = None
         self.threads: tuple[threading.Thread, ...] = ()
 
@@ -396,6 +413,8 @@ class EventFollower:
         with self._lock:
             if event.type == "container":
                 self._containers.add(event.id)
+                if event.action == "commit":  # docker commit: a new image (no image event says so)
+                    self._storage.add("images")
                 if event.action == "die":
                     self._died[event.id] = 0
                 elif event.action in ("start", "restart", "destroy"):
@@ -404,6 +423,12 @@ class EventFollower:
                 self._networks = True
             elif event.type in ("service", "node"):
                 self._services = True
+            elif event.type == "image" and event.action in IMAGE_LIST_CHANGES:
+                self._storage.add("images")
+            elif event.type == "volume" and event.action in VOLUME_LIST_CHANGES:
+                self._storage.add("volumes")
+            else:
+                return  # a volume mounted, an image pushed or saved: no list changed
         self._wake.set()
 
     def follow(self) -> None:
@@ -457,6 +482,7 @@ class EventFollower:
                 ids, self._containers = self._containers, set()
                 networks, self._networks = self._networks, False
                 services, self._services = self._services, False
+                storage, self._storage = self._storage, set()
             try:
                 if ids:
                     found, gone = self.session.containers_on(self.key, sorted(ids))
@@ -466,6 +492,9 @@ class EventFollower:
                     self.on_networks(self.key)
                 if services and self.on_services is not None:
                     self.on_services(self.key)
+                if self.on_storage is not None:
+                    for kind in sorted(storage):
+                        self.on_storage(self.key, kind)
             except CarinaError:
                 # The follower notices the engine going away and reports it.
                 continue

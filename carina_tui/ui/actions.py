@@ -194,7 +194,7 @@ class ConsoleActions:
 
     @work(thread=True, group="details", exclusive=True, exit_on_error=False)
     def _inspect_network(self, session, n: NetworkInfo) -> None:
-        detail = session.gateways[n.endpoint].network(n.id, aliases=True)
+        detail = session.network_gateway(n).network(n.id, aliases=True)
         net = detail.network
         use = None
         if net.scope == "swarm":  # its address use across the nodes, read now

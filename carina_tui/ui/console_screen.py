@@ -29,7 +29,7 @@ from carina_tui.core.models import ContainerInfo
 from carina_tui.services.session import EngineState, Snapshot
 from carina_tui.ui.actions import ConsoleActions
 from carina_tui.ui.messages import (ContainersChanged, EngineDown, EngineUp, Loaded, NetworksChanged,
-                                    ServicesChanged, post_from_thread)
+                                    ServicesChanged, StorageChanged, post_from_thread)
 from carina_tui.ui.panes import PANES, ProtectedRow
 from carina_tui.ui.panes.storage import StoredPane
 from carina_tui.ui.panes.system import ConsulChanged
@@ -265,6 +265,7 @@ class ConsoleScreen(ConsoleActions, Screen):
             on_down=lambda k, sentence: post_from_thread(self, EngineDown(k, sentence, time.time())),
             on_up=lambda k: post_from_thread(self, EngineUp(k)),
             on_services=lambda k: post_from_thread(self, ServicesChanged(k)),
+            on_storage=lambda k, kind: post_from_thread(self, StorageChanged(k, kind)),
         )
 
     def _ours(self, endpoint: str) -> bool:
@@ -329,15 +330,27 @@ class ConsoleScreen(ConsoleActions, Screen):
         if found := self.query("#services"):
             found.first(TablePane).reload()
 
+    @on(StorageChanged)
+    def _storage_changed(self, message: StorageChanged) -> None:
+        """Images or volumes came or went: their pane reads its list again (if it is up at all)."""
+        if not self._ours(message.endpoint):
+            return
+        for stored in self.query(StoredPane):
+            if stored.KIND == message.kind:
+                stored.stored_changed()
+
     @on(NetworksChanged)
     def _networks_changed(self, message: NetworksChanged) -> None:
         if not self._ours(message.endpoint):
             return
         pane = self.pane("networks")
-        fresh = {n.key: n for n in message.networks}
-        # A worker lists only the swarm networks it uses; only a manager's list says one is gone.
+        # A worker lists only the swarm networks it uses; only a manager's list says one is gone,
+        # and a swarm network's row, once shown, stays a manager's (a worker's copy goes when its
+        # containers leave the network, and the row must not point at it then).
         state = self.engines.get(message.endpoint)
         manager = state is not None and state.info is not None and state.info.is_manager
+        fresh = {n.key: n for n in message.networks
+                 if manager or n.scope != "swarm" or n.key not in pane.items}
         stale = [k for k, n in pane.items.items() if n.endpoint == message.endpoint and k not in fresh
                  and (n.scope != "swarm" or manager)]
         pane.update_items(fresh.values(), stale)

@@ -46,6 +46,14 @@ class ServicesChanged(Message):
 
 
 @dataclass
+class StorageChanged(Message):
+    """An engine's events say its images or volumes changed (``kind``: images | volumes)."""
+
+    endpoint: str
+    kind: str
+
+
+@dataclass
 class EngineDown(Message):
     endpoint: str
     sentence: str

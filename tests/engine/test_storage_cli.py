@@ -41,6 +41,18 @@ def test_images_json_names_users_and_the_protected_container(docker_host, test_e
     assert any(bare.split(":", 1)[1][:12] in line and "<none> (dangling)" in line for line in table)
 
 
+def test_images_text_lists_every_name_of_an_image(docker_host, test_engine, scratch, stock):
+    """An image tagged twice: the text output names both (QA: only the first showed)."""
+    first, second = f"t{scratch.tag}-multi:latest", f"t{scratch.tag}-multi:qa"
+    made = stock.image(first)
+    stock.tag(first, second)
+    table = carina("images", "--host", docker_host).stdout.splitlines()
+    (line,) = [line for line in table if made.split(":", 1)[1][:12] in line]
+    assert f"{first}, {second}" in line, line
+    doc = mine(json.loads(carina("images", "--host", docker_host, "--json").stdout), stock)
+    assert sorted(doc[made]["tags"]) == [first, second]
+
+
 def test_volumes_json_says_size_users_and_protection(docker_host, test_engine, scratch, stock):
     data = stock.volume("data")
     spare = stock.volume("spare")
@@ -69,12 +81,13 @@ def test_cleanup_images_plans_and_removes_only_what_no_container_uses(docker_hos
     assert dry.returncode == 0, dry.stderr
     doc = json.loads(dry.stdout)
     assert [p["id"] for p in doc["planned"]] == [bare] and doc["hidden_by_filter"] >= 1  # named: not dangling
-    assert [(p["id"], p["used_by"]["name"]) for p in doc["protected"]] == [(kept, agent)]
+    assert doc["protected"] == []  # kept has a name: a dangling-only plan does not list it (QA: it did)
     assert set(doc) == {"planned", "protected", "hidden_by_filter", "removed", "skipped", "failed"}
 
     done = carina("cleanup", "--images", *only, "--yes", "--json")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
+    assert [(p["id"], p["used_by"]["name"]) for p in doc["protected"]] == [(kept, agent)]
     assert sorted(r["id"] for r in doc["removed"]) == sorted([bare, named]) and doc["failed"] == []
     assert stock.has_image(used) and stock.has_image(kept)
     assert not stock.has_image(bare) and not stock.has_image(named)

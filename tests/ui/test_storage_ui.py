@@ -78,11 +78,41 @@ async def test_images_pane_marks_dangling_and_protected_use_and_d_asks_then_remo
         await pilot.press("d")
         confirm = await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen) and pilot.app.screen,
                                  "d asks first")
-        assert confirm.question == f"Remove image t{scratch.tag}-spare:1?"
+        assert confirm.question == f"Remove image t{scratch.tag}-spare:1 from node {gone.node}?"
+        assert gone.node and f"Only node {gone.node}'s copy goes" in confirm.detail
         await pilot.press("y")
         await wait_for(pilot, lambda: gone.key not in pane.items, "the removed image leaves the pane")
         assert "was removed" in notices(pilot.app)
     assert stock.has_image(used) and not stock.has_image(spare)
+
+
+async def test_an_image_with_two_tags_shows_both_names_and_d_names_its_node(docker_host, test_engine, scratch,
+                                                                             stock):
+    first, second = f"t{scratch.tag}-multi:latest", f"t{scratch.tag}-multi:qa"
+    made = stock.image(first)
+    stock.tag(first, second)
+    async with make_app(docker_host).run_test(size=SIZE) as pilot:
+        await started(pilot)
+        pane = await open_pane(pilot, "6", "Images", stock)
+        await wait_for(pilot, lambda: len(pane._shown) == 1, "the test's image shows once")
+        (row,) = row_texts(pane)
+        assert row[0] == f"{first} +1", row
+        item = next(i for i in pane.items.values() if i.id == made)
+        await choose(pilot, pane, item.key)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: f"{first}, {second}" in notices(pilot.app), "enter names every tag")
+        await pilot.press("slash", *"multi:qa", "enter")
+        await wait_for(pilot, lambda: pane.filter_text.endswith("multi:qa"), "the filter is set")
+        await wait_for(pilot, lambda: len(pane._shown) == 1, "the filter finds it by its second name")
+        await choose(pilot, pane, item.key)
+        await pilot.press("d")
+        confirm = await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen) and pilot.app.screen,
+                                 "d asks first")
+        assert confirm.question == f"Remove image {first} from node {item.node}?"
+        assert f"All its names go from node {item.node}: {first}, {second}." in confirm.detail
+        await pilot.press("y")
+        await wait_for(pilot, lambda: item.key not in pane.items, "the removed image leaves the pane")
+    assert not stock.has_image(made)
 
 
 async def test_p_plans_the_unused_images_and_P_only_the_dangling_ones(docker_host, test_engine, scratch, stock):
@@ -194,3 +224,27 @@ async def test_read_only_refuses_d_and_p(docker_host, scratch, stock):
         await pilot.pause(0.3)
         assert not isinstance(pilot.app.screen, (ConfirmScreen, CleanupScreen))
     assert stock.has_image(bare)
+
+
+async def test_an_image_committed_and_a_volume_created_elsewhere_show_without_r(docker_host, test_engine, scratch,
+                                                                               stock):
+    """The panes follow the engine's image and volume events (QA: a committed image showed only after r)."""
+    base = scratch.run("base")
+    committed = f"t{scratch.tag}-committed:1"
+    async with make_app(docker_host).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        images = await open_pane(pilot, "6", "Images", stock)
+        await wait_for(pilot, lambda: len(images._shown) == 0, "none of the test's images yet")
+        test_engine.docker("commit", "--change", f"LABEL {stock.label}", base, committed)
+        stock.refs.append(committed)
+        await wait_for(pilot, lambda: [r[0] for r in row_texts(images)] == [committed],
+                       "the committed image shows, without r", timeout=10)
+
+        volumes = await open_pane(pilot, "7", "Volumes", stock)
+        await wait_for(pilot, lambda: len(volumes._shown) == 0, "none of the test's volumes yet")
+        made = stock.volume("made")
+        await wait_for(pilot, lambda: made in shown_rows(volumes), "the new volume shows, without r", timeout=10)
+        test_engine.docker("volume", "rm", made)
+        await wait_for(pilot, lambda: made not in shown_rows(volumes), "a removed volume leaves, without r",
+                       timeout=10)
+        assert app.focused_pane() is volumes

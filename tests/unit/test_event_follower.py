@@ -80,3 +80,33 @@ def test_a_start_after_the_death_means_running_is_the_truth():
     states = follow(session, ["die", "start"], lambda s: bool(s))
     assert states == ["running"]
     assert session.calls == 1
+
+
+def test_image_and_volume_news_reach_on_storage_once_a_round_and_mounts_do_not():
+    """Panes 6 and 7 follow the events: a commit, a tag, a volume made or removed each say which
+    list changed; a volume mounted by a container start, an image pushed, say nothing."""
+    told: list[tuple[str, str]] = []
+    got = threading.Event()
+
+    def on_storage(key, kind):
+        told.append((key, kind))
+        got.set()
+
+    follower = EventFollower(LaggingList(lag=0), KEY, on_containers=lambda *a: None, on_networks=lambda k: None,
+                             on_down=lambda k, e: None, on_up=lambda k: None, on_storage=on_storage, window=0.05)
+    thread = threading.Thread(target=follower.sync, daemon=True)
+    thread.start()
+    try:
+        for etype, action in (("volume", "mount"), ("volume", "unmount"), ("image", "push"), ("image", "save")):
+            follower._note(EngineEvent(KEY, etype, action, "x"))
+        time.sleep(0.3)
+        assert told == []
+        for etype, action in (("container", "commit"), ("image", "tag"), ("image", "delete"),
+                              ("volume", "create"), ("volume", "destroy")):
+            follower._note(EngineEvent(KEY, etype, action, "x"))
+        got.wait(5)
+        time.sleep(0.2)
+        assert sorted(told) == [(KEY, "images"), (KEY, "volumes")]
+    finally:
+        follower.stop()
+        thread.join(5)

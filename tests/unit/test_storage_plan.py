@@ -72,6 +72,20 @@ def test_dangling_only():
     assert [i.id for i in plan.to_remove] == [A] and plan.hidden_by_filter == 1 and plan.dangling_only
 
 
+def test_a_dangling_only_plan_keeps_only_dangling_protected_images_in_view():
+    """P listed carina/consul:latest (named, not dangling) under "Protected and kept" (QA, minor)."""
+    C = "sha256:" + "c" * 64
+    agent = container("carina-svcd", "carina/consul:latest", image_id=B, state="running")
+    old = container("keeper", C, image_id=C, state="exited", labels=(("carina.protected", "true"),))
+    rows = with_users([image(A, ()), image(B, ("carina/consul:latest",)), image(C, ())], [agent, old],
+                      DEFAULT_RULES)
+    plan = plan_prune("images", rows, dangling_only=True)
+    assert [i.id for i in plan.to_remove] == [A]
+    assert [k.item.id for k in plan.protected_kept] == [C], "a dangling protected one is shown kept; a named one not"
+    full = plan_prune("images", rows)
+    assert sorted(k.item.id for k in full.protected_kept) == [B, C]
+
+
 IDS = st.sampled_from([A, B, "sha256:" + "c" * 64])
 TAGS = st.sampled_from(["busybox:latest", "carina/consul:latest", "x:1", "y:2"])
 

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.worker import get_current_worker
 
 from carina_tui.core.models import ContainerInfo, age
 from carina_tui.core.planner import plan_prune
@@ -35,6 +36,7 @@ class StoredPane(TablePane[Stored]):
     SORTS = ("name", "node", "size", "age", "users")
     DEFAULT_SORT = "name"
     TICK = 60.0
+    SETTLE = 0.5  # seconds an engine's image or volume news waits for more before the list is read again
     MUTATING = frozenset({"remove", "prune", "prune_dangling"})
     ENTER_ACTION = "remove_hint"
 
@@ -43,6 +45,7 @@ class StoredPane(TablePane[Stored]):
         self.qualify = False  # node/name for the users, on a cluster of several nodes
         self.loaded = False
         self.now = time.time
+        self._news = None  # the timer of a read asked for by the engines' events
 
     # -- what the rows say ---------------------------------------------------------
 
@@ -104,6 +107,8 @@ class StoredPane(TablePane[Stored]):
 
         def work() -> None:
             listed = self._read(containers)
+            if get_current_worker().is_cancelled and then is None:
+                return  # a later read (r, the engines' news) was asked for: it shows what is newer
             self.app.call_from_thread(self._loaded, listed, then)
 
         self.run_worker(work, thread=True, group=f"{self.KIND}-load", exclusive=True, exit_on_error=False,
@@ -132,6 +137,19 @@ class StoredPane(TablePane[Stored]):
         if changed:
             self.update_items(changed)
 
+    def stored_changed(self) -> None:
+        """The engines' events say this list changed (an image committed, a volume created...):
+        read it again once the news settles, if the pane is shown; else when it is shown next."""
+        if self._news is None:
+            self._news = self.set_timer(self.SETTLE, self._after_news)
+
+    def _after_news(self) -> None:
+        self._news = None
+        if self.display and self.is_attached:
+            self.load()
+        else:
+            self.loaded = False  # on_show reads it
+
     def reload(self) -> None:
         """``r``, an engine back, a cluster switch (the console calls it while the pane is shown)."""
         self.load()
@@ -142,9 +160,12 @@ class StoredPane(TablePane[Stored]):
     # -- d: remove one ---------------------------------------------------------------
 
     def action_remove_hint(self) -> None:
+        """enter: what the row is (every name of an image, its node) and what can be done with it."""
         item = self.selected
         if item is not None:
-            self.app.notify(f"{self._what(item)}: d removes it, p plans removing every unused one.",
+            names = f" (names: {item.names_text})" if isinstance(item, Image) and len(item.tags) > 1 else ""
+            where = f" on node {item.node}" if item.node else ""
+            self.app.notify(f"{self._what(item)}{names}{where}: d removes it, p plans removing every unused one.",
                             title=self.TITLE)
 
     def _what(self, item: Stored) -> str:
@@ -168,16 +189,21 @@ class StoredPane(TablePane[Stored]):
             self.app.notify(f"{self._what(item)} is used by {names}; remove those containers first.",
                             title=self.TITLE, severity="error")
             return
+        where = f" from node {item.node}" if item.node else ""
         detail = "It is checked again just before: if a container uses it by then, nothing is removed."
         if isinstance(item, Image) and len(item.tags) > 1:
-            detail = f"All its names go: {', '.join(item.tags)}. " + detail
+            detail = f"All its names go{where}: {item.names_text}. " + detail
+        if item.node:
+            detail = f"Only node {item.node}'s copy goes; other nodes keep theirs. " + detail
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self.run_worker(lambda: self._remove(item), thread=True, group="mutate", exit_on_error=False,
                                 name=f"remove {item.name}")
 
-        self.app.push_screen(ConfirmScreen(f"Remove {self._what(item).lower()}?", detail), answered)
+        kind = "image" if isinstance(item, Image) else "volume"
+        question = f"Remove {kind} {item.name}{where}?" if item.node else f"Remove {self._what(item).lower()}?"
+        self.app.push_screen(ConfirmScreen(question, detail), answered)
 
     def _remove(self, item: Stored) -> None:
         outcome = self.app.session.guard.remove_stored(item)
@@ -237,9 +263,16 @@ class ImagesPane(StoredPane):
 
     def cells(self, i: Image):
         name = Text(i.name, style="dim") if i.dangling else Text(i.name)
+        if len(i.tags) > 1:  # its other names: enter lists them all
+            name.append(f" +{len(i.tags) - 1}", style="cyan")
         if i.dangling:
             name.append(" dangling", style="yellow")
         return (name, i.node, i.short_id, size_text(i.size), age(i.created, self.now(), coarse=True), self.users_cell(i))
+
+
+    def search_text(self, item: Image) -> str:
+        """The filter finds an image by any of its names, not only the one shown."""
+        return f"{super().search_text(item)} {' '.join(item.tags[1:])}"
 
 
 class VolumesPane(StoredPane):
