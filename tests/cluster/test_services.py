@@ -181,6 +181,45 @@ def test_create_scale_update_restart_and_remove(cluster, session, names):
                                       ("service.scale", "done"), ("service.remove", "done")]
 
 
+def running_task_ids(cluster, name: str) -> set[str]:
+    out = cli(cluster, "service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", name)
+    return set(out.split())
+
+
+def test_an_update_changes_only_what_it_means_to(cluster, session, names):
+    """QA: a scale 3 -> 5 replaced every task (the update sent the spec with the engine's defaults
+    filled in: RestartPolicy, StopGracePeriod). A scale sends the spec as it was but for the count,
+    an image update only the image, a forced restart only ``ForceUpdate``."""
+    name = names("keep")
+    create(session, name=name, replicas_text="3")
+    running(session, name, 3)
+    before_ids = running_task_ids(cluster, name)
+    before = inspect(cluster, name)["Spec"]
+
+    session.guard.scale_service(service(session, name), 5)
+    s, tasks = running(session, name, 5)
+    after = inspect(cluster, name)["Spec"]
+    assert after["TaskTemplate"] == before["TaskTemplate"], "a scale leaves the task template as it was"
+    assert {**after, "Mode": None} == {**before, "Mode": None}
+    assert after["Mode"] == {"Replicated": {"Replicas": 5}}
+    time.sleep(3)  # a rolling restart would have begun by now
+    now_ids = running_task_ids(cluster, name)
+    assert before_ids <= now_ids and len(now_ids) == 5, "the 3 original tasks still run"
+    assert before_ids <= {t.id for t in tasks}
+
+    session.guard.update_service_image(service(session, name), "busybox:v2")
+    updated = inspect(cluster, name)["Spec"]
+    expected = json.loads(json.dumps(after))
+    expected["TaskTemplate"]["ContainerSpec"]["Image"] = "busybox:v2"
+    assert updated == expected, "an image update changes the image alone"
+    running(session, name, 5, image="busybox:v2")
+
+    session.guard.restart_service(service(session, name))
+    restarted = inspect(cluster, name)["Spec"]
+    expected["TaskTemplate"]["ForceUpdate"] = int(updated["TaskTemplate"].get("ForceUpdate") or 0) + 1
+    assert restarted == expected, "a forced restart changes ForceUpdate alone"
+
+
 def test_a_global_service_runs_on_every_node_and_cannot_be_scaled(cluster, session, names):
     """With DNS round robin (no IPVS here) a port is published on each task's node (host mode)."""
     name = names("everywhere")
