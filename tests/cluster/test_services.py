@@ -479,6 +479,41 @@ async def test_pane_5_follows_services_made_elsewhere_and_marks_the_protected(cl
         await pilot.press("escape")
 
 
+async def test_pane_5_reaches_the_running_count_when_the_managers_count_lags_the_event(cluster, names, tmp_path):
+    """QA (1 in 5): a service made while pane 5 opened stayed "0/1" for over a minute while its task
+    ran. The manager counts a task running a moment after its container's start event, and no event
+    follows that count; a reading made at the event can say 0/1 for good. Here the lag is made
+    certain: the manager's readings say 0 running for 1.5 s after they first say it runs (a
+    stand-in for the delay the engine has sometimes); the pane must still reach 1/1 without r."""
+    import dataclasses
+
+    from pilot_helpers import sandbox_app, started
+
+    name = names("lag")
+    app = sandbox_app(cluster)
+    real = app.session.swarm.services
+    first_running: dict[str, float] = {}
+
+    def lagging():
+        out = []
+        for s in real():
+            if s.name == name and s.running:
+                since = first_running.setdefault(s.id, time.monotonic())
+                if time.monotonic() - since < 1.5:
+                    s = dataclasses.replace(s, running=0)
+            out.append(s)
+        return out
+
+    app.session.swarm.services = lagging
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("5")
+        cli(cluster, "service", "create", "--detach", "--name", name, "--replicas", "1", "--endpoint-mode",
+            "dnsrr", BUSYBOX_IMAGE, *LOOP)
+        await row_says(pilot, name, 2, "0/1", "the service shows as the events say it was made")
+        await row_says(pilot, name, 2, "1/1", "its task running shows without r")
+
+
 async def test_create_scale_update_restart_logs_and_remove_from_pane_5_at_80x24(cluster, names, tmp_path):
     """Every key of pane 5 on a real swarm, on an 80x24 terminal: the create form is filled by typing
     (tab moves to each field) and sent with ctrl+s; what the engine then holds is checked."""

@@ -27,6 +27,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, Select, SelectionList, Static
 
 from carina_tui.core import swarm_validate
@@ -42,6 +43,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from carina_tui.ui.app import CarinaApp
 
 PROTECTED_MARK = "◆ "
+# After engine news the list is read again this many seconds after the last news (the manager's
+# task counts settle a moment after the containers' events; no event says they did).
+SETTLE = (1.0, 2.0, 4.0, 8.0)
 
 
 @dataclass
@@ -88,6 +92,7 @@ class ServicesPane(TablePane[ServiceInfo]):
         self.now = time.time  # the clock "updated 3m" is read from
         self._asked = itertools.count(1)
         self._shown_asked = 0
+        self._settle: Timer | None = None
 
     @property
     def carina(self) -> CarinaApp:
@@ -124,6 +129,22 @@ class ServicesPane(TablePane[ServiceInfo]):
     def on_mount(self) -> None:
         super().on_mount()
         self.reload()
+
+    def changed(self) -> None:
+        """Engine news (a service, a node or a task's container changed): read now, and again
+        ``SETTLE`` seconds after the last news. A manager's task counts lag the task's container
+        (its agent reports the task running a moment after the container's start event, and no
+        event follows that report): a reading made at the event can say 0/1 for good (QA)."""
+        self.reload()
+        self._settle_step(0)
+
+    def _settle_step(self, step: int) -> None:
+        if self._settle is not None:
+            self._settle.stop()
+            self._settle = None
+        if step < len(SETTLE):
+            delay = SETTLE[step] - (SETTLE[step - 1] if step else 0.0)
+            self._settle = self.set_timer(delay, lambda: (self.reload(), self._settle_step(step + 1)))
 
     @work(thread=True, group="services", exclusive=True, exit_on_error=False)
     def reload(self) -> None:
