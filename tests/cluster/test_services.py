@@ -514,6 +514,42 @@ async def test_pane_5_reaches_the_running_count_when_the_managers_count_lags_the
         await row_says(pilot, name, 2, "1/1", "its task running shows without r")
 
 
+async def test_a_paused_update_says_the_engines_reason_once_and_in_the_details(cluster, names, tmp_path):
+    """QA: a rollout Swarm paused showed only "paused 33s". The pane warns once, with the engine's
+    reason (UpdateStatus.Message), and the service's details (enter) say it."""
+    from pilot_helpers import notices, sandbox_app, started, wait_for
+
+    from carina_tui.ui.panes.services import TasksScreen
+
+    name = names("stuck")
+    cli(cluster, "service", "create", "--detach", "--name", name, "--replicas", "1", "--endpoint-mode", "dnsrr",
+        BUSYBOX_IMAGE, *LOOP)
+    app = sandbox_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("5")
+        await row_says(pilot, name, 2, "1/1", "the service runs")
+        # an image no node has and no registry serves: the new task is rejected, Swarm pauses the rollout
+        cli(cluster, "service", "update", "--detach", "--image", "carina-missing/none:1", name)
+        wait_until("the engine pauses the update", lambda: (inspect(cluster, name).get("UpdateStatus") or {})
+                   .get("State") == "paused", seen=lambda: json.dumps(inspect(cluster, name).get("UpdateStatus")))
+        reason = inspect(cluster, name)["UpdateStatus"]["Message"]
+        assert reason
+        await wait_for(pilot, lambda: "Service update paused" in [n.title for n in app._notifications],
+                       "a warning says the update paused", BOUND)
+        (told,) = [n for n in app._notifications if n.title == "Service update paused"]
+        assert told.severity == "warning" and name in told.message and reason in told.message
+        await pilot.press("r")
+        await pilot.pause(1.5)
+        assert [n.title for n in app._notifications].count("Service update paused") == 1, "once"
+        assert pane_rows(app)[name][6].startswith("paused")
+        await focus_service(pilot, name)
+        await pilot.press("enter")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, TasksScreen) and app.screen, "enter: details")
+        assert f"Its update is paused: {reason}." in str(screen.query_one("#tasks-update").render())
+        await pilot.press("escape")
+
+
 async def test_create_scale_update_restart_logs_and_remove_from_pane_5_at_80x24(cluster, names, tmp_path):
     """Every key of pane 5 on a real swarm, on an 80x24 terminal: the create form is filled by typing
     (tab moves to each field) and sent with ctrl+s; what the engine then holds is checked."""

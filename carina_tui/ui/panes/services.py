@@ -93,6 +93,7 @@ class ServicesPane(TablePane[ServiceInfo]):
         self._asked = itertools.count(1)
         self._shown_asked = 0
         self._settle: Timer | None = None
+        self._pauses_told: set[tuple[str, float, str]] = set()  # (service, since, state): one toast each
 
     @property
     def carina(self) -> CarinaApp:
@@ -170,8 +171,21 @@ class ServicesPane(TablePane[ServiceInfo]):
             self.border_subtitle = message.error or (f"{PROTECTED_MARK.strip()} protected" if any(
                 self.rule_of(s) for s in message.services) else "")
             self.replace_all(message.services)
+            self._tell_pauses(message.services)
         if self.tasks_screen is not None and self.tasks_screen.is_attached:
             self.tasks_screen.reload()
+
+    def _tell_pauses(self, services: list[ServiceInfo]) -> None:
+        """A warning, once, when a service's update (or rollback) is seen paused, with the engine's reason."""
+        for s in services:
+            if not s.update_paused:
+                continue
+            key = (s.id, s.updated, s.update_state)
+            if key not in self._pauses_told:
+                self._pauses_told.add(key)
+                self.app.notify(f"{s.qualified_name}: {s.paused_sentence} Fix it and update again, or roll "
+                                "it back with docker service rollback.", title="Service update paused",
+                                severity="warning", timeout=15)
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -253,6 +267,8 @@ class TasksScreen(ModalScreen[None]):
             title = Text(f"Tasks of {s.qualified_name}", style="bold")
             title.append(f"  {s.mode} · {s.replicas_text} running · {s.plain_image}", style="")
             yield Static(title, classes="modal-title")
+            if s.update_paused:
+                yield Static(Text(s.paused_sentence, style="bold magenta"), id="tasks-update")
             if self.rule is not None:
                 yield Static(Text(f"{PROTECTED_MARK}protected by the rule {self.rule.describe()}: it is never "
                                   "removed, scaled to 0, updated or restarted here.", style="yellow"))
