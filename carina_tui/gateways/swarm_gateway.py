@@ -89,30 +89,37 @@ class SwarmGateway:
     def scale_service(self, permit: Permit, service_id: str, replicas: int) -> None:
         require(permit, "service.scale", service_id)
         with self._call(f"scale service {service_id[:12]}"):
-            self._update(service_id, lambda spec: _set_replicas(spec, replicas))
+            api = self.api
+            api._result(api._post_json(api._url("/services/{0}/update", service_id), **self._update_of(
+                service_id, lambda spec: _set_replicas(spec, replicas))), json=True)
 
     def update_service_image(self, permit: Permit, service_id: str, image: str) -> None:
         require(permit, "service.update", service_id)
         with self._call(f"update the image of service {service_id[:12]}"):
-            self._update(service_id, lambda spec: spec.setdefault("TaskTemplate", {}).setdefault(
-                "ContainerSpec", {}).update(Image=image), image=image)
+            api = self.api
+            api._result(api._post_json(api._url("/services/{0}/update", service_id), **self._update_of(
+                service_id, lambda spec: spec.setdefault("TaskTemplate", {}).setdefault(
+                    "ContainerSpec", {}).update(Image=image), image=image)), json=True)
 
     def restart_service(self, permit: Permit, service_id: str) -> None:
         require(permit, "service.restart", service_id)
         with self._call(f"restart service {service_id[:12]}"):
-            self._update(service_id, _force)
+            api = self.api
+            api._result(api._post_json(api._url("/services/{0}/update", service_id), **self._update_of(
+                service_id, _force)), json=True)
 
     def remove_service(self, permit: Permit, service_id: str) -> None:
         require(permit, "service.remove", service_id)
         with self._call(f"remove service {service_id[:12]}"):
             self.api.remove_service(service_id)
 
-    def _update(self, service_id: str, change: Callable[[dict], None], *, image: str | None = None) -> None:
-        """Send the service's current spec (a fresh inspect, without the engine's defaults filled in)
-        changed by ``change`` alone, at the version it was read at. Not docker-py's ``update_service``:
-        its ``fetch_current_spec`` reads the spec with defaults inserted (RestartPolicy,
-        StopGracePeriod, ...) and sends them back, a task-template change that makes Swarm replace
-        every task, even on a scale."""
+    def _update_of(self, service_id: str, change: Callable[[dict], None], *, image: str | None = None) -> dict:
+        """The body, version and headers of an update (a read: the update itself is its caller's):
+        the service's current spec (a fresh inspect, without the engine's defaults filled in) changed
+        by ``change`` alone, at the version it was read at. Not docker-py's ``update_service``: its
+        ``fetch_current_spec`` reads the spec with defaults inserted (RestartPolicy, StopGracePeriod,
+        ...) and sends them back, a task-template change that makes Swarm replace every task, even
+        on a scale."""
         api = self.api
         doc = api.inspect_service(service_id)
         spec = doc.get("Spec") or {}
@@ -124,9 +131,7 @@ class SwarmGateway:
             header = auth.get_config_header(api, auth.resolve_repository_name(image)[0])
             if header:
                 headers["X-Registry-Auth"] = header
-        response = api._post_json(api._url("/services/{0}/update", service_id), data=spec,
-                                  params={"version": (doc.get("Version") or {}).get("Index")}, headers=headers)
-        api._result(response, json=True)
+        return dict(data=spec, params={"version": (doc.get("Version") or {}).get("Index")}, headers=headers)
 
     # -- conversions ----------------------------------------------------------------
 

@@ -123,10 +123,10 @@ class SwarmScreen(ModalScreen[None]):
         node = self.selected
         if node is None:
             return
-        self._ask(self.app.session, node, availability)
+        self._check_first(self.app.session, node, availability)
 
     @work(thread=True, group="mutate", exit_on_error=False)
-    def _ask(self, session, node: NodeInfo, availability: str) -> None:
+    def _check_first(self, session, node: NodeInfo, availability: str) -> None:
         """The guard's rules first (last active manager, a protected task): a change they refuse is
         refused at once, never confirmed and then refused."""
         try:
