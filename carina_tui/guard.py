@@ -497,6 +497,18 @@ class Guard:
         and audited, when read-only, when it would drain the swarm's last active manager, or when
         the node runs a protected task container (drain would stop it; plain containers such as the
         Consul agent are not touched by drain). Returns the node as the manager holds it after."""
+        action, manager, target, fresh = self._availability_decided(node, availability)
+        self._run(action, target, lambda: manager.update_node_availability(
+            issue("node.availability", fresh.id), fresh.id, availability))
+        return swarm_nodes.node(manager, fresh.id)
+
+    def check_availability(self, node: NodeInfo, availability: str) -> None:
+        """What ``set_availability`` would decide before it acts, asked before the user is: raises
+        its ``Refused`` (audited) when a rule already refuses the change, else nothing. The change
+        itself is decided again, on a fresh node list, when it is made."""
+        self._availability_decided(node, availability)
+
+    def _availability_decided(self, node: NodeInfo, availability: str):
         if availability not in AVAILABILITIES:
             raise ValidationError(f"A node's availability is one of {', '.join(AVAILABILITIES)}, not {availability!r}.")
         action = {"drain": "node.drain", "active": "node.activate"}.get(availability, "node.pause")
@@ -524,9 +536,7 @@ class Guard:
                 task, rule = found
                 self._audit(action, target, "refused", rule=rule.describe())
                 raise Refused(protected_task_sentence(fresh, task, rule), rule=rule.describe())
-        self._run(action, target, lambda: manager.update_node_availability(
-            issue("node.availability", fresh.id), fresh.id, availability))
-        return swarm_nodes.node(manager, fresh.id)
+        return action, manager, target, fresh
 
     def _manager(self, action: str, target: NodeTarget) -> DockerGateway:
         """A gateway to a manager that answers now (node changes are made on a manager)."""

@@ -31,6 +31,13 @@ class Holder:
     node: str = ""
 
 
+def is_load_balancer(key: str, name: str = "") -> bool:
+    """Whether an entry of a verbose network inspect's ``Containers`` (its key, its ``Name``) is a
+    node's load balancer endpoint: ``lb-<network>`` on an overlay network, and on the ingress
+    network its sandbox ``ingress-sbox``, named ``<network>-endpoint`` (``ingress-endpoint``)."""
+    return key.startswith("lb-") or key.endswith("-sbox") or name.endswith("-endpoint")
+
+
 def usable(subnet: str) -> int:
     """How many addresses of an IPv4 ``subnet`` tasks and containers can get: all but the network
     and broadcast addresses and the gateway (which the engine always reserves, given or not)."""

@@ -92,6 +92,17 @@ class ServiceInfo:
     def networks_text(self) -> str:
         return ", ".join(self.networks)
 
+    @property
+    def update_paused(self) -> bool:
+        """A rollout (or its rollback) Swarm paused: ``update_message`` says why (a task failed...)."""
+        return self.update_state in ("paused", "rollback_paused")
+
+    @property
+    def paused_sentence(self) -> str:
+        what = "Its rollback" if self.update_state.startswith("rollback") else "Its update"
+        why = self.update_message or "the engine gives no reason"
+        return f"{what} is paused: {why}."
+
     def update_text(self, now: float | None = None, *, coarse: bool = False) -> str:
         """``updating``, ``completed 3m``, ``created 2h``: what happened to it last, and how long ago."""
         if self.update_state == "updating":

@@ -89,37 +89,49 @@ class SwarmGateway:
     def scale_service(self, permit: Permit, service_id: str, replicas: int) -> None:
         require(permit, "service.scale", service_id)
         with self._call(f"scale service {service_id[:12]}"):
-            self.api.update_service(**self._changed(service_id, lambda spec: spec.update(
-                Mode={"Replicated": {"Replicas": replicas}})))
+            api = self.api
+            api._result(api._post_json(api._url("/services/{0}/update", service_id), **self._update_of(
+                service_id, lambda spec: _set_replicas(spec, replicas))), json=True)
 
     def update_service_image(self, permit: Permit, service_id: str, image: str) -> None:
         require(permit, "service.update", service_id)
         with self._call(f"update the image of service {service_id[:12]}"):
-            self.api.update_service(**self._changed(service_id, lambda spec: spec["TaskTemplate"].setdefault(
-                "ContainerSpec", {}).update(Image=image)))
+            api = self.api
+            api._result(api._post_json(api._url("/services/{0}/update", service_id), **self._update_of(
+                service_id, lambda spec: spec.setdefault("TaskTemplate", {}).setdefault(
+                    "ContainerSpec", {}).update(Image=image), image=image)), json=True)
 
     def restart_service(self, permit: Permit, service_id: str) -> None:
         require(permit, "service.restart", service_id)
         with self._call(f"restart service {service_id[:12]}"):
-            self.api.update_service(**self._changed(service_id, _force))
+            api = self.api
+            api._result(api._post_json(api._url("/services/{0}/update", service_id), **self._update_of(
+                service_id, _force)), json=True)
 
     def remove_service(self, permit: Permit, service_id: str) -> None:
         require(permit, "service.remove", service_id)
         with self._call(f"remove service {service_id[:12]}"):
             self.api.remove_service(service_id)
 
-    def _changed(self, service_id: str, change: Callable[[dict], None]) -> dict:
-        """The arguments of an update: the service's current spec (a fresh inspect, a read) changed by
-        ``change``, with the version it was read at."""
-        doc = self.api.inspect_service(service_id)
+    def _update_of(self, service_id: str, change: Callable[[dict], None], *, image: str | None = None) -> dict:
+        """The body, version and headers of an update (a read: the update itself is its caller's):
+        the service's current spec (a fresh inspect, without the engine's defaults filled in) changed
+        by ``change`` alone, at the version it was read at. Not docker-py's ``update_service``: its
+        ``fetch_current_spec`` reads the spec with defaults inserted (RestartPolicy, StopGracePeriod,
+        ...) and sends them back, a task-template change that makes Swarm replace every task, even
+        on a scale."""
+        api = self.api
+        doc = api.inspect_service(service_id)
         spec = doc.get("Spec") or {}
-        spec.setdefault("TaskTemplate", {})
         change(spec)
-        return dict(service=service_id, version=(doc.get("Version") or {}).get("Index"),
-                    task_template=spec["TaskTemplate"], name=spec.get("Name"), labels=spec.get("Labels"),
-                    mode=spec.get("Mode"), update_config=spec.get("UpdateConfig"),
-                    rollback_config=spec.get("RollbackConfig"), endpoint_spec=spec.get("EndpointSpec"),
-                    fetch_current_spec=True)
+        headers = {}
+        if image:
+            from docker import auth  # docker-py is loaded already: ``api`` is its client
+
+            header = auth.get_config_header(api, auth.resolve_repository_name(image)[0])
+            if header:
+                headers["X-Registry-Auth"] = header
+        return dict(data=spec, params={"version": (doc.get("Version") or {}).get("Index")}, headers=headers)
 
     # -- conversions ----------------------------------------------------------------
 
@@ -198,8 +210,13 @@ def _detailed(line: str) -> tuple[str, str, str]:
 
 def _force(spec: dict) -> None:
     """A forced rolling restart: ``ForceUpdate`` counts up, so every task is replaced though nothing changed."""
-    template = spec["TaskTemplate"]
+    template = spec.setdefault("TaskTemplate", {})
     template["ForceUpdate"] = int(template.get("ForceUpdate") or 0) + 1
+
+
+def _set_replicas(spec: dict, replicas: int) -> None:
+    """A scale: ``Mode.Replicated.Replicas`` and nothing else (a global service has no count to set)."""
+    spec.setdefault("Mode", {}).setdefault("Replicated", {})["Replicas"] = replicas
 
 
 def _mode(mode: str, replicas: int) -> dict:

@@ -33,6 +33,7 @@ from carina_tui.core.overlay_addresses import (
     Holder,
     shortfall,
     usable,
+    is_load_balancer,
 )
 from carina_tui.core.swarm_nodes import NodeTask
 from carina_tui.gateways.docker_gateway import DockerGateway
@@ -147,7 +148,7 @@ def address_use(gateways: Iterable[DockerGateway], network: NetworkInfo) -> Addr
             continue
         node = gateway.node
         for key, ep in (doc.get("Containers") or {}).items():
-            if key.startswith("lb-"):
+            if is_load_balancer(key, ep.get("Name") or ""):
                 hold(ep.get("IPv4Address") or "", LOAD_BALANCER, node, node)
             else:
                 hold(ep.get("IPv4Address") or "", CONTAINER, ep.get("Name") or "", node)

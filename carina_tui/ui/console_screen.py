@@ -328,7 +328,7 @@ class ConsoleScreen(ConsoleActions, Screen):
             return
         self.pane("networks").addresses_changed()  # tasks, virtual IPs, load balancers came or went
         if found := self.query("#services"):
-            found.first(TablePane).reload()
+            found.first(TablePane).changed()  # type: ignore[attr-defined]
 
     @on(StorageChanged)
     def _storage_changed(self, message: StorageChanged) -> None:

@@ -123,6 +123,20 @@ class SwarmScreen(ModalScreen[None]):
         node = self.selected
         if node is None:
             return
+        self._check_first(self.app.session, node, availability)
+
+    @work(thread=True, group="mutate", exit_on_error=False)
+    def _check_first(self, session, node: NodeInfo, availability: str) -> None:
+        """The guard's rules first (last active manager, a protected task): a change they refuse is
+        refused at once, never confirmed and then refused."""
+        try:
+            session.guard.check_availability(node, availability)
+        except CarinaError as err:
+            self.app.call_from_thread(self.app.notify, str(err), title=err.title, severity="error", timeout=10)
+            return
+        self.app.call_from_thread(self._confirm, node, availability)
+
+    def _confirm(self, node: NodeInfo, availability: str) -> None:
         question, detail = QUESTIONS[availability]
 
         def answered(yes: bool | None) -> None:

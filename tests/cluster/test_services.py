@@ -181,6 +181,50 @@ def test_create_scale_update_restart_and_remove(cluster, session, names):
                                       ("service.scale", "done"), ("service.remove", "done")]
 
 
+def running_task_ids(cluster, name: str) -> set[str]:
+    out = cli(cluster, "service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", name)
+    return set(out.split())
+
+
+def test_an_update_changes_only_what_it_means_to(cluster, session, names):
+    """QA: a scale 3 -> 5 replaced every task (the update sent the spec with the engine's defaults
+    filled in: RestartPolicy, StopGracePeriod). A scale sends the spec as it was but for the count,
+    an image update only the image, a forced restart only ``ForceUpdate``."""
+    name = names("keep")
+    sid = create(session, name=name, replicas_text="3")
+
+    def raw_spec() -> dict:
+        """The spec as the engine holds it (``docker service inspect`` fills in defaults, which hides the change)."""
+        return session.swarm.manager().api.inspect_service(sid)["Spec"]
+
+    running(session, name, 3)
+    before_ids = running_task_ids(cluster, name)
+    before = raw_spec()
+
+    session.guard.scale_service(service(session, name), 5)
+    s, tasks = running(session, name, 5)
+    after = raw_spec()
+    assert after["TaskTemplate"] == before["TaskTemplate"], "a scale leaves the task template as it was"
+    assert {**after, "Mode": None} == {**before, "Mode": None}
+    assert after["Mode"] == {"Replicated": {"Replicas": 5}}
+    time.sleep(3)  # a rolling restart would have begun by now
+    now_ids = running_task_ids(cluster, name)
+    assert before_ids <= now_ids and len(now_ids) == 5, "the 3 original tasks still run"
+    assert before_ids <= {t.id for t in tasks}
+
+    session.guard.update_service_image(service(session, name), "busybox:v2")
+    updated = raw_spec()
+    expected = json.loads(json.dumps(after))
+    expected["TaskTemplate"]["ContainerSpec"]["Image"] = "busybox:v2"
+    assert updated == expected, "an image update changes the image alone"
+    running(session, name, 5, image="busybox:v2")
+
+    session.guard.restart_service(service(session, name))
+    restarted = raw_spec()
+    expected["TaskTemplate"]["ForceUpdate"] = int(updated["TaskTemplate"].get("ForceUpdate") or 0) + 1
+    assert restarted == expected, "a forced restart changes ForceUpdate alone"
+
+
 def test_a_global_service_runs_on_every_node_and_cannot_be_scaled(cluster, session, names):
     """With DNS round robin (no IPVS here) a port is published on each task's node (host mode)."""
     name = names("everywhere")
@@ -437,6 +481,77 @@ async def test_pane_5_follows_services_made_elsewhere_and_marks_the_protected(cl
         assert (task.node, task.state) == (real["Node"], "running")
         assert any('protected by the rule label "carina.protected=true"' in str(w.render())
                    for w in app.screen.query("Static"))
+        await pilot.press("escape")
+
+
+async def test_pane_5_reaches_the_running_count_when_the_managers_count_lags_the_event(cluster, names, tmp_path):
+    """QA (1 in 5): a service made while pane 5 opened stayed "0/1" for over a minute while its task
+    ran. The manager counts a task running a moment after its container's start event, and no event
+    follows that count; a reading made at the event can say 0/1 for good. Here the lag is made
+    certain: the manager's readings say 0 running for 1.5 s after they first say it runs (a
+    stand-in for the delay the engine has sometimes); the pane must still reach 1/1 without r."""
+    import dataclasses
+
+    from pilot_helpers import sandbox_app, started
+
+    name = names("lag")
+    app = sandbox_app(cluster)
+    real = app.session.swarm.services
+    first_running: dict[str, float] = {}
+
+    def lagging():
+        out = []
+        for s in real():
+            if s.name == name and s.running:
+                since = first_running.setdefault(s.id, time.monotonic())
+                if time.monotonic() - since < 1.5:
+                    s = dataclasses.replace(s, running=0)
+            out.append(s)
+        return out
+
+    app.session.swarm.services = lagging
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("5")
+        cli(cluster, "service", "create", "--detach", "--name", name, "--replicas", "1", "--endpoint-mode",
+            "dnsrr", BUSYBOX_IMAGE, *LOOP)
+        await row_says(pilot, name, 2, "0/1", "the service shows as the events say it was made")
+        await row_says(pilot, name, 2, "1/1", "its task running shows without r")
+
+
+async def test_a_paused_update_says_the_engines_reason_once_and_in_the_details(cluster, names, tmp_path):
+    """QA: a rollout Swarm paused showed only "paused 33s". The pane warns once, with the engine's
+    reason (UpdateStatus.Message), and the service's details (enter) say it."""
+    from pilot_helpers import notices, sandbox_app, started, wait_for
+
+    from carina_tui.ui.panes.services import TasksScreen
+
+    name = names("stuck")
+    cli(cluster, "service", "create", "--detach", "--name", name, "--replicas", "1", "--endpoint-mode", "dnsrr",
+        BUSYBOX_IMAGE, *LOOP)
+    app = sandbox_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("5")
+        await row_says(pilot, name, 2, "1/1", "the service runs")
+        # an image no node has and no registry serves: the new task is rejected, Swarm pauses the rollout
+        cli(cluster, "service", "update", "--detach", "--image", "carina-missing/none:1", name)
+        wait_until("the engine pauses the update", lambda: (inspect(cluster, name).get("UpdateStatus") or {})
+                   .get("State") == "paused", seen=lambda: json.dumps(inspect(cluster, name).get("UpdateStatus")))
+        reason = inspect(cluster, name)["UpdateStatus"]["Message"]
+        assert reason
+        await wait_for(pilot, lambda: "Service update paused" in [n.title for n in app._notifications],
+                       "a warning says the update paused", BOUND)
+        (told,) = [n for n in app._notifications if n.title == "Service update paused"]
+        assert told.severity == "warning" and name in told.message and reason in told.message
+        await pilot.press("r")
+        await pilot.pause(1.5)
+        assert [n.title for n in app._notifications].count("Service update paused") == 1, "once"
+        assert pane_rows(app)[name][6].startswith("paused")
+        await focus_service(pilot, name)
+        await pilot.press("enter")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, TasksScreen) and app.screen, "enter: details")
+        assert f"Its update is paused: {reason}." in str(screen.query_one("#tasks-update").render())
         await pilot.press("escape")
 
 

@@ -167,15 +167,18 @@ def test_a_node_running_a_protected_task_is_not_drained(swarm, session):
                    "--container-label", "carina.protected=true")
     try:
         wait_for("the protected task runs", lambda: running_tasks(n1, name))
+        with pytest.raises(Refused) as asked:  # asked before the user is (D's question)
+            session.guard.check_availability(by_name(session, n3.name), "drain")
+        assert f"Node {n3.name} runs the protected container vault.1." in str(asked.value)
         with pytest.raises(Refused) as err:
             session.guard.set_availability(by_name(session, n3.name), "drain")
         assert f"Node {n3.name} runs the protected container vault.1." in str(err.value)
         assert 'label "carina.protected=true" (default)' in str(err.value)
         assert node_ls(n1)[n3.name][1] == "Active"
         assert running_tasks(n1, name) == [n3.name]
-        (line,) = audit_lines(session)
-        assert (line["action"], line["target_name"], line["outcome"]) == ("node.drain", n3.name, "refused")
-        assert line["rule"] == 'label "carina.protected=true" (default)'
+        lines = audit_lines(session)  # the question's check, then the drain's own
+        assert [(line["action"], line["target_name"], line["outcome"], line["rule"]) for line in lines] == \
+            [("node.drain", n3.name, "refused", 'label "carina.protected=true" (default)')] * 2
     finally:
         d(n1, "service", "rm", name, check=False)
 
@@ -456,9 +459,16 @@ async def test_the_swarm_view_drains_activates_refuses_and_shows_a_subnet_fillin
             await press_on(n3.name, "A")
             await wait_on_screen(pilot, lambda: node_ls(n1)[n3.name][1] == "Active", "the engine activates n3", 30)
 
+            # QA: the last manager's drain was confirmed first and refused only after y. The guard's
+            # rule is asked before the question: the refusal at once, no confirmation.
             d(n1, "node", "update", "--availability", "drain", n2.name)
-            await press_on(n1.name, "D")
+            table = screen.query_one("#swarm-nodes")
+            table.move_cursor(row=[r[0] for r in table_rows(screen, "swarm-nodes")].index(n1.name))
+            await pilot.press("D")
             await wait_on_screen(pilot, lambda: "last active manager" in notices(app), "the refusal is said", 30)
+            assert f"Node {n1.name} is the swarm's last active manager" in notices(app)
+            await pilot.pause(0.3)
+            assert app.screen is screen, "no confirmation is asked for a drain the guard refuses"
             assert node_ls(n1)[n1.name][1] == "Active"
     finally:
         d(n1, "node", "update", "--availability", "active", n2.name, check=False)

@@ -105,3 +105,29 @@ def test_new_tasks_may_go_to_active_ready_nodes_that_meet_the_constraints():
     assert may_run_on(nodes, ("node.id==id-m1",)) == ("m1",)
     # a constraint not judged here (node labels) leaves the nodes in: the check errs on the side of caution
     assert may_run_on(nodes, ("node.labels.zone==a",)) == ("m1", "w1")
+
+
+def test_the_ingress_networks_endpoint_is_a_load_balancer_as_lb_endpoints_are():
+    """QA: W and ``status --json`` counted the ingress network's endpoint (``ingress-sbox``, named
+    ``ingress-endpoint``) as a container; on other overlay networks ``lb-<network>`` is a load balancer."""
+    from carina_tui.core.models import IPAMConfig, NetworkInfo
+    from carina_tui.core.overlay_addresses import is_load_balancer
+    from carina_tui.gateways.swarm_nodes import address_use
+
+    assert is_load_balancer("ingress-sbox", "ingress-endpoint")
+    assert is_load_balancer("lb-mynet", "mynet-endpoint")
+    assert not is_load_balancer("3f2a9c0e7d1b", "web.1.abc")
+
+    class Engine:  # answers a verbose inspect of the ingress network as a node's engine does
+        node = "n1"
+
+        def _read(self, what, target, via_api):
+            return {"Containers": {
+                "ingress-sbox": {"Name": "ingress-endpoint", "IPv4Address": "10.0.0.2/24"},
+                "5b0c": {"Name": "web.1.x7", "IPv4Address": "10.0.0.7/24"}}}
+
+    network = NetworkInfo(id="in", name="ingress", driver="overlay", scope="swarm",
+                          ipam=(IPAMConfig(subnet="10.0.0.0/24"),))
+    use = address_use([Engine()], network)
+    assert [(h.address, h.kind, h.node) for h in use.holders] == [
+        ("10.0.0.2", LOAD_BALANCER, "n1"), ("10.0.0.7", CONTAINER, "n1")]

@@ -27,6 +27,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, Select, SelectionList, Static
 
 from carina_tui.core import swarm_validate
@@ -42,6 +43,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from carina_tui.ui.app import CarinaApp
 
 PROTECTED_MARK = "◆ "
+# After engine news the list is read again this many seconds after the last news (the manager's
+# task counts settle a moment after the containers' events; no event says they did).
+SETTLE = (1.0, 2.0, 4.0, 8.0)
 
 
 @dataclass
@@ -88,6 +92,8 @@ class ServicesPane(TablePane[ServiceInfo]):
         self.now = time.time  # the clock "updated 3m" is read from
         self._asked = itertools.count(1)
         self._shown_asked = 0
+        self._settle: Timer | None = None
+        self._pauses_told: set[tuple[str, float, str]] = set()  # (service, since, state): one toast each
 
     @property
     def carina(self) -> CarinaApp:
@@ -125,6 +131,22 @@ class ServicesPane(TablePane[ServiceInfo]):
         super().on_mount()
         self.reload()
 
+    def changed(self) -> None:
+        """Engine news (a service, a node or a task's container changed): read now, and again
+        ``SETTLE`` seconds after the last news. A manager's task counts lag the task's container
+        (its agent reports the task running a moment after the container's start event, and no
+        event follows that report): a reading made at the event can say 0/1 for good (QA)."""
+        self.reload()
+        self._settle_step(0)
+
+    def _settle_step(self, step: int) -> None:
+        if self._settle is not None:
+            self._settle.stop()
+            self._settle = None
+        if step < len(SETTLE):
+            delay = SETTLE[step] - (SETTLE[step - 1] if step else 0.0)
+            self._settle = self.set_timer(delay, lambda: (self.reload(), self._settle_step(step + 1)))
+
     @work(thread=True, group="services", exclusive=True, exit_on_error=False)
     def reload(self) -> None:
         """The list from a manager, in a worker; what it says arrives as ``ServicesLoaded``."""
@@ -149,8 +171,21 @@ class ServicesPane(TablePane[ServiceInfo]):
             self.border_subtitle = message.error or (f"{PROTECTED_MARK.strip()} protected" if any(
                 self.rule_of(s) for s in message.services) else "")
             self.replace_all(message.services)
+            self._tell_pauses(message.services)
         if self.tasks_screen is not None and self.tasks_screen.is_attached:
             self.tasks_screen.reload()
+
+    def _tell_pauses(self, services: list[ServiceInfo]) -> None:
+        """A warning, once, when a service's update (or rollback) is seen paused, with the engine's reason."""
+        for s in services:
+            if not s.update_paused:
+                continue
+            key = (s.id, s.updated, s.update_state)
+            if key not in self._pauses_told:
+                self._pauses_told.add(key)
+                self.app.notify(f"{s.qualified_name}: {s.paused_sentence} Fix it and update again, or roll "
+                                "it back with docker service rollback.", title="Service update paused",
+                                severity="warning", timeout=15)
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -232,6 +267,8 @@ class TasksScreen(ModalScreen[None]):
             title = Text(f"Tasks of {s.qualified_name}", style="bold")
             title.append(f"  {s.mode} · {s.replicas_text} running · {s.plain_image}", style="")
             yield Static(title, classes="modal-title")
+            if s.update_paused:
+                yield Static(Text(s.paused_sentence, style="bold magenta"), id="tasks-update")
             if self.rule is not None:
                 yield Static(Text(f"{PROTECTED_MARK}protected by the rule {self.rule.describe()}: it is never "
                                   "removed, scaled to 0, updated or restarted here.", style="yellow"))
