@@ -89,10 +89,11 @@ def test_a_shell_over_ssh_is_selectable_and_closing_it_ends_it(session, scratch)
             assert select.select([shell], [], [], BOUND)[0], f"nothing to read after {seen!r}"
             seen += shell.read() + shell.buffered()
         shell.write(b"typed\n")
-        assert b"typed" in until(shell, b"typed")
+        # The terminal echoes the line, then cat prints it: read both, so nothing is left unread.
+        assert b"typed\r\ntyped\r\n" in until(shell, b"typed\r\ntyped\r\n")
     finally:
         shell.close()
-    assert shell._sock.chan.closed and shell.read() == b""
+    assert shell._sock.chan.closed and shell.read() == b"", "once closed, the shell gives nothing more"
 
 
 def test_stats_when_the_ssh_link_is_gone_say_so_without_hanging(ssh_lab, ssh_home, scratch):
