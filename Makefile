@@ -23,6 +23,9 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := docker.io busybox-static openssl iproute2 util-linux openssh-server openssh-client chromium \
                 chromium-driver
 PYTEST_ARGS ?= -q
+# Two test processes, a test file each at a time (module fixtures such as a sandbox stay in one):
+# most of a test's time is spent waiting on an engine, and every test makes its own names.
+TEST_WORKERS ?= 2
 
 .PHONY: venv deps test test-unit demo bench screenshots clean
 
@@ -57,7 +60,7 @@ deps:
 	fi
 
 test: deps venv
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-unit: venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS) tests/unit
