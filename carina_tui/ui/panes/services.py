@@ -133,11 +133,17 @@ class ServicesPane(TablePane[ServiceInfo]):
 
     def changed(self) -> None:
         """Engine news (a service, a node or a task's container changed): read now, and again
-        ``SETTLE`` seconds after the last news. A manager's task counts lag the task's container
-        (its agent reports the task running a moment after the container's start event, and no
-        event follows that report): a reading made at the event can say 0/1 for good (QA)."""
+        ``SETTLE`` seconds after the last news while a service has not reached its count. A
+        manager's task counts lag the task's container (its agent reports the task running a
+        moment after the container's start event, and no event follows that report): a reading
+        made at the event can say 0/1 for good (QA)."""
         self.reload()
         self._settle_step(0)
+
+    def _settling(self) -> bool:
+        """A service the last reading shows short of (or over) its count, or updating: the
+        manager's counts may not have caught up yet."""
+        return any(s.running != s.desired or s.update_state == "updating" for s in self.items.values())
 
     def _settle_step(self, step: int) -> None:
         if self._settle is not None:
@@ -145,7 +151,15 @@ class ServicesPane(TablePane[ServiceInfo]):
             self._settle = None
         if step < len(SETTLE):
             delay = SETTLE[step] - (SETTLE[step - 1] if step else 0.0)
-            self._settle = self.set_timer(delay, lambda: (self.reload(), self._settle_step(step + 1)))
+            self._settle = self.set_timer(delay, lambda: self._settle_read(step))
+
+    def _settle_read(self, step: int) -> None:
+        """Read again only while something is still settling: a swarm at its counts costs no call."""
+        if self._settling():
+            self.reload()
+            self._settle_step(step + 1)
+        else:
+            self._settle = None
 
     @work(thread=True, group="services", exclusive=True, exit_on_error=False)
     def reload(self) -> None:

@@ -269,7 +269,6 @@ class ImagesPane(StoredPane):
             name.append(" dangling", style="yellow")
         return (name, i.node, i.short_id, size_text(i.size), age(i.created, self.now(), coarse=True), self.users_cell(i))
 
-
     def search_text(self, item: Image) -> str:
         """The filter finds an image by any of its names, not only the one shown."""
         return f"{super().search_text(item)} {' '.join(item.tags[1:])}"
