@@ -50,7 +50,9 @@ def round_trip(tmux: Tmux, name: str, what: str) -> None:
     step(tmux, "c", ["e"], lambda t: "exit returns to the console" in t and PROMPT.search(t),
          f"e opens a shell in {what}")
     step(tmux, "c", ["-l", "echo $((6*7)); stty size"], lambda t: "stty size" in t, "the command is typed")
-    text = step(tmux, "c", ["Enter"], lambda t: answer(t, "42"), "the shell prints 42")
+    # Both commands done: the prompt is back after the 42 (stty prints a moment after echo).
+    text = step(tmux, "c", ["Enter"], lambda t: answer(t, "42") and PROMPT.search(t[t.rfind("\n42"):]),
+                "the shell prints 42, then stty its size and the prompt comes back")
     assert answer(text, "32 120"), f"the shell's TTY is not the terminal's size (32 x 120):\n{text}"
     tmux.run("resize-window", "-t", "c", "-x", "100", "-y", "30")  # SIGWINCH: the exec is resized
     step(tmux, "c", ["-l", "clear; stty size"], lambda t: "stty size" in t, "stty is typed again")
