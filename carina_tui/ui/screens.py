@@ -183,12 +183,20 @@ class TypeAheadScreen(ModalScreen[Any]):
             (self.focused or self)._forward_event(self._copy(key))
 
     def _copy(self, key: events.Key) -> events.Key:
-        # A fresh event, sent by the app and forwarded, as the app forwards the driver's: one
-        # sent by the screen would stop bubbling at the screen, and one not marked forwarded
-        # would be taken for new input by the app; either way its bindings (ctrl+s) go unchecked.
-        fresh = events.Key(key.key, key.character)
-        fresh.set_sender(self.app)
-        return fresh
+        return fresh_key(self.app, key)
+
+
+def fresh_key(app, key: events.Key) -> events.Key:
+    """``key`` again, to hand on: a fresh event, sent by the app and forwarded, as the app
+    forwards the driver's. One sent by a screen would stop bubbling at the screen, and one not
+    marked forwarded would be taken for new input by the app; either way its bindings (ctrl+s)
+    would go unchecked."""
+    fresh = events.Key(key.key, key.character)
+    fresh.set_sender(app)
+    return fresh
+
+
+LEAVE_KEYS = ("enter", "escape")
 
 
 class TypeAheadApp:
@@ -200,6 +208,7 @@ class TypeAheadApp:
         if isinstance(event, events.Key) and not event.is_forwarded:
             screen = self.screen  # type: ignore[attr-defined]
             event.typed_on = screen  # type: ignore[attr-defined]
+            event.typed_to = screen.focused  # type: ignore[attr-defined]
             if isinstance(screen, TypeAheadScreen) and screen.moves_focus(event):
                 screen.take_key(event)  # in its turn: held with the others, or the focus moves now
                 return
@@ -214,3 +223,22 @@ class TypeAheadApp:
             event.prevent_default()
             event.stop()
             screen.take_key(event)
+            return
+        # On the same screen: a key handed to what had the focus when it was typed (the table),
+        # after which a box that takes type-ahead (a pane's filter, opened by ``/`` in the same
+        # burst) got the focus, is the box's: ``/web`` typed in one go filters by web, and the
+        # ``w`` is never taken for the table's binding.
+        focused = screen.focused
+        typed_to = getattr(event, "typed_to", focused)
+        if (typed_on is screen and focused is not typed_to and getattr(focused, "takes_type_ahead", False)):
+            event.prevent_default()
+            event.stop()
+            leave_to = getattr(focused, "leave_to", None)
+            if event.key == "enter" and leave_to is not None:
+                # Submitted in its turn, after the keys before it; enter is a binding, and the box
+                # loses the focus now, so the key itself would be the table's (its details).
+                focused.call_later(focused.action_submit)
+            else:
+                focused._forward_event(fresh_key(self, event))
+            if event.key in LEAVE_KEYS and leave_to is not None:
+                screen.set_focus(leave_to)  # the keys behind enter or escape are the table's again

@@ -889,7 +889,7 @@ class TablePane(Vertical, Generic[T]):
 
     # -- filter -----------------------------------------------------------------------
 
-    def action_start_filter(self) -> None:
+    async def action_start_filter(self) -> None:
         # The filter box is made on first use: four idle Inputs cost start-up time for nothing.
         found = self.query(".pane-filter")
         if found:
@@ -899,8 +899,14 @@ class TablePane(Vertical, Generic[T]):
             from textual.widgets import Input
 
             box = Input(placeholder="filter (escape clears)", classes="pane-filter")
-            self.mount(box, before=self.table)
-        box.focus()
+            # Keys typed behind ``/`` come here; enter or escape among them hands the focus back
+            # to the table in their turn (``TypeAheadApp``).
+            box.takes_type_ahead = True
+            box.leave_to = self.table
+            await self.mount(box, before=self.table)
+        # Focused now, not at the next idle (``Widget.focus``): the app is still in this key's
+        # turn, so the keys typed behind ``/`` come back to it after the box has the focus.
+        self.screen.set_focus(box)
 
     def action_clear_filter(self) -> None:
         found = self.query(".pane-filter")
@@ -909,7 +915,7 @@ class TablePane(Vertical, Generic[T]):
             box.value = ""
             box.display = False
             self._set_filter("")
-            self.table.focus()
+            self.screen.set_focus(self.table)
 
     ENTER_ACTION = "details"
 
@@ -931,7 +937,8 @@ class TablePane(Vertical, Generic[T]):
             event.stop()
             if not event.value.strip():
                 event.input.display = False
-            self.table.focus()
+            if self.screen.focused is event.input:
+                self.screen.set_focus(self.table)
 
     def _set_filter(self, text: str) -> None:
         if text != self.filter_text:

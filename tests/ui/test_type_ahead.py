@@ -4,6 +4,8 @@ go either run a container with exactly that name or leave the form open saying w
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pilot_helpers import SIZE, burst, error_text, make_app, notices, set_fields, started, submit, wait_for
@@ -88,3 +90,37 @@ async def test_tab_typed_in_one_go_moves_to_the_next_field_in_order(docker_host,
                        "the keys reach the form")
         assert (screen.text("name"), screen.text("subnet")) == ("abc", "10.1.2.0/24")
         assert screen.focused is screen.query_one("#f-subnet")
+
+
+@pytest.mark.parametrize("opened", ["first time", "again"])
+async def test_a_filter_typed_in_one_go_goes_to_the_filter_box_not_to_the_table(docker_host, test_engine, scratch,
+                                                                               opened):
+    """``/`` and the words in one burst (a paste, a fast typist over SSH): every key lands in the
+    filter box, in order. Before, the keys behind ``/`` were handed to the table and came back
+    to the app as the table's keys: lost, or worse, run as its bindings (``s`` start/stop,
+    ``d`` remove, ``c`` connect) on the selected row."""
+    keep = scratch.run("scdrun")
+    other = scratch.run("other")
+    async with make_app(docker_host).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        await pilot.press("3")
+        pane = app.pane("containers")
+        await wait_for(pilot, lambda: {keep, other} <= {c.name for c in pane.items.values()}, "both rows show")
+        if opened == "again":
+            await pilot.press("slash", "x", "escape")
+            await wait_for(pilot, lambda: pane.filter_text == "" and app.focused is pane.table, "escape clears")
+        await burst(pilot, "/", *"scdrun", "enter", "j")
+        await wait_for(pilot, lambda: pane.filter_text == "scdrun", "the filter holds every key typed")
+        await pilot.pause(0.3)
+        assert pane.filter_text == "scdrun", "the key after enter is the table's again"
+        assert app.focused is pane.table
+        assert "filter: scdrun" in str(pane.border_title)
+        assert not isinstance(app.screen, FormScreen) and app.screen is app.console_screen, \
+            f"a key of the burst ran a binding: {type(app.screen).__name__} is open"
+        assert not re.search(r"stop|remov|restart|connect", notices(app), re.I), notices(app)
+        # q (Quit, for the table) typed into the filter, then escape: the filter is cleared, the
+        # console still runs, and the key behind escape is the table's.
+        await burst(pilot, "/", "q", "escape", "j")
+        await wait_for(pilot, lambda: pane.filter_text == "" and app.focused is pane.table, "escape clears")
+        assert app.is_running and app.screen is app.console_screen
+    assert test_engine.docker("inspect", "--format", "{{.State.Status}}", keep).strip() == "running"
