@@ -217,7 +217,8 @@ class ConsoleScreen(ConsoleActions, Screen):
         text = Text()
         text.append(" carina-tui ", style="bold reverse")
         text.append(f"  {spec.name}", style="bold")
-        text.append(f"  {', '.join(spec.endpoints)}", style="dim")
+        if tuple(spec.endpoints) != (spec.name,):  # --host URL: the cluster is named by its one URL
+            text.append(f"  {', '.join(spec.endpoints)}", style="dim")
         served = " (served)" if self.app.is_web else ""  # carina-tui serve: the page says whether it can act
         if session.read_only:
             text.append("  ")

@@ -147,3 +147,17 @@ async def test_enter_shows_details_and_i_the_inspect_document(docker_host, scrat
         await pilot.press("escape", "i")
         assert await wait_until(pilot, lambda: isinstance(app.screen, TextScreen) and "Inspect" in app.screen.title_text)
         assert '"Labels"' in app.screen.body.code
+
+
+async def test_the_header_names_a_cluster_of_one_url_once(docker_host):
+    """``--host URL`` names the cluster by its URL: the header says it once, not twice."""
+    app = make_app(docker_host, name=docker_host)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        header = str(app.query_one("#header").render())
+        assert header.count(docker_host) == 1, header
+    named = make_app(docker_host)
+    async with named.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        header = str(named.query_one("#header").render())
+        assert "test" in header and docker_host in header, header
