@@ -38,11 +38,32 @@ from carina_tui.ui.tables import TablePane
 
 
 class ConsoleFooter(Footer):
-    """The footer with ``?`` and ``q`` first: at 80 columns the pane's keys are cut off, never these two."""
+    """The footer with ``?`` and ``q`` first: at 80 columns the pane's keys are cut off, never these two.
+
+    Made again only when the keys it shows change. Textual's footer is made again on every
+    bindings signal (the focus set at start, the app's focus, a pane's ``refresh_bindings``):
+    four times in the console's first second, each a new row of widgets and a layout of the
+    whole screen (all 50 lines written to the terminal again), competing with a long list
+    still being put on screen."""
 
     FIRST = ("help", "quit")
+    _shown: tuple | None = None  # what the keys shown were made from
+    composed = 0  # how many times they were made (tests)
+
+    def _keys(self) -> tuple:
+        return tuple((binding.key, binding.description, binding.action, enabled, tooltip)
+                     for _, binding, enabled, tooltip in self.screen.active_bindings.values()
+                     if binding.show or binding.key == self.app.COMMAND_PALETTE_BINDING)
+
+    def bindings_changed(self, screen) -> None:
+        if self._shown is not None and screen is self.screen and self._keys() == self._shown:
+            return
+        super().bindings_changed(screen)
 
     def compose(self) -> ComposeResult:
+        if self._bindings_ready:
+            self._shown = self._keys()
+            self.composed += 1
         keys = list(super().compose())
         first = sorted((k for k in keys if isinstance(k, FooterKey) and k.action in self.FIRST),
                        key=lambda k: self.FIRST.index(k.action))

@@ -161,3 +161,34 @@ async def test_the_header_names_a_cluster_of_one_url_once(docker_host):
         await pilot.pause()
         header = str(named.query_one("#header").render())
         assert "test" in header and docker_host in header, header
+
+
+def footer_keys(app) -> list[str]:
+    from textual.widgets._footer import FooterKey
+
+    return [key.description for key in app.console_screen.query(FooterKey)]
+
+
+async def test_the_footer_is_made_again_only_when_its_keys_change(docker_host, scratch):
+    """Textual makes the footer again on every bindings signal, each time a layout of the whole
+    screen; the console's footer only when the keys it shows change (a pane with other keys)."""
+    from carina_tui.ui.console_screen import ConsoleFooter
+
+    scratch.run("footer")
+    app = make_app(docker_host)
+    async with app.run_test(size=(160, 50)) as pilot:
+        assert await wait_until(pilot, lambda: "Run container" in footer_keys(app), timeout=10)
+        await pilot.pause(0.3)
+        footer = app.console_screen.query_one(ConsoleFooter)
+        made, shown = footer.composed, footer_keys(app)
+        for _ in range(3):
+            app.console_screen.refresh_bindings()  # the signal, with the same keys
+            await pilot.pause()
+        await pilot.pause(0.2)
+        assert (footer.composed, footer_keys(app)) == (made, shown)
+        await pilot.press("2")
+        assert await wait_until(pilot, lambda: "New network" in footer_keys(app))
+        assert "Run container" not in footer_keys(app) and footer.composed > made
+        await pilot.press("3")
+        assert await wait_until(pilot, lambda: "Run container" in footer_keys(app))
+        assert footer_keys(app)[:2] == ["Keys", "Quit"]
