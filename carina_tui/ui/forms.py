@@ -153,7 +153,7 @@ class FormScreen(TypeAheadScreen):
                 widget = self.query_one(f"#f-{field}")
             except Exception:  # noqa: BLE001 - a field this form does not have: the sentence says it
                 return
-            widget.focus()
+            self.set_focus(widget)  # now, with the sentence: the next key typed is for this field
             if isinstance(widget, Input):
                 # Focus selects the whole value, so the next key would replace it; the user mends it.
                 self.call_after_refresh(widget.action_end)
