@@ -141,7 +141,10 @@ def run(cmd: list[str], *, check: bool = True, input: bytes | None = None, timeo
         raise EngineError(f"`{' '.join(cmd[:5])}` did not finish within {timeout:.0f} s.") from exc
     if check and done.returncode != 0:
         said = (done.stderr or done.stdout).decode(errors="replace").strip()
-        last = said.splitlines()[-1].strip() if said else f"exit status {done.returncode}"
+        # The docker CLI ends a failure with a hint (``Run 'docker run --help' …``): the reason is above it.
+        lines = [line.strip() for line in said.splitlines()
+                 if line.strip() and not line.strip().startswith(("Run '", "See '"))]
+        last = lines[-1] if lines else f"exit status {done.returncode}"
         raise EngineError(f"`{' '.join(cmd[:5])}` failed: {last}")
     return done
 

@@ -115,3 +115,16 @@ def test_unreachable_given_engine_is_a_sentence(monkeypatch):
     with pytest.raises(eng.EngineError) as caught:
         harness.engine_for_session()
     assert "No Docker engine answers at CARINA_TEST_DOCKER_HOST=unix:///nonexistent/docker.sock" in str(caught.value)
+
+
+def test_a_failed_docker_command_says_the_engines_reason_not_the_clis_hint(docker_host: str, scratch):
+    """The docker CLI ends a failure with ``See 'docker run --help'.``: the sandbox's sentence
+    carries the reason above it (a full run once said only the hint when a node's setup failed)."""
+    name = scratch.name("twice")
+    scratch.containers.append(name)
+    eng.docker(docker_host, "create", "--name", name, BUSYBOX_IMAGE, "true")
+    with pytest.raises(eng.EngineError) as caught:
+        eng.docker(docker_host, "run", "--detach", "--name", name, BUSYBOX_IMAGE, "true")
+    said = str(caught.value)
+    assert "--help" not in said, said
+    assert "already in use" in said, said
