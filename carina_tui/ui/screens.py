@@ -13,6 +13,7 @@ two fields, not one.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from rich.text import Text
@@ -179,7 +180,7 @@ class TypeAheadScreen(ModalScreen[Any]):
         """One key, in its turn: ``tab`` moves the focus at once; another goes to what has it."""
         if self.moves_focus(key):
             self.focus_next() if self.FOCUS_MOVES[key.key] > 0 else self.focus_previous()
-        else:
+        elif not edit_in_turn(self.focused, key):
             (self.focused or self)._forward_event(self._copy(key))
 
     def _copy(self, key: events.Key) -> events.Key:
@@ -197,6 +198,25 @@ def fresh_key(app, key: events.Key) -> events.Key:
 
 
 LEAVE_KEYS = ("enter", "escape")
+# An Input's editing keys are bindings, acted on when the key comes back up to the app; the
+# printable keys behind them are inserted as the Input receives them. ``abc backspace d`` read in
+# one go (a fast typist over SSH, a paste) gave ``ab`` (the d, then the backspace). They are
+# applied in their turn instead (``edit_in_turn``).
+EDIT_KEYS = frozenset({"backspace", "delete", "left", "right", "home", "end"})
+
+
+def edit_in_turn(widget, event: events.Key) -> bool:
+    """When ``widget`` is an Input and ``event`` one of its editing keys: queue the key's action on
+    the Input, behind the keys handed to it before, and say so (True)."""
+    if event.key not in EDIT_KEYS:
+        return False
+    module = sys.modules.get("textual.widgets._input")  # no Input made yet: nothing to edit
+    if module is None or not isinstance(widget, module.Input):
+        return False
+    for binding in widget._bindings.key_to_bindings.get(event.key, ()):
+        widget.call_later(widget.run_action, binding.action)
+        return True
+    return False
 
 
 class TypeAheadApp:
@@ -212,7 +232,28 @@ class TypeAheadApp:
             if isinstance(screen, TypeAheadScreen) and screen.moves_focus(event):
                 screen.take_key(event)  # in its turn: held with the others, or the focus moves now
                 return
+            box = screen.focused
+            if edit_in_turn(box, event):
+                return
+            if event.key in LEAVE_KEYS and getattr(box, "leave_to", None) is not None:
+                # Enter or escape in a pane's filter hands the focus back to the table as the app
+                # receives it: ``enter j`` typed in one go moves the cursor, it does not filter by j.
+                self._give_box(box, event)
+                return
         await super().on_event(event)  # type: ignore[misc]
+
+    def _give_box(self, box, event: events.Key) -> None:
+        """``event`` for a box that takes type-ahead, after the keys handed to it before; enter or
+        escape hand the focus to its ``leave_to`` at once, so the keys behind them go there."""
+        leave_to = getattr(box, "leave_to", None)
+        if event.key == "enter" and leave_to is not None:
+            # Submitted in its turn; enter is a binding, and the box loses the focus now, so the
+            # key itself would be the table's (its details).
+            box.call_later(box.action_submit)
+        elif not edit_in_turn(box, event):
+            box._forward_event(fresh_key(self, event))
+        if event.key in LEAVE_KEYS and leave_to is not None:
+            self.screen.set_focus(leave_to)  # type: ignore[attr-defined]
 
     async def _on_key(self, event: events.Key) -> None:
         # Textual calls the ``_on_key`` of every class in the MRO: this one runs before App's
@@ -233,12 +274,4 @@ class TypeAheadApp:
         if (typed_on is screen and focused is not typed_to and getattr(focused, "takes_type_ahead", False)):
             event.prevent_default()
             event.stop()
-            leave_to = getattr(focused, "leave_to", None)
-            if event.key == "enter" and leave_to is not None:
-                # Submitted in its turn, after the keys before it; enter is a binding, and the box
-                # loses the focus now, so the key itself would be the table's (its details).
-                focused.call_later(focused.action_submit)
-            else:
-                focused._forward_event(fresh_key(self, event))
-            if event.key in LEAVE_KEYS and leave_to is not None:
-                screen.set_focus(leave_to)  # the keys behind enter or escape are the table's again
+            self._give_box(focused, event)

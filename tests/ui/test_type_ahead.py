@@ -123,4 +123,30 @@ async def test_a_filter_typed_in_one_go_goes_to_the_filter_box_not_to_the_table(
         await burst(pilot, "/", "q", "escape", "j")
         await wait_for(pilot, lambda: pane.filter_text == "" and app.focused is pane.table, "escape clears")
         assert app.is_running and app.screen is app.console_screen
+        # Typed with the box already focused: enter, then a key for the table, in one go.
+        await pilot.press("slash", *"scdrun")
+        await wait_for(pilot, lambda: pane.filter_text == "scdrun", "the filter is typed")
+        await burst(pilot, "enter", "j")
+        await pilot.pause(0.3)
+        assert pane.filter_text == "scdrun" and app.focused is pane.table
+        assert app.screen is app.console_screen, f"enter opened {type(app.screen).__name__}"
     assert test_engine.docker("inspect", "--format", "{{.State.Status}}", keep).strip() == "running"
+
+
+async def test_editing_keys_typed_in_one_go_apply_in_their_turn(docker_host, test_engine, scratch):
+    """``abc backspace d`` read in one go (a fast typist over SSH, a paste) is ``abd``: an Input's
+    backspace or arrow is a binding, acted on when the key came back up to the app, after the
+    letters behind it were inserted (it gave ``ab``, and the filter ``/ backspace w p`` gave ``w``)."""
+    async with make_app(docker_host).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        await pilot.press("3")
+        pane = app.pane("containers")
+        await burst(pilot, "/", "backspace", "w", "p")
+        await wait_for(pilot, lambda: pane.filter_text == "wp", "the filter is wp")
+        await burst(pilot, "left", "X", "end", "backspace", "q")
+        await wait_for(pilot, lambda: pane.filter_text == "wXq", "the edits apply in order")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: pane.filter_text == "" and app.focused is pane.table, "escape clears")
+        await burst(pilot, "N", *"abc", "backspace", "d", "home", "x", "delete")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen, "the run form opens")
+        await wait_for(pilot, lambda: screen.text("name") == "xbd", f"the name reads xbd ({screen.text('name')!r})")
