@@ -60,7 +60,8 @@ async def test_details_list_each_port_once(docker_host, scratch):
 
 
 async def test_logs_of_a_silent_container_say_so_until_a_line_comes(docker_host, scratch, test_engine):
-    name = scratch.run("quiet", "sh", "-c", "sleep 2; echo finally; sleep 3600")
+    # Silent until the test says (a fixed sleep raced a loaded machine: the line came first).
+    name = scratch.run("quiet", "sh", "-c", "until [ -e /tmp/go ]; do sleep 0.1; done; echo finally; sleep 3600")
     app = make_app(docker_host)
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
@@ -69,6 +70,7 @@ async def test_logs_of_a_silent_container_say_so_until_a_line_comes(docker_host,
         await wait_for(pilot, lambda: isinstance(app.screen, LogScreen), "l opens the logs")
         empty = app.screen.query_one("#log-empty")
         assert empty.display and NO_OUTPUT in str(empty.render())
+        test_engine.docker("exec", name, "touch", "/tmp/go")
         await wait_for(pilot, lambda: app.screen.view.line_count >= 1, "the first line arrives", timeout=20)
         assert not empty.display
         assert "finally" in app.screen.view.lines[0]
