@@ -64,6 +64,8 @@ def _known_key(name: str) -> bool:
 
 def check_keymap(config: Config) -> dict[str, str]:
     """The keymap for ``App.set_keymap``; a ConfigError naming the line for an id or key we do not know."""
+    if not config.keymap:
+        return {}  # nothing to check: the screens with bindings (cleanup, swarm, forms) load when first used
     ids = binding_ids()
     keymap: dict[str, str] = {}
     for choice in config.keymap:
