@@ -33,7 +33,7 @@ THEME_STATE = "theme.json"
 def binding_ids() -> dict[str, Binding]:
     """Every binding id of the console's widgets and screens, with its binding."""
     # Import every module with bindings, so that their classes exist.
-    from carina_tui.ui import app, cleanup_screen, forms, logs, screens, swarm_screen, tables  # noqa: F401
+    from carina_tui.ui import app, cleanup_screen, forms, logs, screens, service_screens, swarm_screen, tables  # noqa: F401
     from carina_tui.ui.panes import PANES
 
     found: dict[str, Binding] = {}
