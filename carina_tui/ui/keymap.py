@@ -36,6 +36,8 @@ def binding_ids() -> dict[str, Binding]:
     from carina_tui.ui import app, cleanup_screen, forms, logs, screens, service_screens, swarm_screen, tables  # noqa: F401
     from carina_tui.ui.panes import PANES
 
+    for entry in PANES.values():
+        entry.pane_class()  # a pane registered to load when first needed: its class now
     found: dict[str, Binding] = {}
     todo = [DOMNode]
     while todo:
