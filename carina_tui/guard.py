@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, TypeVar
 
 from carina_tui.core.audit import AuditEntry, AuditHandle, AuditLog
 from carina_tui.core.errors import (AuditUnwritable, CarinaError, EngineUnreachable, NotFound, Refused,
@@ -32,14 +32,14 @@ from carina_tui.core.errors import (AuditUnwritable, CarinaError, EngineUnreacha
 from carina_tui.core.models import ContainerDetail, ContainerInfo, NetworkDetail, NetworkInfo, NodeInfo
 from carina_tui.core.permit import issue
 from carina_tui.core.rules import DEFAULT_RULES, Rule, matching_rule
-from carina_tui.core.specs import NetworkSpec, RunSpec
 from carina_tui.core.swarm_models import ServiceInfo, ServiceSpec
-from carina_tui.core.swarm_nodes import (AVAILABILITIES, NodeTarget, last_active_manager, protected_task,
-                                         protected_task_sentence)
-from carina_tui.gateways import swarm_nodes
 from carina_tui.core.storage_models import Image, Stored, with_users
 from carina_tui.gateways.docker_gateway import DockerGateway
 from carina_tui.gateways.exec_gateway import ExecShell
+
+if TYPE_CHECKING:  # pragma: no cover
+    from carina_tui.core.specs import NetworkSpec, RunSpec
+    from carina_tui.core.swarm_nodes import NodeTarget
 
 T = TypeVar("T")
 
@@ -497,6 +497,8 @@ class Guard:
         and audited, when read-only, when it would drain the swarm's last active manager, or when
         the node runs a protected task container (drain would stop it; plain containers such as the
         Consul agent are not touched by drain). Returns the node as the manager holds it after."""
+        from carina_tui.gateways import swarm_nodes  # (and the drain's decisions) loaded on the first use
+
         action, manager, target, fresh = self._availability_decided(node, availability)
         self._run(action, target, lambda: manager.update_node_availability(
             issue("node.availability", fresh.id), fresh.id, availability))
@@ -509,6 +511,10 @@ class Guard:
         self._availability_decided(node, availability)
 
     def _availability_decided(self, node: NodeInfo, availability: str):
+        from carina_tui.core.swarm_nodes import (AVAILABILITIES, NodeTarget, last_active_manager, protected_task,
+                                                 protected_task_sentence)
+        from carina_tui.gateways import swarm_nodes
+
         if availability not in AVAILABILITIES:
             raise ValidationError(f"A node's availability is one of {', '.join(AVAILABILITIES)}, not {availability!r}.")
         action = {"drain": "node.drain", "active": "node.activate"}.get(availability, "node.pause")

@@ -24,7 +24,7 @@ import time
 from contextlib import contextmanager
 from functools import lru_cache
 from urllib.parse import quote, urlencode
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from carina_tui.core import api_versions
 from carina_tui.core.clusters import TLSFiles
@@ -52,7 +52,6 @@ from carina_tui.core.models import (
     pairs,
 )
 from carina_tui.core.permit import Permit, require
-from carina_tui.core.specs import NetworkSpec, RunSpec
 from carina_tui.gateways import api_version
 from carina_tui.gateways.exec_gateway import ExecMixin
 from carina_tui.gateways.lazy import IMPORT_LOCK, Lazy
@@ -60,6 +59,9 @@ from carina_tui.gateways.storage import StorageGateway, volume_names
 from carina_tui.gateways.swarm_gateway import SERVICE_ID_LABEL, SwarmGateway
 from carina_tui.gateways.unix_http import Answer, UnixKeepAlive, json_array
 from carina_tui.gateways.unix_http import Unanswered as SentUnanswered
+
+if TYPE_CHECKING:  # pragma: no cover
+    from carina_tui.core.specs import NetworkSpec, RunSpec
 
 DEFAULT_TIMEOUT = 20
 # The names of an image (tags, digests) are read again when older than this: a tag can move any time.

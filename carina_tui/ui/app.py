@@ -10,6 +10,7 @@ long-lived loop ever holds one of its threads.
 from __future__ import annotations
 
 import asyncio
+import sys
 
 from textual.app import App
 from textual.binding import Binding
@@ -96,10 +97,9 @@ class CarinaApp(TypeAheadApp, App):
     async def action_quit(self) -> None:
         """Stop at once: a cleanup under way stops after the removals it has started (the CLI
         says how far it got); the engines' streams are closed on unmount."""
-        from carina_tui.ui.cleanup_screen import CleanupScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, CleanupScreen) and screen.run is not None and screen.running:
+        cleanup = sys.modules.get("carina_tui.ui.cleanup_screen")  # not loaded: no cleanup was ever opened
+        for screen in self.screen_stack if cleanup is not None else ():
+            if isinstance(screen, cleanup.CleanupScreen) and screen.run is not None and screen.running:
                 screen.run.stop()
                 self.stopped_cleanups.append(screen.run)
         self.exit()

@@ -31,10 +31,14 @@ from carina_tui.ui.actions import ConsoleActions
 from carina_tui.ui.messages import (ContainersChanged, EngineDown, EngineUp, Loaded, NetworksChanged,
                                     ServicesChanged, StorageChanged, post_from_thread)
 from carina_tui.ui.panes import PANES, ProtectedRow
-from carina_tui.ui.panes.storage import StoredPane
 from carina_tui.ui.panes.system import ConsulChanged
 from carina_tui.ui.screens import report_worker_error
 from carina_tui.ui.tables import TablePane
+
+
+# The Images and Volumes panes (``panes/storage.py``), by CSS type name: their module loads when
+# the first of them is shown, not at start-up.
+STORED = "StoredPane"
 
 
 class ConsoleFooter(Footer):
@@ -357,7 +361,7 @@ class ConsoleScreen(ConsoleActions, Screen):
         """Images or volumes came or went: their pane reads its list again (if it is up at all)."""
         if not self._ours(message.endpoint):
             return
-        for stored in self.query(StoredPane):
+        for stored in self.query(STORED):
             if stored.KIND == message.kind:
                 stored.stored_changed()
 
@@ -425,7 +429,7 @@ class ConsoleScreen(ConsoleActions, Screen):
         stale = [k for k in system.items if k in looked_at and k not in want]
         new_rows = [r for k, r in want.items() if system.items.get(k) != r]
         system.update_items(new_rows, stale)
-        for stored in self.query(StoredPane):  # Images, Volumes: who uses each row, without a read
+        for stored in self.query(STORED):  # Images, Volumes: who uses each row, without a read
             stored.containers_changed(list(containers.items.values()))
         if not self._reported_once:
             # The first report waits for the whole list: it imports the Consul client.

@@ -33,9 +33,11 @@ THEME_STATE = "theme.json"
 def binding_ids() -> dict[str, Binding]:
     """Every binding id of the console's widgets and screens, with its binding."""
     # Import every module with bindings, so that their classes exist.
-    from carina_tui.ui import app, cleanup_screen, forms, logs, screens, swarm_screen, tables  # noqa: F401
+    from carina_tui.ui import app, cleanup_screen, forms, logs, screens, service_screens, swarm_screen, tables  # noqa: F401
     from carina_tui.ui.panes import PANES
 
+    for entry in PANES.values():
+        entry.pane_class()  # a pane registered to load when first needed: its class now
     found: dict[str, Binding] = {}
     todo = [DOMNode]
     while todo:
@@ -64,6 +66,8 @@ def _known_key(name: str) -> bool:
 
 def check_keymap(config: Config) -> dict[str, str]:
     """The keymap for ``App.set_keymap``; a ConfigError naming the line for an id or key we do not know."""
+    if not config.keymap:
+        return {}  # nothing to check: the screens with bindings (cleanup, swarm, forms) load when first used
     ids = binding_ids()
     keymap: dict[str, str] = {}
     for choice in config.keymap:

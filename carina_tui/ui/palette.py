@@ -36,7 +36,7 @@ class ConsoleCommands(Provider):
         out = []
         for name, entry in PANES.items():
             found = console.query(f"#{name}")
-            pane = found.first() if found else entry.cls()  # one not shown yet: its class says its keys
+            pane = found.first() if found else entry.pane_class()()  # one not shown yet: its class says its keys
             for binding in pane_bindings(pane):
                 if pane.check_action(binding.action, ()) is not True:
                     continue  # read-only: the palette offers what can be done

@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from carina_tui.core.errors import CarinaError
@@ -66,6 +66,8 @@ class HelpScreen(ModalScreen[None]):
         self.rows = rows
 
     def compose(self) -> ComposeResult:
+        from textual.widgets import DataTable  # loaded on the first ``?``: the first frame has no DataTable
+
         with Vertical(id="help-box", classes="modal-box"):
             yield Static(Text(self.title_text, style="bold"), id="help-title")
             table = DataTable(id="help-table", cursor_type="row", show_cursor=False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -20,9 +21,11 @@ from textual.binding import Binding
 from textual.message import Message
 
 from carina_tui.core.models import NetworkInfo
-from carina_tui.core.overlay_addresses import AddressUse
 from carina_tui.ui.messages import DetailsRequested, RemoveRequested
 from carina_tui.ui.tables import TablePane, natural
+
+if TYPE_CHECKING:  # pragma: no cover
+    from carina_tui.core.overlay_addresses import AddressUse
 
 WARNING_STYLE = "bold red"  # as the swarm view (W) marks a subnet filling up
 

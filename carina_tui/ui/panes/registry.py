@@ -10,6 +10,7 @@ palette list a pane's own ``BINDINGS`` from the pane. See ARCHITECTURE.md, "Addi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from textual.binding import Binding
 
@@ -22,7 +23,9 @@ class PaneEntry:
     key: str  # the key that shows it (its number on the pane's border)
     id: str  # its widget id: ``#id``, ``app.pane(id)``
     title: str  # what its key does, in ``?`` and the palette ("Services"; the border says ``cls.TITLE``)
-    cls: type  # a ``TablePane`` subclass
+    # A ``TablePane`` subclass, or a function that imports and returns it: a pane the first frame
+    # does not show (5+) is loaded when it is first needed (its key, the palette, ``[keymap]``).
+    cls: type | Callable[[], type]
 
     @property
     def home(self) -> bool:
@@ -31,8 +34,11 @@ class PaneEntry:
     def binding(self) -> Binding:
         return Binding(self.key, f"show_pane('{self.id}')", self.title, show=False, id=f"app.focus_{self.id}")
 
+    def pane_class(self) -> type:
+        return self.cls if isinstance(self.cls, type) else self.cls()
+
     def make(self):
-        pane = self.cls(id=self.id)
+        pane = self.pane_class()(id=self.id)
         pane.NUMBER = self.key
         return pane
 
@@ -40,6 +46,6 @@ class PaneEntry:
 PANES: dict[str, PaneEntry] = {}  # id -> entry, in the order of their keys
 
 
-def register(key: str, id: str, title: str, cls: type) -> PaneEntry:
+def register(key: str, id: str, title: str, cls: type | Callable[[], type]) -> PaneEntry:
     PANES[id] = entry = PaneEntry(key, id, title, cls)
     return entry
