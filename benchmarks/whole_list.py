@@ -123,7 +123,7 @@ def child(url: str, report: str, total: int, profile: bool) -> None:
 
         DockerGateway.containers_later = containers_later
     timed(unix_http.UnixKeepAlive, "_exchange", "  HTTP exchange (request, body read)",
-          when=lambda a, kw: "/containers/json" in a[3] and "limit" not in a[3])
+          when=lambda a, kw: b"/containers/json" in a[3] and b"limit" not in a[3])  # a[3]: the request's bytes
     original_json_array = unix_http.json_array
 
     def json_array(body):
