@@ -2,8 +2,10 @@
 
 Each answer shape the engine sends is asked for on purpose and checked against what the
 engine holds: an inspect big enough to come in chunks, a 204 without a body, an error
-status with a JSON message, a kept-alive connection used again, one the engine closed
-(restarted), and the event stream (ended by the engine, or closed from another thread).
+status with a JSON message, a kept-alive connection used again, and the event stream (ended
+by the engine, or closed from another thread). A connection the engine closed is the scripted
+peer's (``tests/unit/test_unix_http_peer.py``): restarting the shared test engine once more
+per run left it dead in a loaded CI run (containerd did not come back in time).
 """
 
 from __future__ import annotations
@@ -92,19 +94,6 @@ def test_an_error_status_carries_the_engines_message(client, test_engine, scratc
     assert refused.status == 409 and "running" in refused.message and json.loads(refused.body)["message"]
     assert test_engine.ids(f"name=^/{name}$") == [cid]  # still there: force=0
     assert len(idle(client)) == 1 and client.get("/_ping").body == b"OK"
-
-
-def test_a_kept_alive_connection_the_engine_closed_is_replaced(client, test_engine):
-    if not test_engine.private:
-        pytest.skip("restarting the engine needs the private test engine")
-    assert client.get("/_ping").body == b"OK"
-    [old] = idle(client)
-    test_engine.kill()
-    test_engine.restart()
-    assert old.dropped()
-    assert client.get("/_ping").body == b"OK"
-    [new] = idle(client)
-    assert new is not old and old.sock is None
 
 
 def test_the_event_stream_reads_events_until_the_engine_ends_it(client, test_engine, scratch):

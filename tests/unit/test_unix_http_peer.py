@@ -163,3 +163,17 @@ def test_a_target_that_would_split_the_request_is_not_sent(peer):
     with pytest.raises(OSError) as caught:
         ka.request("DELETE", "/containers/a HTTP/1.1\r\nX: y")
     assert not isinstance(caught.value, Unanswered) and p.requests == []
+
+
+def test_a_kept_alive_connection_the_peer_closed_while_idle_is_replaced_before_sending(peer):
+    """The engine closed an idle kept-alive connection (a restart, its idle timeout): it is seen
+    as dropped before anything is sent, so even a DELETE goes out once, on a fresh connection."""
+    p, ka = peer(OK, CLOSE, b"HTTP/1.1 204 No Content\r\n\r\n")
+    assert ka.get("/a").body == b"ok"
+    [old] = list(ka._idle.queue)
+    deadline = time.monotonic() + 5
+    while not old.dropped() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert old.dropped()
+    assert ka.request("DELETE", "/containers/x") == (204, b"")
+    assert p.requests == [b"GET /a HTTP/1.1", b"DELETE /containers/x HTTP/1.1"] and p.connections == 2
