@@ -5,7 +5,8 @@ home panes (1-4) are on the first frame; the others are registered by a function
 their module, so that it loads when the pane is first needed, not at start-up.
 """
 
-from typing import Any
+import importlib
+from typing import Callable
 
 from carina_tui.ui.panes.clusters import ClusterRow, ClustersPane
 from carina_tui.ui.panes.containers import ContainersPane
@@ -14,40 +15,18 @@ from carina_tui.ui.panes.registry import HOME, PANES, PaneEntry, register
 from carina_tui.ui.panes.system import ProtectedRow, SystemPane
 
 
-def _services() -> type:
-    from carina_tui.ui.panes.services import ServicesPane
-
-    return ServicesPane
-
-
-def _images() -> type:
-    from carina_tui.ui.panes.storage import ImagesPane
-
-    return ImagesPane
-
-
-def _volumes() -> type:
-    from carina_tui.ui.panes.storage import VolumesPane
-
-    return VolumesPane
+def _late(module: str, name: str) -> Callable[[], type]:
+    """A pane class imported when it is first asked for (``PaneEntry.pane_class``)."""
+    return lambda: getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 register("1", "clusters", "Clusters", ClustersPane)
 register("2", "networks", "Networks", NetworksPane)
 register("3", "containers", "Containers", ContainersPane)
 register("4", "system", "System", SystemPane)
-register("5", "services", "Services", _services)
-register("6", "images", "Images", _images)
-register("7", "volumes", "Volumes", _volumes)
+register("5", "services", "Services", _late("services", "ServicesPane"))
+register("6", "images", "Images", _late("storage", "ImagesPane"))
+register("7", "volumes", "Volumes", _late("storage", "VolumesPane"))
 
-_LATE = {"ServicesPane": _services, "ImagesPane": _images, "VolumesPane": _volumes}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LATE:
-        return _LATE[name]()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = ["HOME", "PANES", "ClusterRow", "ClustersPane", "ContainersPane", "ImagesPane", "NetworksPane", "PaneEntry",
-           "ProtectedRow", "ServicesPane", "SystemPane", "VolumesPane", "register"]
+__all__ = ["HOME", "PANES", "ClusterRow", "ClustersPane", "ContainersPane", "NetworksPane", "PaneEntry", "ProtectedRow",
+           "SystemPane", "register"]
