@@ -187,18 +187,35 @@ class _Connection:
         """The whole body of the answer ``head`` began."""
         return b"".join(self.pieces(head))
 
+    def _line(self, what: str) -> bytes:
+        """The next line (without its CRLF); ``_BadAnswer`` (naming ``what``) when it is too long or cut."""
+        buf = self._buf
+        end = buf.find(b"\r\n")
+        while end < 0:
+            if len(buf) > _HEAD_MAX:
+                raise _BadAnswer(f"{what} is too long")
+            self._more(what)
+            end = buf.find(b"\r\n")
+        line = bytes(buf[:end])
+        del buf[:end + 2]
+        return line
+
+    def _exactly(self, size: int, what: str) -> Iterator[bytes]:
+        """The next ``size`` bytes, as they come; ``_BadAnswer`` (naming ``what``) when they stop short."""
+        buf = self._buf
+        while size:
+            if not buf:
+                self._more(what)
+            piece = bytes(buf[:size])
+            del buf[:len(piece)]
+            size -= len(piece)
+            yield piece
+
     def pieces(self, head: _Head) -> Iterator[bytes]:
         """The body as it comes (a chunked one decoded); ``_BadAnswer`` when it stops short."""
         buf = self._buf
         if head.length is not None:
-            left = head.length
-            while left:
-                if not buf:
-                    self._more("the answer's body")
-                piece = bytes(buf[:left])
-                del buf[:len(piece)]
-                left -= len(piece)
-                yield piece
+            yield from self._exactly(head.length, "the answer's body")
             return
         if not head.chunked:  # until the engine closes the connection
             while True:
@@ -209,38 +226,18 @@ class _Connection:
                 if not self._fill():
                     return
         while True:
-            end = buf.find(b"\r\n")
-            while end < 0:
-                if len(buf) > _HEAD_MAX:
-                    raise _BadAnswer("a chunk's size line is too long")
-                self._more("a chunked body")
-                end = buf.find(b"\r\n")
-            text = bytes(buf[:end]).split(b";", 1)[0].strip()
+            text = self._line("a chunk's size line").split(b";", 1)[0].strip()
             try:
                 size = int(text, 16)
             except ValueError:
                 raise _BadAnswer(f"not a chunk size: {text[:40]!r}") from None
             if size < 0:
                 raise _BadAnswer(f"not a chunk size: {text[:40]!r}")
-            del buf[:end + 2]
             if size == 0:
-                while True:  # the trailer: header lines up to an empty one
-                    end = buf.find(b"\r\n")
-                    while end < 0:
-                        if len(buf) > _HEAD_MAX:
-                            raise _BadAnswer("the chunked body's trailer is too long")
-                        self._more("a chunked body's end")
-                        end = buf.find(b"\r\n")
-                    del buf[:end + 2]
-                    if end == 0:
-                        return
-            while size:
-                if not buf:
-                    self._more("a chunk")
-                piece = bytes(buf[:size])
-                del buf[:len(piece)]
-                size -= len(piece)
-                yield piece
+                while self._line("the chunked body's trailer"):  # header lines up to an empty one
+                    pass
+                return
+            yield from self._exactly(size, "a chunk")
             while len(buf) < 2:
                 self._more("a chunk")
             if buf[:2] != b"\r\n":
