@@ -67,6 +67,16 @@ class CarinaApp(TypeAheadApp, App):
         self.console_screen: ConsoleScreen | None = None
         self.stopped_cleanups: list = []  # CleanupRuns stopped by quitting (the CLI says how far they got)
 
+    def get_driver_class(self):
+        """Textual's driver for this terminal; on Linux, one that writes fewer bytes for the same
+        screen (``ui/driver.py``). A driver named in TEXTUAL_DRIVER (the served console's) stays."""
+        driver_class = super().get_driver_class()
+        if driver_class.__module__ == "textual.drivers.linux_driver":
+            from carina_tui.ui.driver import CompactLinuxDriver
+
+            return CompactLinuxDriver
+        return driver_class
+
     def _bind_late_panes(self) -> None:
         """Keys of panes registered after this class was made (BINDINGS has the others)."""
         bound = {b.id for bindings in self._bindings.key_to_bindings.values() for b in bindings}
