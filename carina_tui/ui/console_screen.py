@@ -17,7 +17,7 @@ import time
 from typing import Callable
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -173,6 +173,13 @@ class ConsoleScreen(ConsoleActions, Screen):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_error(self, event)
+
+    def _on_resize(self, event: events.Resize) -> None:
+        """A Resize to the size the screen is already laid out at changes nothing: Textual sends
+        one for the screen's own first layout and one for the terminal's size at start, and each
+        would lay out and write the whole screen again (22 KB at 160x50, over a slow link)."""
+        if event.size == self._compositor.size:
+            event.prevent_default()  # Screen's own handler is the one that lays out again
 
     # -- the session ------------------------------------------------------------------
 

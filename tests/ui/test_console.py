@@ -192,3 +192,28 @@ async def test_the_footer_is_made_again_only_when_its_keys_change(docker_host, s
         await pilot.press("3")
         assert await wait_until(pilot, lambda: "Run container" in footer_keys(app))
         assert footer_keys(app)[:2] == ["Keys", "Quit"]
+
+
+async def test_a_resize_to_the_same_size_does_not_lay_the_screen_out_again(docker_host, scratch):
+    """Textual sends the screen a Resize for its own first layout and one for the terminal's size at
+    start; each laid out and wrote the whole screen again. A real change of size still does."""
+    from textual import events
+
+    name = scratch.run("resize")
+    app = make_app(docker_host)
+    async with app.run_test(size=(160, 50)) as pilot:
+        containers = app.pane("containers")
+        assert await wait_until(pilot, lambda: name in names_shown(containers), timeout=10)
+        screen = app.console_screen
+        layouts = []  # the sizes Textual lays the screen out again at, for a Resize
+        original = screen._screen_resized
+        screen._screen_resized = lambda size: (layouts.append(size), original(size))[1]
+        for _ in range(3):
+            screen.post_message(events.Resize(app.size, app.size))
+            await pilot.pause()
+        await pilot.pause(0.2)
+        assert layouts == []
+        await pilot.resize_terminal(120, 40)
+        assert await wait_until(pilot, lambda: containers.size.width < 100)
+        assert layouts and layouts[-1] == (120, 40)
+        assert name in names_shown(containers)
