@@ -44,6 +44,9 @@ class CarinaApp(TypeAheadApp, App):
         # 1, 2, … show the registered panes (ui/panes/registry.py: ``app.focus_<id>``).
         *(entry.binding() for entry in PANES.values()),
         Binding("r", "refresh", "Refresh", id="app.refresh", show=False),
+        # Writes the whole screen again, trusting nothing the terminal shows (ui/driver.py): after
+        # another program wrote over the console (a `wall` message, a stray echo).
+        Binding("ctrl+l", "redraw", "Redraw the screen", id="app.redraw", show=False),
         Binding("W", "swarm", "Swarm nodes", id="app.swarm", show=False),  # issue 15: ui/swarm_screen.py
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("z", "zoom", "Zoom", show=False, id="app.zoom"),
@@ -68,13 +71,13 @@ class CarinaApp(TypeAheadApp, App):
         self.stopped_cleanups: list = []  # CleanupRuns stopped by quitting (the CLI says how far they got)
 
     def get_driver_class(self):
-        """Textual's driver for this terminal; on Linux, one that writes fewer bytes for the same
-        screen (``ui/driver.py``). A driver named in TEXTUAL_DRIVER (the served console's) stays."""
+        """Textual's driver for this terminal; on Linux, one that writes only the cells that change
+        (``ui/driver.py``). A driver named in TEXTUAL_DRIVER (the served console's) stays."""
         driver_class = super().get_driver_class()
         if driver_class.__module__ == "textual.drivers.linux_driver":
-            from carina_tui.ui.driver import CompactLinuxDriver
+            from carina_tui.ui.driver import CellDriver
 
-            return CompactLinuxDriver
+            return CellDriver
         return driver_class
 
     def _bind_late_panes(self) -> None:
@@ -176,6 +179,12 @@ class CarinaApp(TypeAheadApp, App):
 
     def action_refresh(self) -> None:
         self.console_screen.load()
+
+    def action_redraw(self) -> None:
+        forget = getattr(self._driver, "forget", None)
+        if forget is not None:
+            forget()
+        self.screen.refresh()
 
     def action_swarm(self) -> None:
         from carina_tui.ui.swarm_screen import SwarmScreen
