@@ -125,6 +125,24 @@ def idle_figures(tmux: probe.Tmux, session: str, pid: int, idle: float, work: Pa
     }
 
 
+def start_bytes(tmux: probe.Tmux, tool: str, url: str, work: Path, size: tuple[int, int], seconds: float = 3.0) -> int:
+    """Bytes the tool writes to its terminal in its first ``seconds``: what a slow link must carry
+    before the screen is complete (the tool starts 0.3 s after the pane, so the pipe is open)."""
+    session = f"b{'c' if tool == 'carina-tui' else 'l'}{size[0]}"
+    command = probe.console_command(url) if tool == "carina-tui" else lazydocker_command(url, work / "lazy-config")
+    out = work / f"{session}.start"
+    tmux.run("new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), f"sleep 0.3; {command}")
+    tmux.run("pipe-pane", "-o", "-t", session, f"cat >> {shlex.quote(str(out))}")
+    time.sleep(0.3 + seconds)
+    tmux.run("pipe-pane", "-t", session)
+    time.sleep(0.1)
+    written = out.stat().st_size if out.exists() else 0
+    out.unlink(missing_ok=True)
+    tmux.kill_session(session)
+    time.sleep(0.5)
+    return written
+
+
 def row_styles(tmux: probe.Tmux, session: str) -> list[str]:
     """The Containers pane's rows as drawn: for each, the escape sequences before its name."""
     text = tmux.run("capture-pane", "-e", "-p", "-t", session, check=False)
@@ -319,6 +337,10 @@ def main() -> int:
                     print(f"   run {n + 1} " + show(r))
             for tool in tools:
                 summary.append((total, tool, medians(results[tool]), api))
+                if results[tool] and results[tool][-1].get("first_frame_s") is not None:
+                    written = start_bytes(tmux, tool, engine.url, work, SIZE)
+                    print(f"   {tool}: {written} bytes written in its first 3 s at {SIZE[0]}x{SIZE[1]} "
+                          f"({written * 8 / 1e6:.2f} s of a 1 Mbit/s link)")
             if args.ssh and total == sizes[0]:
                 summary += ssh_runs(tmux, tools, engine.url, total, args, work, api)
         print("\n== Summary (medians; 160x50; whole process, from just before tmux new-session)")
