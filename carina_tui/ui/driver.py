@@ -117,7 +117,12 @@ class Screen:
                     raise _Unsure
                 row = rows[y]
                 for char in text:
-                    w = 1 if " " <= char <= "~" else cell_len(char)
+                    if " " <= char <= "~":
+                        w = 1
+                    elif char < " " or "\x7f" <= char <= "\x9f":
+                        raise _Unsure  # a control character (a bell, a carriage return...)
+                    else:
+                        w = cell_len(char)
                     if w == 0:
                         if x == 0 or row[x - 1] is None:
                             raise _Unsure

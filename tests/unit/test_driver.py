@@ -167,7 +167,8 @@ def test_what_the_model_cannot_follow_goes_out_whole() -> None:
     first = "\x1b[1;1H\x1b[1mab\x1b[0m\x1b[1;1H"
     assert writer.write(first, (10, 2)) == first
     assert writer.write(first, (10, 2)) == "\x1b[1;1H"  # nothing changed: only the cursor is placed again
-    for unknown in ["\x1b[2J", "\x1b[?1049h", "\x1b[1;1Habc\x07", "\x1b[1;9Habcd"]:  # a clear, the alternate screen, a bell, past the edge
+    unknown = ["\x1b[2J", "\x1b[?1049h", "\x1b[1;1H\x1b[1mab\x1b[0m\x07", "\x1b[1;9Habcd"]  # a clear, the alternate screen,
+    for unknown in unknown:  # a bell after cells the terminal already shows, text past the edge
         assert writer.write(unknown, (10, 2)) == merge_runs(unknown)
         assert writer.write(first, (10, 2)) == first  # forgotten: the next frame goes out whole
     assert writer.write(first, (12, 2)) == first  # a new size: the same
