@@ -29,8 +29,10 @@ from textual.drivers.linux_driver import LinuxDriver
 _RUN = re.compile(r"\x1b\[([0-9;]+)m([^\x1b]*)\x1b\[0m")
 
 # What Textual's updates are made of: a cursor move, a style, a link's start or end, a private
-# mode (cursor shown or hidden, synchronized output, mouse...), a new line, text.
-_TOKEN = re.compile(r"\x1b\[(\d+);(\d+)H|\x1b\[([0-9;]*)m|(\x1b\]8;[^\x1b]*\x1b\\)|\x1b\[\?(\d+)[hl]|(\n)|([^\x1b\n]+)")
+# mode (cursor shown or hidden, synchronized output, mouse...), the mouse pointer's shape, a new
+# line, text.
+_TOKEN = re.compile(r"\x1b\[(\d+);(\d+)H|\x1b\[([0-9;]*)m|(\x1b\]8;[^\x1b]*\x1b\\)|\x1b\[\?(\d+)[hl]|(\x1b\]22;[^\x07\x1b]*\x07)"
+                    r"|(\n)|([^\x1b\n]+)")
 _LINK_END = "\x1b]8;;\x1b\\"
 # Private modes that change what the screen shows (the alternate screen): the model forgets.
 _SCREEN_MODES = {"47", "1047", "1049"}
@@ -97,7 +99,7 @@ class Screen:
             if token.start() != pos:
                 raise _Unsure  # something between the tokens: not ours to read
             pos = token.end()
-            move, col, sgr, osc, mode, newline, text = token.groups()
+            move, col, sgr, osc, mode, pointer, newline, text = token.groups()
             placed = False
             if move is not None:
                 y, x = int(move) - 1, int(col) - 1
@@ -106,7 +108,7 @@ class Screen:
                 style = "" if sgr in ("0", "") else f"{style};{sgr}" if style else sgr
             elif osc is not None:
                 link = "" if osc == _LINK_END else osc
-            elif mode is not None:
+            elif mode is not None or pointer is not None:
                 if mode in _SCREEN_MODES:
                     raise _Unsure
                 (modes_after if changed else modes_before).append(token.group())

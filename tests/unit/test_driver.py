@@ -171,7 +171,9 @@ def test_what_the_model_cannot_follow_goes_out_whole() -> None:
     for unknown in unknown:  # a bell after cells the terminal already shows, text past the edge
         assert writer.write(unknown, (10, 2)) == merge_runs(unknown)
         assert writer.write(first, (10, 2)) == first  # forgotten: the next frame goes out whole
-    assert writer.write(first, (12, 2)) == first  # a new size: the same
+    assert writer.write("\x1b]22;pointer\x07", (10, 2)) == "\x1b]22;pointer\x07"  # the mouse pointer's shape:
+    assert writer.write(first, (10, 2)) == "\x1b[1;1H"  # passed on, and the screen is still known
+    assert writer.write(first, (12, 2)) == first  # a new size: the same as forgotten
     assert writer.write(first, None) == first  # no terminal size: everything goes out
     writer.write(first, (10, 2))
     writer.forget()
