@@ -232,13 +232,13 @@ class CellWriter:
             try:
                 screen.play(data)
                 screen.blank = False
-            except _Unsure:
+            except Exception:  # as below
                 self._screen = None
             return out
         try:
             before, after, changed, placed = screen.play(data)
             out = before + screen.render(changed) + after
-        except _Unsure:
+        except Exception:  # _Unsure, or a case the model gets wrong: it is forgotten, the write goes out whole
             self._screen = None
             return merge_runs(data)
         if placed and screen.cursor is not None:
