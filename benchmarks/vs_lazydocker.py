@@ -179,7 +179,7 @@ def over_ssh(command: str, args) -> str:
     """``command`` run through ``ssh -tt`` (``--ssh user@host:port``) in a 16-colour terminal."""
     target, _, port = args.ssh.rpartition(":")
     command = command.replace("TERM=xterm-256color", "TERM=xterm-16color")
-    ssh = ["ssh", "-tt", "-p", port, "-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={args.work}/known",
+    ssh = [*shlex.split(args.ssh_prefix or ""), "ssh", "-tt", "-p", port, "-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={args.work}/known",
            "-o", "LogLevel=ERROR", *(["-i", args.ssh_key] if args.ssh_key else []), target, command]
     return " ".join(shlex.quote(a) for a in ssh)
 
@@ -281,6 +281,8 @@ def main() -> int:
                         help="also run both tools through ssh -tt to this (loopback) sshd, at the first size")
     parser.add_argument("--ssh-key", metavar="PATH", help="the identity file for --ssh")
     parser.add_argument("--ssh-size", default="80x24", help="terminal size for --ssh")
+    parser.add_argument("--ssh-prefix", metavar="COMMAND",
+                        help="run ssh under this (e.g. 'ip netns exec slow': a namespace behind a slow link)")
     args = parser.parse_args()
     args.ssh_size = tuple(int(v) for v in args.ssh_size.split("x"))
     args.work = None
