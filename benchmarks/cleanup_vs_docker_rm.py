@@ -1,24 +1,39 @@
-"""Cleanup of 1,000 exited containers against `docker rm` of the same number, in one run.
+"""Cleanup of 1,000 exited containers against `docker rm` of the same number, whole process against whole process.
 
 Not a test. Starts a private engine of its own (network namespace, data root and
 socket of its own; needs root), imports the busybox image, then per round:
 
-1. creates N exited containers and times ONE `docker rm ID1 ... IDN` call;
-2. creates N exited containers again and times our cleanup: list + plan
-   (`plan_cleanup`) + execute (`carina_tui.services.runner.execute`: every container
-   re-inspected by the guard, removed with force=False, audited).
+1. creates N exited containers and times ONE `docker rm ID1 ... IDN` process, from
+   spawn to exit;
+2. creates N exited containers again and times ONE `python -m carina_tui cleanup
+   --host URL --label carina.bench=TAG --yes` process, from spawn to exit: start-up,
+   list, plan, every container re-inspected by the guard just before its removal
+   (force=False), audited;
+3. unless ``--no-in-process``, creates N again and times the same cleanup inside this
+   process (list + plan + execute, once per ``--per-engine`` pool size; the process in
+   2 uses the product's own pool size): the whole process minus this is what start-up
+   and exit cost.
 
-It prints both times and the ratio (target: at most 1.1x `docker rm`), and stops
-the engine at the end. The audit log goes to a temporary folder.
+After each removal it checks that the exit status was 0 and the engine holds none of
+that round's containers. It prints the times, the CPU of the child process (docker CLI,
+carina-tui) or of this process (in-process), the engine's CPU over each timing, and the
+ratio (target: at most 1.1x `docker rm`, whole process against whole process), and stops
+the engine at the end.
+
+The cleanup child runs as an installed package would: bytecode cached (in a folder
+under the work folder, PYTHONDONTWRITEBYTECODE unset for it), filled by one warm-up
+run that is not counted; its audit log (XDG_STATE_HOME) and config dir (XDG_CONFIG_HOME)
+are temporary folders, so nothing lands in the real home and no user rule applies.
 
 Making 1,000 containers loads the machine (the engine's disk writes go on after the
 last one exited), and the time after it is what both sides are measured in. With
 ``--settle S`` each timing waits first, for at most S seconds, until the dirty pages
 are written out and the engine's processes (dockerd, containerd) used under 5 % of
 a core for a second: then `docker rm` and the cleanup start from the same quiet
-state. Each timing also prints the engine's own CPU seconds over it.
+state.
 
-    python benchmarks/cleanup_vs_docker_rm.py [--count 1000] [--rounds 1] [--per-engine 8 ...] [--settle 60]
+    python benchmarks/cleanup_vs_docker_rm.py [--count 1000] [--rounds 1] [--settle 60]
+        [--no-in-process] [--per-engine 8 ...]
 """
 
 from __future__ import annotations
@@ -35,7 +50,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 
 import docker  # noqa: E402 - the benchmark fills the engine with docker-py directly
 
@@ -45,8 +61,8 @@ from carina_tui.sandbox.images import BUSYBOX_IMAGE, ensure_local_images  # noqa
 LABEL = "carina.bench"
 
 
-def make_exited(url: str, count: int) -> list[str]:
-    """``count`` containers that ran ``true`` and exited; returns their ids."""
+def make_exited(url: str, count: int) -> tuple[str, list[str]]:
+    """``count`` containers that ran ``true`` and exited, labelled ``carina.bench=TAG``; the tag and their ids."""
     api = docker.APIClient(base_url=url, version="auto", timeout=120)
     tag = secrets.token_hex(3)
 
@@ -69,7 +85,18 @@ def make_exited(url: str, count: int) -> list[str]:
     api.close()
     if states != {"exited"}:
         raise SystemExit(f"the benchmark containers did not all exit: {sorted(states)}")
-    return ids
+    return tag, ids
+
+
+def check_gone(url: str, tag: str, who: str) -> None:
+    """Stop the benchmark when the engine still holds any container labelled ``carina.bench=tag``."""
+    api = docker.APIClient(base_url=url, version="auto", timeout=120)
+    try:
+        left = api.containers(all=True, filters={"label": f"{LABEL}={tag}"}, quiet=True)
+    finally:
+        api.close()
+    if left:
+        raise SystemExit(f"{who} left {len(left)} of its containers on the engine")
 
 
 def _cpu(who: int) -> float:
@@ -105,78 +132,143 @@ def settle(started, limit: float) -> float:
     return time.monotonic() - start
 
 
-def time_docker_rm(url: str, ids: list[str]) -> tuple[float, float]:
-    """Seconds, and CPU seconds of the docker CLI."""
-    cpu, start = _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
-    subprocess.run(["docker", "-H", url, "rm", *ids], check=True, stdout=subprocess.DEVNULL,
-                   env=eng.clean_env())
-    return time.perf_counter() - start, _cpu(resource.RUSAGE_CHILDREN) - cpu
+class Timed:
+    """One timing: wall seconds, CPU seconds of the client (child process or this one), engine CPU seconds."""
+
+    def __init__(self, wall: float, cpu: float, engine: float, note: str = "") -> None:
+        self.wall, self.cpu, self.engine, self.note = wall, cpu, engine, note
 
 
-def time_cleanup(url: str, expected: int, per_engine: int) -> tuple[float, float, str]:
-    """Seconds, CPU seconds of this process (the client side), and the summary."""
-    from carina_tui.services.runner import execute
-    from carina_tui.core.planner import plan_cleanup
+def time_docker_rm(started, ids: list[str], tag: str) -> Timed:
+    """ONE `docker rm ID1 ... IDN` process, from spawn to exit."""
+    engine, cpu, start = _engine_cpu(started), _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
+    done = subprocess.run(["docker", "-H", started.url, "rm", *ids], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, env=eng.clean_env())
+    timed = Timed(time.perf_counter() - start, _cpu(resource.RUSAGE_CHILDREN) - cpu, _engine_cpu(started) - engine)
+    if done.returncode != 0:
+        raise SystemExit(f"docker rm exited with {done.returncode}: {done.stderr.decode(errors='replace')[-500:]}")
+    check_gone(started.url, tag, "docker rm")
+    return timed
+
+
+def child_env(work: Path) -> dict[str, str]:
+    """The cleanup child's environment: no engine choice of the user's, bytecode cached under ``work`` (as
+    an installed package has it, whatever PYTHONDONTWRITEBYTECODE says here), this copy of the project
+    first on the path, the audit log and the config dir in folders of ours."""
+    env = {k: v for k, v in eng.clean_env().items() if k not in ("PYTHONDONTWRITEBYTECODE", "CARINA_TUI_CONFIG")}
+    env.update(PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(work / "pycache"),
+               XDG_STATE_HOME=str(work / "state"), XDG_CONFIG_HOME=str(work / "config"))
+    return env
+
+
+def cleanup_command(url: str, tag: str) -> list[str]:
+    return [sys.executable, "-m", "carina_tui", "cleanup", "--host", url, "--label", f"{LABEL}={tag}", "--yes"]
+
+
+def time_cleanup_process(started, tag: str, expected: int, work: Path) -> Timed:
+    """ONE `python -m carina_tui cleanup ... --yes` process, from spawn to exit."""
+    out, err = work / "cleanup.out", work / "cleanup.err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        engine, cpu, start = _engine_cpu(started), _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
+        code = subprocess.run(cleanup_command(started.url, tag), stdout=stdout, stderr=stderr,
+                              env=child_env(work), cwd=work).returncode
+        timed = Timed(time.perf_counter() - start, _cpu(resource.RUSAGE_CHILDREN) - cpu,
+                      _engine_cpu(started) - engine)
+    lines = out.read_text(errors="replace").splitlines()
+    timed.note = lines[-1] if lines else ""
+    if code != 0 or timed.note != f"{expected} removed, 0 skipped, 0 failed.":
+        raise SystemExit(f"carina-tui cleanup exited with {code} ({timed.note!r}): "
+                         f"{err.read_text(errors='replace')[-500:]}")
+    check_gone(started.url, tag, "carina-tui cleanup")
+    return timed
+
+
+def time_cleanup_in_process(started, tag: str, expected: int, per_engine: int) -> Timed:
+    """The same cleanup inside this process (list + plan + execute), connected beforehand."""
     from carina_tui.core.clusters import ClusterSpec
+    from carina_tui.core.planner import ContainerFilter, parse_label, plan_cleanup
+    from carina_tui.services.runner import execute
     from carina_tui.services.session import Session
 
+    url = started.url
     session = Session(ClusterSpec("bench", "cli", (url,)))
     session.gateways[url].ping()  # connect first, as the console or CLI already has by then
-    cpu, start = _cpu(resource.RUSAGE_SELF), time.perf_counter()
+    engine, cpu, start = _engine_cpu(started), _cpu(resource.RUSAGE_SELF), time.perf_counter()
     snapshot = session.snapshot()
-    plan = plan_cleanup(snapshot.containers, session.guard.rules)
-    result = execute(session.guard, plan.to_remove, per_engine=per_engine)
-    elapsed, used = time.perf_counter() - start, _cpu(resource.RUSAGE_SELF) - cpu
+    plan = plan_cleanup(snapshot.containers, session.guard.rules,
+                        ContainerFilter(labels=(parse_label(f"{LABEL}={tag}"),)))
+    result = execute(session.guard, plan.to_remove, per_engine=per_engine, kept=plan.protected_kept)
+    timed = Timed(time.perf_counter() - start, _cpu(resource.RUSAGE_SELF) - cpu, _engine_cpu(started) - engine,
+                  result.summary())
     session.close()
     if len(result.removed) != expected or result.failed or result.skipped:
         raise SystemExit(f"cleanup did not remove exactly the {expected} containers: {result.summary()}")
-    return elapsed, used, result.summary()
+    check_gone(url, tag, "the in-process cleanup")
+    return timed
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--in-process", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time the cleanup inside this process, to show what start-up costs "
+                             "(default: yes; it makes N more containers per pool size)")
     parser.add_argument("--per-engine", type=int, nargs="+", default=[8],
-                        help="pool sizes to try (removals at once per engine)")
+                        help="pool sizes for the in-process timing (removals at once per engine); the "
+                             "carina-tui process uses the product's own")
     parser.add_argument("--settle", type=float, default=0.0,
                         help="before each timing, wait at most this long for the disk and the engine to be quiet")
     opts = parser.parse_args()
     if os.geteuid() != 0:
         print("This benchmark starts a private dockerd and needs root.", file=sys.stderr)
         return 2
-    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="carina-bench-state-")
     folder = Path(tempfile.mkdtemp(prefix="carina-bench-", dir="/tmp"))
+    work = folder / "work"  # the cleanup child's bytecode, audit log, config dir and output
+    for sub in ("state", "config"):
+        (work / sub).mkdir(parents=True)
+    os.environ["XDG_STATE_HOME"] = str(work / "state")  # the in-process cleanup's audit log too
     name = f"bench-{os.getpid()}"
     print(f"starting a private engine {name} in {folder} ...", flush=True)
     started = eng.start_engine(name, folder / "engine", address_pool="10.250.0.0/16")
     try:
         ensure_local_images(started.url)
+        tag, _ids = make_exited(started.url, 5)
+        warm = time_cleanup_process(started, tag, 5, work)
+        print(f"warm-up run (fills the bytecode cache; not counted): {warm.wall:.2f} s for 5 containers", flush=True)
+        from carina_tui.services.runner import PER_ENGINE
+
         for rnd in range(opts.rounds):
-            for per_engine in opts.per_engine:
-                ids = make_exited(started.url, opts.count)
-                waited_rm, load_rm = settle(started, opts.settle), os.getloadavg()[0]
-                engine_cpu = _engine_cpu(started)
-                rm, rm_cpu = time_docker_rm(started.url, ids)
-                rm_engine = _engine_cpu(started) - engine_cpu
-                make_exited(started.url, opts.count)
+            lines = []
+            tag, ids = make_exited(started.url, opts.count)
+            waited, load = settle(started, opts.settle), os.getloadavg()[0]
+            rm = time_docker_rm(started, ids, tag)
+            lines.append(f"  docker rm (one process, all ids):       {rm.wall:6.2f} s  (its CPU {rm.cpu:.2f} s, "
+                         f"engine CPU {rm.engine:.2f} s; load {load:.1f} after {waited:.0f} s settling)")
+            tag, _ids = make_exited(started.url, opts.count)
+            waited, load = settle(started, opts.settle), os.getloadavg()[0]
+            ours = time_cleanup_process(started, tag, opts.count, work)
+            lines.append(f"  carina-tui cleanup (one process):       {ours.wall:6.2f} s  (its CPU {ours.cpu:.2f} s, "
+                         f"engine CPU {ours.engine:.2f} s; load {load:.1f} after {waited:.0f} s settling; "
+                         f"{ours.note})")
+            lines.append(f"  ratio: {ours.wall / rm.wall:.2f}x docker rm, whole process against whole process "
+                         f"(target <= 1.10x)")
+            for per_engine in opts.per_engine if opts.in_process else ():
+                tag, _ids = make_exited(started.url, opts.count)
                 waited, load = settle(started, opts.settle), os.getloadavg()[0]
-                engine_cpu = _engine_cpu(started)
-                ours, ours_cpu, summary = time_cleanup(started.url, opts.count, per_engine)
-                ours_engine = _engine_cpu(started) - engine_cpu
-                print(f"round {rnd + 1}, {opts.count} exited containers, pool {per_engine} per engine "
-                      f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; at the start of "
-                      f"docker rm {load_rm:.1f} after {waited_rm:.0f} s settling, of the cleanup {load:.1f} "
-                      f"after {waited:.0f} s):\n"
-                      f"  docker rm (one call, all ids):          {rm:6.2f} s  (client CPU {rm_cpu:.2f} s, "
-                      f"engine CPU {rm_engine:.2f} s)\n"
-                      f"  carina-tui cleanup (plan + re-checks):  {ours:6.2f} s  (client CPU {ours_cpu:.2f} s, "
-                      f"engine CPU {ours_engine:.2f} s; {summary})\n"
-                      f"  ratio: {ours / rm:.2f}x docker rm (target <= 1.10x)", flush=True)
+                inner = time_cleanup_in_process(started, tag, opts.count, per_engine)
+                lines.append(f"  in-process, pool {per_engine} (list + plan + re-checks): {inner.wall:6.2f} s  "
+                             f"(this process's CPU {inner.cpu:.2f} s, engine CPU {inner.engine:.2f} s; "
+                             f"load {load:.1f} after {waited:.0f} s settling)")
+                if per_engine == PER_ENGINE:
+                    lines.append(f"    the process's start-up and exit (process minus in-process): "
+                                 f"{ours.wall - inner.wall:6.2f} s ({(ours.wall - inner.wall) / ours.wall:.0%} "
+                                 f"of it); CPU {ours.cpu - inner.cpu:.2f} s")
+            print(f"round {rnd + 1}, {opts.count} exited containers (load average {os.getloadavg()[0]:.1f} "
+                  f"on {os.cpu_count()} cores now):", *lines, sep="\n", flush=True)
     finally:
         eng.stop_engine(started)
         shutil.rmtree(folder, ignore_errors=True)
-        shutil.rmtree(os.environ["XDG_STATE_HOME"], ignore_errors=True)
     return 0
 
 

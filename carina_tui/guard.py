@@ -32,13 +32,13 @@ from carina_tui.core.errors import (AuditUnwritable, CarinaError, EngineUnreacha
 from carina_tui.core.models import ContainerDetail, ContainerInfo, NetworkDetail, NetworkInfo, NodeInfo
 from carina_tui.core.permit import issue
 from carina_tui.core.rules import DEFAULT_RULES, Rule, matching_rule
-from carina_tui.core.swarm_models import ServiceInfo, ServiceSpec
 from carina_tui.core.storage_models import Image, Stored, with_users
 from carina_tui.gateways.docker_gateway import DockerGateway
 from carina_tui.gateways.exec_gateway import ExecShell
 
 if TYPE_CHECKING:  # pragma: no cover
     from carina_tui.core.specs import NetworkSpec, RunSpec
+    from carina_tui.core.swarm_models import ServiceInfo, ServiceSpec
     from carina_tui.core.swarm_nodes import NodeTarget
 
 T = TypeVar("T")
@@ -414,6 +414,8 @@ class Guard:
     # updating its image and forcing a restart are refused with the rule.
 
     def create_service(self, endpoint: str, spec: ServiceSpec) -> str:
+        from carina_tui.core.swarm_models import ServiceInfo  # loaded when a service is in play, not for a cleanup
+
         action = "service.create"
         target = ServiceInfo(id="", name=spec.name, mode=spec.mode, image=spec.image, endpoint=endpoint,
                              labels=spec.labels)

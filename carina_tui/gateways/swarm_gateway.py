@@ -12,13 +12,16 @@ refuse ("update out of sequence") rather than be undone.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 from urllib.parse import urlencode
 
 from carina_tui.core.errors import NotFound
 from carina_tui.core.models import pairs
 from carina_tui.core.permit import Permit, require
-from carina_tui.core.swarm_models import ServiceInfo, ServicePort, ServiceSpec, TaskInfo
+
+if TYPE_CHECKING:  # pragma: no cover
+    # Loaded by the methods that make them: a headless cleanup never touches a service.
+    from carina_tui.core.swarm_models import ServiceInfo, ServiceSpec, TaskInfo
 
 # The labels Swarm puts on a task's container: how an event of that container names its service.
 SERVICE_ID_LABEL = "com.docker.swarm.service.id"
@@ -136,6 +139,8 @@ class SwarmGateway:
     # -- conversions ----------------------------------------------------------------
 
     def _service(self, s: dict, network_names: dict[str, str]) -> ServiceInfo:
+        from carina_tui.core.swarm_models import ServiceInfo, ServicePort
+
         spec = s.get("Spec") or {}
         template = spec.get("TaskTemplate") or {}
         container = template.get("ContainerSpec") or {}
@@ -172,6 +177,8 @@ class SwarmGateway:
         )
 
     def _task(self, t: dict, hostnames: dict[str, str], service_names: dict[str, str]) -> TaskInfo:
+        from carina_tui.core.swarm_models import TaskInfo
+
         status = t.get("Status") or {}
         node_id = t.get("NodeID") or ""
         service_id = t.get("ServiceID") or ""

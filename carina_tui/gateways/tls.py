@@ -36,16 +36,19 @@ from __future__ import annotations
 
 import base64
 import re
-import ssl
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from carina_tui.core.clusters import ClusterSpec, TLSFiles
 from carina_tui.core.endpoints import BadEndpoint, parse_endpoint
 from carina_tui.core.errors import TLSProblem
 from carina_tui.gateways.lazy import IMPORT_LOCK
+
+if TYPE_CHECKING:
+    import ssl
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
 _ROLE = {"ca": "CA certificate", "cert": "client certificate", "key": "client key"}
@@ -196,6 +199,8 @@ def _no_passphrase() -> bytes:
 
 
 def _check_pair(tls: TLSFiles) -> None:
+    import ssl
+
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     try:
         context.load_cert_chain(tls.cert, tls.key, password=_no_passphrase)
@@ -216,6 +221,8 @@ def _check_pair(tls: TLSFiles) -> None:
 
 
 def _check_ca_loads(path: str) -> None:
+    import ssl
+
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     try:
         context.load_verify_locations(cafile=path)
@@ -304,6 +311,8 @@ def pin_ca(api_client, tls: TLSFiles | None) -> None:
 def ssl_context(tls: TLSFiles) -> ssl.SSLContext:
     """For a connection of our own to an engine (a shell's hijacked socket, a stats stream), not
     requests': the cluster's CA alone (the environment's bundles play no part), its client pair."""
+    import ssl
+
     preflight(tls)
     if tls.verify:
         context = ssl.create_default_context(cafile=tls.ca or None)
@@ -414,6 +423,8 @@ def explain(exc: BaseException, url: str, tls: TLSFiles | None) -> TLSProblem | 
     Works on what docker-py, requests, urllib3 and ssl raise, however deeply
     wrapped. ``tls`` may be None (plain HTTP spoken to a TLS port is explained too).
     """
+    import ssl
+
     ca = f" ({tls.ca})" if tls is not None and tls.ca else " (the system's CAs)"
     for item in _chain(exc):
         if isinstance(item, ssl.SSLCertVerificationError):
