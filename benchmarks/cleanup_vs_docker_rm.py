@@ -207,6 +207,14 @@ def time_cleanup_in_process(started, tag: str, expected: int, per_engine: int) -
     return timed
 
 
+def fresh_set(started, opts) -> tuple[str, list[str], float, float]:
+    """``--count`` new exited containers, then the engine let settle: their tag and ids, the
+    seconds waited and the load average then."""
+    tag, ids = make_exited(started.url, opts.count)
+    waited = settle(started, opts.settle)
+    return tag, ids, waited, os.getloadavg()[0]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=1000)
@@ -240,13 +248,11 @@ def main() -> int:
 
         for rnd in range(opts.rounds):
             lines = []
-            tag, ids = make_exited(started.url, opts.count)
-            waited, load = settle(started, opts.settle), os.getloadavg()[0]
+            tag, ids, waited, load = fresh_set(started, opts)
             rm = time_docker_rm(started, ids, tag)
             lines.append(f"  docker rm (one process, all ids):       {rm.wall:6.2f} s  (its CPU {rm.cpu:.2f} s, "
                          f"engine CPU {rm.engine:.2f} s; load {load:.1f} after {waited:.0f} s settling)")
-            tag, _ids = make_exited(started.url, opts.count)
-            waited, load = settle(started, opts.settle), os.getloadavg()[0]
+            tag, _ids, waited, load = fresh_set(started, opts)
             ours = time_cleanup_process(started, tag, opts.count, work)
             lines.append(f"  carina-tui cleanup (one process):       {ours.wall:6.2f} s  (its CPU {ours.cpu:.2f} s, "
                          f"engine CPU {ours.engine:.2f} s; load {load:.1f} after {waited:.0f} s settling; "
@@ -254,8 +260,7 @@ def main() -> int:
             lines.append(f"  ratio: {ours.wall / rm.wall:.2f}x docker rm, whole process against whole process "
                          f"(target <= 1.10x)")
             for per_engine in opts.per_engine if opts.in_process else ():
-                tag, _ids = make_exited(started.url, opts.count)
-                waited, load = settle(started, opts.settle), os.getloadavg()[0]
+                tag, _ids, waited, load = fresh_set(started, opts)
                 inner = time_cleanup_in_process(started, tag, opts.count, per_engine)
                 lines.append(f"  in-process, pool {per_engine} (list + plan + re-checks): {inner.wall:6.2f} s  "
                              f"(this process's CPU {inner.cpu:.2f} s, engine CPU {inner.engine:.2f} s; "
