@@ -241,7 +241,7 @@ def ssh_runs(tmux: probe.Tmux, tools: list[str], url: str, total: int, args, wor
         print(f"   warm-up {tool} over ssh: first frame {w.get('first_frame_s') or float('nan'):.3f} s (not counted)")
     for n in range(args.runs):
         for tool in tools:
-            r = one_run(tmux, tool, url, total, args, work, n, ssh=True)
+            r = one_run(tmux, tool, url, total, args, work, n, ssh=True, presses=4)  # keys at once: a slow link still busy?
             results[tool].append(r)
             print(f"   run {n + 1} " + show(r))
     return [(total, f"{tool} (ssh)", medians(results[tool]), api) for tool in tools]
