@@ -108,8 +108,10 @@ class _Connection:
         reads as ready: end of stream), or sent bytes nobody asked for."""
         if self.sock is None or self._buf:
             return True
-        try:
-            return bool(select.select([self.sock], [], [], 0)[0])
+        try:  # poll, not select: select fails for a file descriptor from 1024 up
+            poller = select.poll()
+            poller.register(self.sock, select.POLLIN | select.POLLERR | select.POLLHUP)
+            return bool(poller.poll(0))
         except (OSError, ValueError):
             return True
 

@@ -9,6 +9,7 @@ tested against the engine (``tests/engine/test_unix_http.py``).
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -177,3 +178,24 @@ def test_a_kept_alive_connection_the_peer_closed_while_idle_is_replaced_before_s
     assert old.dropped()
     assert ka.request("DELETE", "/containers/x") == (204, b"")
     assert p.requests == [b"GET /a HTTP/1.1", b"DELETE /containers/x HTTP/1.1"] and p.connections == 2
+
+
+def test_a_connection_on_a_file_descriptor_from_1024_up_is_kept(peer):
+    """A process with many files open: the kept-alive connection's descriptor is 1024 or more, which
+    select() cannot watch (it raised, and every request opened a new connection)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"this process may open only {hard} files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        p, ka = peer(OK, OK, OK)
+        assert [ka.get("/_ping") for _ in range(3)] == [(200, b"ok")] * 3
+        assert ka._idle.queue[-1].sock.fileno() >= 1024  # the connection kept for the next request
+        assert p.connections == 1
+    finally:
+        for fd in filler:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
