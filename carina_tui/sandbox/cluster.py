@@ -411,21 +411,40 @@ def run_exited(state: SandboxState, node: NodeState) -> None:
                BUSYBOX_IMAGE, "sh", "-c", f"exit {code}")
 
 
+ATTACH_TRIES = 3
+
+
+def _run_on_mynet(url: str, name: str, *args: str, timeout: float) -> None:
+    """``docker run --detach --name NAME --network mynet …``; tried again when the engine could not
+    attach the container to the overlay in time. A node that has just joined the swarm asks the
+    manager for the attachment, and under load that request can time out ("attaching to network
+    failed ... context deadline exceeded"). The container it made is removed before the next try."""
+    for attempt in range(1, ATTACH_TRIES + 1):
+        try:
+            docker(url, "run", "--detach", "--name", name, "--network", "mynet", *args, timeout=timeout)
+            return
+        except EngineError as err:
+            if "attaching to network failed" not in str(err) or attempt == ATTACH_TRIES:
+                raise
+            docker(url, "rm", "--force", name, check=False)
+            time.sleep(2.0 * attempt)
+
+
 def run_mysql(state: SandboxState, node: NodeState) -> None:
-    docker(node.url, "run", "--detach", "--name", "mysql", "--network", "mynet",
-           "--label", f"{SANDBOX_LABEL}={state.name}",
-           "--env", "MYSQL_ROOT_PASSWORD=sandbox", "--env", "MYSQL_DATABASE=wordpress",
-           BUSYBOX_IMAGE, "sh", "-c", "echo 'mysql stand-in' > /www/index.html && exec httpd -f -p 3306 -h /www",
-           timeout=90)
+    _run_on_mynet(node.url, "mysql",
+                  "--label", f"{SANDBOX_LABEL}={state.name}",
+                  "--env", "MYSQL_ROOT_PASSWORD=sandbox", "--env", "MYSQL_DATABASE=wordpress",
+                  BUSYBOX_IMAGE, "sh", "-c", "echo 'mysql stand-in' > /www/index.html && exec httpd -f -p 3306 -h /www",
+                  timeout=90)
 
 
 def run_wordpress(state: SandboxState, node: NodeState) -> None:
-    docker(node.url, "run", "--detach", "--name", "wordpress", "--network", "mynet",
-           "--label", f"{SANDBOX_LABEL}={state.name}",
-           "--env", "WORDPRESS_DB_HOST=mysql", "--env", "WORDPRESS_DB_PASSWORD=sandbox",
-           "--publish", "8080:80", BUSYBOX_IMAGE, "sh", "-c",
-           "echo '<html><body><h1>WordPress (carina-tui sandbox stand-in)</h1></body></html>'"
-           " > /www/index.html && exec httpd -f -p 80 -h /www", timeout=90)
+    _run_on_mynet(node.url, "wordpress",
+                  "--label", f"{SANDBOX_LABEL}={state.name}",
+                  "--env", "WORDPRESS_DB_HOST=mysql", "--env", "WORDPRESS_DB_PASSWORD=sandbox",
+                  "--publish", "8080:80", BUSYBOX_IMAGE, "sh", "-c",
+                  "echo '<html><body><h1>WordPress (carina-tui sandbox stand-in)</h1></body></html>'"
+                  " > /www/index.html && exec httpd -f -p 80 -h /www", timeout=90)
 
 
 class _Build:
