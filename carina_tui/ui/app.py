@@ -45,8 +45,9 @@ class CarinaApp(TypeAheadApp, App):
         *(entry.binding() for entry in PANES.values()),
         Binding("r", "refresh", "Refresh", id="app.refresh", show=False),
         # Writes the whole screen again, trusting nothing the terminal shows (ui/driver.py): after
-        # another program wrote over the console (a `wall` message, a stray echo).
-        Binding("ctrl+l", "redraw", "Redraw the screen", id="app.redraw", show=False),
+        # another program wrote over the console (a `wall` message, a stray echo). A priority
+        # binding: it works over a dialog too (those keep the app's other keys from their keys).
+        Binding("ctrl+l", "redraw", "Redraw the screen", id="app.redraw", show=False, priority=True),
         Binding("W", "swarm", "Swarm nodes", id="app.swarm", show=False),  # issue 15: ui/swarm_screen.py
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("z", "zoom", "Zoom", show=False, id="app.zoom"),
