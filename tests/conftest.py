@@ -98,6 +98,23 @@ def scratch(test_engine: harness.TestEngine):
 
 
 @pytest.fixture
+def engine_to_kill():
+    """A private engine of this test's own, for a test that kills and restarts its engine. The
+    session's engine is shared by every test of the worker: a restart that failed under load
+    ("timeout waiting for containerd to start") once took it away, and 58 later tests with it."""
+    if os.environ.get("CARINA_TEST_DOCKER_HOST", "").strip():
+        pytest.skip("needs a private engine it may kill (CARINA_TEST_DOCKER_HOST names one to keep)")
+    try:
+        own = harness.start_private_engine()
+        harness.ensure_local_images(own.url)
+    except CarinaError as err:
+        pytest.fail(f"A private engine for this test did not start: {err}", pytrace=False)
+    box = harness.Scratch(own)
+    yield own, box
+    harness.stop_session_engine(own)
+
+
+@pytest.fixture
 def stock(test_engine: harness.TestEngine, scratch: harness.Scratch):
     """``storage_helpers.Stock``: images and volumes with a label only this test uses, removed after
     its containers."""

@@ -183,11 +183,10 @@ def test_a_container_still_there_after_an_unanswered_removal_is_reported_failed(
     assert audit_of(c.id) == [("failed", "")]
 
 
-def test_a_kept_alive_connection_the_engine_closed_is_noticed_before_sending(docker_host, test_engine, scratch):
-    if not test_engine.private:
-        pytest.skip("restarting the engine needs the private test engine")
+def test_a_kept_alive_connection_the_engine_closed_is_noticed_before_sending(engine_to_kill):
+    test_engine, scratch = engine_to_kill
     first, second = scratch.exited("first"), scratch.exited("second")
-    session = session_for(docker_host)
+    session = session_for(test_engine.url)
     c1, c2 = sorted(mine(session, scratch.tag), key=lambda c: c.name)
     assert session.guard.remove_if_still_stopped(c1).result == "removed"  # leaves a kept-alive connection
     test_engine.kill()

@@ -107,13 +107,10 @@ async def test_unreachable_engine_gives_a_sentence_not_a_traceback(tmp_path):
         assert "No Docker engine answers" in str(app.pane("clusters").border_subtitle)
 
 
-async def test_engine_that_goes_away_is_marked_and_comes_back(docker_host, test_engine, scratch):
-    if not test_engine.private:
-        import pytest
-
-        pytest.skip("needs a private engine it may kill")
+async def test_engine_that_goes_away_is_marked_and_comes_back(engine_to_kill):
+    test_engine, scratch = engine_to_kill
     before = scratch.create("before")
-    app = make_app(docker_host)
+    app = make_app(test_engine.url)
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_until(pilot, lambda: node_row(app)[2] == "yes" and before in names_shown(app.pane("containers")))
         test_engine.kill()
