@@ -441,8 +441,15 @@ def _check_can_start(name: str, base_dir: Path) -> None:
 
 
 def _clear_stale(engine: Engine) -> None:
-    """Remove what a killed engine left (pidfiles, socket) so that dockerd starts again."""
-    for pidfile in (engine.pidfile, engine.exec_root / "containerd" / "containerd.pid"):
+    """Remove what a killed engine left (pidfiles, socket) so that dockerd starts again. The
+    containerd a killed dockerd left running is stopped too: a new dockerd that reused it timed out
+    waiting for it under load ("failed to start containerd: timeout waiting for containerd to
+    start"); its containers' shims run on and the new containerd finds them."""
+    containerd = engine.exec_root / "containerd" / "containerd.pid"
+    if containerd.exists() and not pid_alive(read_pid(engine.pidfile)) and pid_alive(read_pid(containerd)):
+        _kill([read_pid(containerd)])
+        wait_gone([read_pid(containerd)], 10)
+    for pidfile in (engine.pidfile, containerd):
         if pidfile.exists() and not pid_alive(read_pid(pidfile)):
             pidfile.unlink(missing_ok=True)
     if engine.socket.exists() and not pid_alive(read_pid(engine.pidfile)):
@@ -490,7 +497,7 @@ def start_engine(
             f"The engine {known.name} (pid {known.pid}) runs but does not answer on {known.socket}: "
             f"stop it (python -m carina_tui.sandbox.engine stop {known.name} --dir {base_dir}) and start it again."
         )
-    # A crashed engine restarts on its data: its containerd may still run and is reused.
+    # A crashed engine restarts on its data (_clear_stale stops the containerd it left).
     base_dir.mkdir(parents=True, exist_ok=True)
     engine = Engine(name=name, netns=netns, base_dir=base_dir, pid=0, hosts=tuple(extra_hosts))
     _clear_stale(engine)
