@@ -98,6 +98,10 @@ def lazydocker_command(url: str, config: Path) -> str:
     return f"exec env {env} {shlex.quote(binary)}"
 
 
+def tool_command(tool: str, url: str, work: Path) -> str:
+    return probe.console_command(url) if tool == "carina-tui" else lazydocker_command(url, work / "lazy-config")
+
+
 def tool_pid(tmux: probe.Tmux, session: str, tool: str) -> int:
     return probe.python_pid(tmux, session) if tool == "carina-tui" else tmux.pane_pid(session)
 
@@ -129,7 +133,7 @@ def start_bytes(tmux: probe.Tmux, tool: str, url: str, work: Path, size: tuple[i
     """Bytes the tool writes to its terminal in its first ``seconds``: what a slow link must carry
     before the screen is complete (the tool starts 0.3 s after the pane, so the pipe is open)."""
     session = f"b{'c' if tool == 'carina-tui' else 'l'}{size[0]}"
-    command = probe.console_command(url) if tool == "carina-tui" else lazydocker_command(url, work / "lazy-config")
+    command = tool_command(tool, url, work)
     out = work / f"{session}.start"
     tmux.run("new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), f"sleep 0.3; {command}")
     tmux.run("pipe-pane", "-o", "-t", session, f"cat >> {shlex.quote(str(out))}")
@@ -194,7 +198,7 @@ def ssh_pid(tool: str, url: str) -> int:
 def one_run(tmux: probe.Tmux, tool: str, url: str, total: int, args, work: Path, n: int, *,
             presses: int = 0, ssh: bool = False) -> dict:
     session = f"{'s' if ssh else ''}{'c' if tool == 'carina-tui' else 'l'}{total}-{n}"
-    command = probe.console_command(url) if tool == "carina-tui" else lazydocker_command(url, work / "lazy-config")
+    command = tool_command(tool, url, work)
     size = args.ssh_size if ssh else SIZE
     if ssh:
         command = over_ssh(command, args)
