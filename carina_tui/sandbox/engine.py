@@ -580,14 +580,15 @@ def _engine_pids(engine: Engine) -> list[int]:
 def stop_engine(engine: Engine, *, grace: float = 2.0, keep_log: bool = False) -> None:
     """Stop the engine and remove everything it made; idempotent.
 
-    Containers are removed by force first (busybox ignores SIGTERM; swarm waits
-    its stop grace), then dockerd gets SIGTERM, then SIGKILL after ``grace``
-    seconds. Whatever is left of it (containerd, shims, container processes) is
-    killed; its cgroups, shim sockets, namespace and folder are removed.
+    Its running containers are removed by force first (busybox ignores SIGTERM;
+    swarm waits its stop grace), then dockerd gets SIGTERM, then SIGKILL after
+    ``grace`` seconds. Whatever is left of it (containerd, shims, container
+    processes) is killed; its cgroups, shim sockets, namespace and folder are
+    removed, and with the folder every container that was not running.
     """
     ids = container_ids(engine)
     if ids and pid_alive(engine.pid) and ping(engine.socket, timeout=0.5):
-        docker(engine.url, "rm", "--force", "--volumes", *ids, check=False, timeout=30)
+        _remove_running(engine)
     if pid_alive(engine.pid):
         _kill([engine.pid], signal.SIGTERM)
         if wait_gone([engine.pid], grace):
@@ -612,6 +613,19 @@ def stop_engine(engine: Engine, *, grace: float = 2.0, keep_log: bool = False) -
                 shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
         return
     shutil.rmtree(engine.base_dir, ignore_errors=True)
+
+
+def _remove_running(engine: Engine) -> None:
+    """Remove the running containers by force, so that dockerd stops at once. Only those: an
+    engine holding 20,000 containers did not remove them all within the 30 s given, and the stop
+    gave up there, leaving the engine running. Best effort: an engine that does not answer in
+    time is killed below, with every process it started."""
+    try:
+        running = docker(engine.url, "ps", "--quiet", "--no-trunc", timeout=30).split()
+        if running:
+            docker(engine.url, "rm", "--force", "--volumes", *running, check=False, timeout=30)
+    except EngineError:
+        pass
 
 
 def leftovers(engine: Engine) -> list[str]:

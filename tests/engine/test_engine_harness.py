@@ -128,3 +128,44 @@ def test_a_failed_docker_command_says_the_engines_reason_not_the_clis_hint(docke
     said = str(caught.value)
     assert "--help" not in said, said
     assert "already in use" in said, said
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="private engines need root")
+@pytest.mark.parametrize("engine_answers", [True, False], ids=["answers", "removal-times-out"])
+def test_stop_removes_only_running_containers_and_never_gives_up(monkeypatch, unique_name: str,
+                                                                  engine_answers: bool):
+    """An engine holding 20,000 containers did not remove them all within the 30 s ``stop_engine``
+    gave ``docker rm --force``, and the stop gave up there, the engine still running. Now only the
+    running ones are removed through the engine (the rest go with its folder), and a removal that
+    fails or times out does not stop the stop."""
+    folder = Path(harness.tempfile.mkdtemp(prefix=harness.TEST_DIR_PREFIX, dir="/tmp"))
+    (folder / harness.OWNER_FILE).write_text(f"{os.getpid()}\n")
+    try:
+        started = eng.start_engine(unique_name, folder / "engine", address_pool="10.242.0.0/16")
+        eng.ensure_busybox_image(started.url)
+        url = started.url
+        running = eng.docker(url, "run", "--detach", "busybox:latest", "sleep", "600").strip()
+        created = [eng.docker(url, "create", "busybox:latest", "true").strip() for _ in range(3)]
+        assert sorted(eng.container_ids(started)) == sorted([running, *created])
+        asked: list[tuple[str, ...]] = []
+        real_docker = eng.docker
+
+        def spy(url_: str, *args: str, **kwargs) -> str:
+            asked.append(args)
+            if args[0] == "rm" and not engine_answers:
+                raise eng.EngineError(f"`docker -H {url_} rm --force` did not finish within 30 s.")
+            return real_docker(url_, *args, **kwargs)
+
+        monkeypatch.setattr(eng, "docker", spy)
+        eng.stop_engine(started)
+        removals = [a for a in asked if a[0] == "rm"]
+        assert len(removals) == 1 and removals[0][-1] == running and not set(created) & set(removals[0])
+        assert eng.leftovers(started) == []
+        ps = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True).stdout
+        assert not [ln for ln in ps.splitlines() if str(folder) in ln and not ln.lstrip().startswith("Z")]
+    finally:
+        monkeypatch.undo()
+        known = eng.load_engine(folder / "engine")
+        if known is not None:
+            eng.stop_engine(known)
+        harness.shutil.rmtree(folder, ignore_errors=True)
