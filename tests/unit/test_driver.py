@@ -178,3 +178,29 @@ def test_what_the_model_cannot_follow_goes_out_whole() -> None:
     writer.write(first, (10, 2))
     writer.forget()
     assert writer.write(first, (10, 2)) == first
+
+
+async def test_the_first_frame_goes_out_before_the_model_plays_it(monkeypatch) -> None:
+    """Playing a first frame on the model takes 3-5 ms at 160x50: the frame is handed to
+    Textual's writer thread first, and played after (``CellWriter.settle``)."""
+    from textual.drivers.linux_driver import LinuxDriver
+
+    from carina_tui.ui import driver as cell_driver
+
+    events: list[str] = []
+    play = cell_driver.Screen.play
+
+    def playing(screen, data):
+        events.append("played")
+        return play(screen, data)
+
+    monkeypatch.setattr(cell_driver.Screen, "play", playing)
+    monkeypatch.setattr(LinuxDriver, "write", lambda self, data: events.append(f"sent {data!r}"))
+    monkeypatch.setattr(cell_driver.CellDriver, "_terminal_size", lambda self: (10, 2))
+    driver = cell_driver.CellDriver(App())
+    first = "\x1b[1;1H\x1b[1mab\x1b[0m\x1b[1;1H"
+    driver.write(first)
+    assert events == [f"sent {first!r}", "played"]
+    driver.write("\x1b[1;1H\x1b[1mac\x1b[0m")  # the model knew the first frame: only the changed cell goes
+    assert events[2] == "played" and len(events) == 4
+    assert "c" in events[3] and "a" not in events[3]
