@@ -17,10 +17,11 @@ Why it is done this way (checked on the machines we run on):
   pidfile, socket, address pool and cgroup parent, and ``deprecated-key-path``
   in its ``daemon.json`` (not accepted as a flag): without it all engines share
   one key file and report the same engine ID.
-* A graceful stop takes 10-13 s when containers ignore SIGTERM: containers are
-  removed by force first, then dockerd gets SIGTERM, then SIGKILL after a short
-  grace. PID 1 may reap slowly, so a zombie counts as gone, and stale pidfiles
-  and the shim sockets of killed shims are removed.
+* A graceful stop takes 10-13 s when containers ignore SIGTERM: the running
+  containers are removed by force first (the others go with the data root),
+  then dockerd gets SIGTERM, then SIGKILL after a short grace. PID 1 may reap
+  slowly, so a zombie counts as gone, and stale pidfiles and the shim sockets
+  of killed shims are removed.
 
 Everything an engine owns lives under its ``base_dir``, except its network
 namespace (``/run/netns/<netns>``), its cgroups (``<parent>``, under the
