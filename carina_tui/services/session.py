@@ -134,6 +134,13 @@ class Session:
             return page.result()
         return None
 
+    def ask_rest(self) -> None:
+        """The console's first frame is out: the rest of a long list is asked for now, not when the
+        console takes it (``snapshot``, once Textual has done what follows a first frame)."""
+        prefetched = self._prefetched
+        if prefetched is not None:
+            prefetched[3].set()
+
     @functools.cached_property
     def swarm(self):
         """The cluster's Swarm services, read from a manager (``services/swarm.py``)."""
