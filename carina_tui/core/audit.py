@@ -80,7 +80,9 @@ class AuditLog:
 
     def _open_fd(self) -> int:
         # The folder is made only when the open says it is missing: a cleanup opens the log once
-        # per removal, and making sure of the folder each time (mkdir, then stat) cost 0.1 ms each.
+        # per removal, and making sure of the folder each time (mkdir, then a stat after
+        # FileExistsError) takes 2.4 us on a quiet machine but showed as the largest item of the
+        # process's own work in a profile of 1,000 removals under load (py-spy, 87 of 547 samples).
         return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
     def unwritable(self, why: str) -> AuditUnwritable:
