@@ -447,9 +447,10 @@ def _clear_stale(engine: Engine) -> None:
     waiting for it under load ("failed to start containerd: timeout waiting for containerd to
     start"); its containers' shims run on and the new containerd finds them."""
     containerd = engine.exec_root / "containerd" / "containerd.pid"
-    if containerd.exists() and not pid_alive(read_pid(engine.pidfile)) and pid_alive(read_pid(containerd)):
-        _kill([read_pid(containerd)])
-        wait_gone([read_pid(containerd)], 10)
+    left = read_pid(containerd)  # 0 when there is no pidfile
+    if pid_alive(left) and not pid_alive(read_pid(engine.pidfile)):
+        _kill([left])
+        wait_gone([left], 10)
     for pidfile in (engine.pidfile, containerd):
         if pidfile.exists() and not pid_alive(read_pid(pidfile)):
             pidfile.unlink(missing_ok=True)

@@ -137,9 +137,9 @@ class Session:
     def ask_rest(self) -> None:
         """The console's first frame is out: the rest of a long list is asked for now, not when the
         console takes it (``snapshot``, once Textual has done what follows a first frame)."""
-        prefetched = self._prefetched
-        if prefetched is not None:
-            prefetched[3].set()
+        if self._prefetched is not None:
+            _, _, _, release = self._prefetched
+            release.set()
 
     @functools.cached_property
     def swarm(self):
