@@ -23,7 +23,6 @@ refused once, since the user aimed at the row that went.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections import namedtuple
 from functools import lru_cache
@@ -44,29 +43,22 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from carina_tui.core.models import clock
+from carina_tui.ui import columns as cols
+from carina_tui.ui.columns import SORT_MARKS, STATE_STYLES, Cell, natural, state_text  # noqa: F401 (re-exported)
 
 T = TypeVar("T")
-Cell = str | Text
 
 # DataTable's names for what ``coordinate_to_cell_key`` returns (tests and callers read ``.row_key.value``).
 _RowKey = namedtuple("_RowKey", "value")
 CellKey = namedtuple("CellKey", "row_key column_key")
 
-SORT_MARKS = {False: "▲", True: "▼"}
-
-
-def _plain(cell: Cell) -> str:
-    return cell.plain if isinstance(cell, Text) else cell
+_plain = cols.plain
+_width = cols.width
 
 
 @lru_cache(maxsize=64)
 def _style(style: str | Style) -> Style:
     return Style.parse(style) if isinstance(style, str) else style
-
-
-def _width(cell: Cell) -> int:
-    text = cell.plain if isinstance(cell, Text) else cell
-    return len(text) if text.isascii() else cell_len(text)
 
 
 class KeyTable(ScrollView, can_focus=True):
@@ -138,9 +130,7 @@ class KeyTable(ScrollView, can_focus=True):
         def control(self) -> "KeyTable":
             return self.table
 
-    GAP = 2  # spaces between columns when everything fits; 1 when space is short
-    MIN_CUT = 8  # a value cut to fit shows at least this many characters (with its "…")
-    COMFORT = 16  # below this, a less important column is left out rather than cut further
+    GAP = cols.GAP  # the column rules (``columns.fit``) are shared with the frame drawn before Textual
 
     def __init__(self, columns: Iterable[tuple[str, str]], *, empty: str = "", keep: Iterable[str] = (),
                  **kwargs) -> None:
@@ -151,8 +141,7 @@ class KeyTable(ScrollView, can_focus=True):
             self.column_keys.append(key)
             self.labels.append(label)
         # The columns by importance, the first kept longest when the pane is narrow.
-        named = [self.column_keys.index(k) for k in keep]
-        self._keep = named + [i for i in range(len(self.column_keys)) if i not in named]
+        self._keep = cols.keep_order(self.column_keys, tuple(keep))
         self.empty = empty
         self.rows: dict[str, tuple[Cell, ...]] = {}
         self.order: list[str] = []
@@ -230,10 +219,9 @@ class KeyTable(ScrollView, can_focus=True):
     # -- columns ----------------------------------------------------------------------------
 
     def header_label(self, at: int) -> str:
-        label = self.labels[at]
-        if self._sorted is not None and self._sorted[0] == self.column_keys[at]:
-            label = f"{label} {SORT_MARKS[self._sorted[1]]}"
-        return label
+        sorted_ = self._sorted
+        return cols.header_label(self.labels[at], sorted_ is not None and sorted_[0] == self.column_keys[at],
+                                 sorted_ is not None and sorted_[1])
 
     def _refit(self) -> bool:
         """Column widths for what the table holds now, in the width it has; True if they changed
@@ -249,58 +237,20 @@ class KeyTable(ScrollView, can_focus=True):
         return max(0, self.size.width - self.styles.scrollbar_size_vertical)
 
     def _fit(self) -> bool:
-        """Fit the natural widths into the width available. The widest columns give way first
-        (cut with "…"), never below their header's width (a header is never clipped) nor below
-        ``MIN_CUT``; when that would cut them below ``COMFORT``, the least important column (the
-        end of ``keep``) is left out and the rest fitted again (``z`` zooms the pane to show all).
-        A width of 0 is a column left out."""
+        """Fit the natural widths into the width available (``columns.fit``: the widest give way
+        first; the least important column is left out when the rest would be cut too far; ``z``
+        zooms the pane to show all). True if the widths changed."""
         available = self._available()
         key = (available, tuple(self._natural), self._sorted)
         if key == self._fitted_for:
             return False
         self._fitted_for = key
-        natural = self._natural
-        n = len(natural)
-        least = [min(w, max(self.MIN_CUT, cell_len(self.header_label(i)))) for i, w in enumerate(natural)]
         sorted_at = self.column_keys.index(self._sorted[0]) if self._sorted else -1
-        droppable = [i for i in reversed(self._keep[1:]) if i != sorted_at]
-        shown = list(range(n))
-        while True:
-            if sum(natural[i] for i in shown) + self.GAP * len(shown) <= available:
-                widths, gap = [natural[i] if i in shown else 0 for i in range(n)], self.GAP
-                break
-            widths, gap = self._squeeze(shown, least, available - len(shown))
-            if not droppable or (widths is not None and
-                                 all(widths[i] >= min(natural[i], self.COMFORT) for i in shown)):
-                widths = widths or [least[i] if i in shown else 0 for i in range(n)]
-                break
-            shown.remove(droppable.pop(0))
+        labels = [self.header_label(i) for i in range(len(self.labels))]
+        widths, gap = cols.fit(self._natural, labels, self._keep, sorted_at, available)
         changed = (widths, gap) != (self._widths, self._gap)
         self._widths, self._gap = widths, gap
         return changed
-
-    def _squeeze(self, shown: list[int], least: list[int], room: int) -> tuple[list[int] | None, int]:
-        """Widths for ``shown`` in ``room`` with one space between: the largest cap that fits, columns
-        wider than it cut to it (never below ``least``); None when even ``least`` does not fit."""
-        natural = self._natural
-        if sum(least[i] for i in shown) > room:
-            return None, 1
-        low, high = 0, max(natural[i] for i in shown)
-        while low < high:
-            cap = (low + high + 1) // 2
-            if sum(max(least[i], min(natural[i], cap)) for i in shown) <= room:
-                low = cap
-            else:
-                high = cap - 1
-        widths = [max(least[i], min(natural[i], low)) if i in shown else 0 for i in range(len(natural))]
-        spare = room - sum(widths)
-        for i in sorted(shown, key=lambda i: -natural[i]):
-            if spare <= 0:
-                break
-            if widths[i] < natural[i]:
-                widths[i] += 1
-                spare -= 1
-        return widths, 1
 
     def _total_width(self) -> int:
         return sum(self._widths) + self._gap * sum(1 for w in self._widths if w)
@@ -463,16 +413,6 @@ class KeyTable(ScrollView, can_focus=True):
     def coordinate_to_cell_key(self, coordinate: tuple[int, int]) -> CellKey:
         row, column = coordinate
         return CellKey(_RowKey(self.order[row]), _RowKey(self.column_keys[column]))
-
-
-_NUMBERS = re.compile(r"(\d+)")
-
-
-def natural(text: str) -> list:
-    """Sort key that puts ``p2`` before ``p10``: digits compare as numbers (text first, always)."""
-    parts = _NUMBERS.split(text.lower())
-    parts[1::2] = [int(p) for p in parts[1::2]]
-    return parts
 
 
 class TablePane(Vertical, Generic[T]):
@@ -944,24 +884,3 @@ class TablePane(Vertical, Generic[T]):
         if text != self.filter_text:
             self.filter_text = text
             self._sync(None)
-
-
-STATE_STYLES = {
-    "running": "green",
-    "exited": "red",
-    "dead": "bold red",
-    "created": "yellow",
-    "paused": "magenta",
-    "restarting": "cyan",
-    "removing": "dim",
-}
-
-_STATE_TEXTS: dict[str, Text] = {}
-
-
-def state_text(state: str) -> Text:
-    """The state word in its colour (one shared Text per state: cells are compared, never changed)."""
-    text = _STATE_TEXTS.get(state)
-    if text is None:
-        text = _STATE_TEXTS[state] = Text(state, style=STATE_STYLES.get(state, ""))
-    return text

@@ -6,9 +6,10 @@ import time
 
 from textual.binding import Binding
 
-from carina_tui.core.models import ContainerInfo, age
+from carina_tui.core.models import ContainerInfo
+from carina_tui.ui.columns import CONTAINER_COLUMNS, CONTAINER_KEEP, container_cells, natural, running_first
 from carina_tui.ui.messages import ActionRequested, DetailsRequested, InspectRequested, RemoveRequested
-from carina_tui.ui.tables import TablePane, natural, state_text
+from carina_tui.ui.tables import TablePane
 
 
 class ContainersPane(TablePane[ContainerInfo]):
@@ -19,17 +20,9 @@ class ContainersPane(TablePane[ContainerInfo]):
     DEFAULT_SORT = "state"
     TICK = 60.0  # ages are redrawn once a minute, and only those that read differently
     # Narrow: the node goes first (a name says node/name on a cluster of several engines).
-    KEEP = ("name", "state", "age", "image", "networks", "ports")
+    KEEP = CONTAINER_KEEP
     STALE_COLUMN = "state"
-    COLUMNS = (
-        ("name", "Name", None),
-        ("state", "State", None),
-        ("node", "Node", None),
-        ("ports", "Ports", None),
-        ("networks", "Networks", None),
-        ("image", "Image", None),
-        ("age", "Age", None),
-    )
+    COLUMNS = tuple((key, label, None) for key, label in CONTAINER_COLUMNS)  # (shared with ui/early.py)
 
     BINDINGS = [
         Binding("enter", "details", "Details", id="containers.details", show=False),
@@ -52,14 +45,12 @@ class ContainersPane(TablePane[ContainerInfo]):
         self.now = time.time  # the clock the ages are read from
 
     def cells(self, c: ContainerInfo):
-        name = c.qualified_name if self.qualify else c.name
-        return (name, state_text(c.state), c.node, c.ports_text if c.ports else "", c.networks_text, c.image,
-                age(c.created, self.now(), coarse=True))
+        return container_cells(c, qualify=self.qualify, now=self.now())
 
     def sort_key(self, c: ContainerInfo, column: str, cells):
-        name = natural(c.name)
         if column == "state":
-            return (c.state != "running", -c.created, name)
+            return running_first(c)
+        name = natural(c.name)
         if column == "age":
             return (-c.created, name)  # the youngest first
         if column == "name":
