@@ -312,19 +312,25 @@ def run_console(args: argparse.Namespace) -> int:
 
     session, config = open_session(args)
     session.prefetch()  # the first requests are out (plain HTTP on a unix socket) before Textual loads
-    from carina_tui.ui.app import CarinaApp
+    from carina_tui.ui.early import EarlyFrame
 
-    if session.spec.endpoints and all(u.startswith(("unix://", "ssh://")) for u in session.spec.endpoints):
-        # A local socket answers or fails at once, and so does SSH refused (sshd, key, host key): when
-        # none answers, say so before drawing anything.
-        first = session.wait_prefetch(timeout=5)
-        if first is not None and not any(e.reachable for e in first.engines):
-            raise EngineUnreachable(first.engines[0].error)
-
-    app = CarinaApp(session, config=config, read_only=bool(args.read_only))
+    # The header and the Containers pane, drawn as soon as the first snapshot is in, while Textual loads.
+    early = EarlyFrame.start(session, config, read_only=bool(args.read_only))
     try:
+        from carina_tui.ui.app import CarinaApp
+
+        if session.spec.endpoints and all(u.startswith(("unix://", "ssh://")) for u in session.spec.endpoints):
+            # A local socket answers or fails at once, and so does SSH refused (sshd, key, host key): when
+            # none answers, say so before drawing anything.
+            first = session.wait_prefetch(timeout=5)
+            if first is not None and not any(e.reachable for e in first.engines):
+                raise EngineUnreachable(first.engines[0].error)
+
+        app = CarinaApp(session, config=config, read_only=bool(args.read_only), early=early)
         app.run()
     finally:
+        if early is not None:
+            early.close()  # (Textual never took the terminal: it is put back as it was)
         session.close()  # closes every stream: nothing is left reading
     for run in app.stopped_cleanups:
         run.wait(STOPPED_CLEANUP_WAIT)  # the removals under way finish and are audited

@@ -37,6 +37,11 @@ def state_dir() -> Path:
     return platformdirs.user_state_path(APP_NAME, appauthor=False)
 
 
+def theme_state_file() -> Path:
+    """The palette's last choice of theme (``ui/keymap.py``; read before Textual loads by ``ui/early.py``)."""
+    return state_dir() / "theme.json"
+
+
 def audit_log_path() -> Path:
     return log_dir() / AUDIT_LOG_FILENAME
 

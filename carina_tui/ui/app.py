@@ -56,9 +56,10 @@ class CarinaApp(TypeAheadApp, App):
     ]
 
     def __init__(self, session: Session, *, config: Config | None = None, read_only: bool = False,
-                 discover: bool = True) -> None:
+                 discover: bool = True, early=None) -> None:
         super().__init__()
         self.session = session
+        self.early = early  # the frame drawn before Textual loaded (``ui/early.py``), for the driver
         self.config = config if config is not None else Config()
         self._bind_late_panes()
         # The user's keys and theme; a bad line of the config stops here, as a sentence naming it.

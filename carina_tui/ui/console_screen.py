@@ -28,6 +28,7 @@ from textual.worker import Worker, get_current_worker
 from carina_tui.core.models import ContainerInfo
 from carina_tui.services.session import EngineState, Snapshot
 from carina_tui.ui.actions import ConsoleActions
+from carina_tui.ui.early import header_parts
 from carina_tui.ui.messages import (ContainersChanged, EngineDown, EngineUp, Loaded, NetworksChanged,
                                     ServicesChanged, StorageChanged, post_from_thread)
 from carina_tui.ui.panes import PANES, ProtectedRow
@@ -254,17 +255,8 @@ class ConsoleScreen(ConsoleActions, Screen):
         session = self.app.session
         spec = session.spec
         text = Text()
-        text.append(" carina-tui ", style="bold reverse")
-        text.append(f"  {spec.name}", style="bold")
-        if tuple(spec.endpoints) != (spec.name,):  # --host URL: the cluster is named by its one URL
-            text.append(f"  {', '.join(spec.endpoints)}", style="dim")
-        served = " (served)" if self.app.is_web else ""  # carina-tui serve: the page says whether it can act
-        if session.read_only:
-            text.append("  ")
-            text.append(f" READ-ONLY{served} ", style="bold white on red")
-        elif served:
-            text.append("  ")
-            text.append(" CHANGES ALLOWED (served) ", style="bold black on yellow")
+        for part, style in header_parts(spec, read_only=session.read_only, served=self.app.is_web):
+            text.append(part, style=style)
         header = self.query_one("#header", Static)
         header.update(text)
         if spec.colour:

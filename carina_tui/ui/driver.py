@@ -36,6 +36,7 @@ _TOKEN = re.compile(r"\x1b\[(\d+);(\d+)H|\x1b\[([0-9;]*)m|(\x1b\]8;[^\x1b]*\x1b\
 _LINK_END = "\x1b]8;;\x1b\\"
 # Private modes that change what the screen shows (the alternate screen): the model forgets.
 _SCREEN_MODES = {"47", "1047", "1049"}
+_ALT_SCREEN = "\x1b[?1049h"
 # Unchanged cells between two changed ones are written again rather than moved over when there
 # are at most this many: a cursor move costs about as much.
 _GAP = 6
@@ -221,6 +222,19 @@ class CellWriter:
         self._screen = None
         self._unplayed = None
 
+    def seed(self, size: tuple[int, int], cells: str) -> None:
+        """The terminal, of ``size``, shows ``cells`` (written by someone else, in the form Textual
+        writes: cursor moves and styled runs) and nothing known elsewhere."""
+        screen = Screen(*size)
+        try:
+            screen.play(cells)
+        except Exception:  # as in ``write``: not known, so the next frame goes out whole
+            self.forget()
+            return
+        screen.cursor = None
+        screen.blank = False
+        self._screen, self._unplayed = screen, None
+
     def settle(self) -> None:
         """Play the frame last sent whole on the model. The driver calls this once that frame is
         on its way: the first frame goes out without waiting for it (3-5 ms at 160x50)."""
@@ -262,12 +276,15 @@ class CellDriver(LinuxDriver):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._cells = CellWriter()
+        self._early_on_screen = False  # ``ui/early.py`` drew a frame in the alternate screen already
 
     def forget(self) -> None:
         """Not trust what the terminal shows: the next frame goes out whole."""
         self._cells.forget()
 
     def write(self, data: str) -> None:
+        if self._early_on_screen and _ALT_SCREEN in data:
+            data = data.replace(_ALT_SCREEN, "")  # entering it again may clear it (xterm does)
         out = self._cells.write(data, self._terminal_size())
         if out:
             super().write(out)
@@ -281,8 +298,24 @@ class CellDriver(LinuxDriver):
         return size.columns, size.lines
 
     def start_application_mode(self) -> None:
+        """As Textual's; when the app's early frame (``ui/early.py``) is on screen, the terminal
+        stays in the alternate screen it is in, the settings restored at exit are those from before
+        that frame, and the model starts from the cells it drew: Textual's first frame sends only
+        what differs from them."""
+        early = getattr(self._app, "early", None)
+        drawn, attrs = early.hand_over() if early is not None else (None, None)
         self.forget()
-        super().start_application_mode()
+        self._early_on_screen = drawn is not None
+        try:
+            super().start_application_mode()
+        finally:
+            self._early_on_screen = False
+        if drawn is not None:
+            if attrs is not None:
+                self.attrs_before = attrs
+            size, cells = drawn
+            if self._terminal_size() == size:
+                self._cells.seed(size, cells)
 
     def stop_application_mode(self) -> None:
         self.forget()

@@ -17,7 +17,6 @@ import difflib
 import json
 import os
 import unicodedata
-from pathlib import Path
 
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -27,7 +26,7 @@ from carina_tui.core import paths
 from carina_tui.core.config import Config
 from carina_tui.core.errors import ConfigError, clip
 
-THEME_STATE = "theme.json"
+theme_state_file = paths.theme_state_file
 
 
 def binding_ids() -> dict[str, Binding]:
@@ -93,10 +92,6 @@ def check_theme(config: Config, available: dict) -> str:
         hint = f'did you mean "{close[0]}"?' if close else "the themes are " + ", ".join(sorted(available))
         raise ConfigError(f'In {config.theme_where}, theme "{clip(config.theme)}" is not a theme; {hint}')
     return config.theme
-
-
-def theme_state_file() -> Path:
-    return paths.state_dir() / THEME_STATE
 
 
 def kept_theme(config: Config, available: dict) -> str:
