@@ -60,6 +60,8 @@ class CarinaApp(TypeAheadApp, App):
         super().__init__()
         self.session = session
         self.early = early  # the frame drawn before Textual loaded (``ui/early.py``), for the driver
+        if early is not None and not getattr(self.driver_class, "takes_early_frame", False):
+            early.close()  # only CellDriver takes the terminal over from it: for another, it is put back
         self.config = config if config is not None else Config()
         self._bind_late_panes()
         # The user's keys and theme; a bad line of the config stops here, as a sentence naming it.

@@ -273,6 +273,8 @@ class CellWriter:
 class CellDriver(LinuxDriver):
     """Textual's Linux driver, writing only the cells that change (``CellWriter``)."""
 
+    takes_early_frame = True  # it takes the terminal over from ``ui/early.py`` (``start_application_mode``)
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._cells = CellWriter()

@@ -84,8 +84,10 @@ def console_env(color: str | None) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("size,color", [((160, 50), None), ((80, 24), "truecolor"), ((120, 30), None)])
-def test_the_early_frame_is_what_textuals_first_frame_shows(docker_host, scratch, size, color):
+@pytest.mark.parametrize("size,color,named", [((160, 50), None, False), ((80, 24), "truecolor", False),
+                                              ((120, 30), "truecolor", True)])
+def test_the_early_frame_is_what_textuals_first_frame_shows(docker_host, scratch, size, color, named):
+    """``named``: a cluster of the config, read-only (the header's dimmed address and red mark)."""
     running = scratch.run("web")
     scratch.exited("done", code=3)
     scratch.create("made")
@@ -97,6 +99,11 @@ def test_the_early_frame_is_what_textuals_first_frame_shows(docker_host, scratch
         return DRIVER_START in text and "Quit" in text.split(DRIVER_START, 1)[1]
 
     argv = [sys.executable, "-m", "carina_tui", "--host", docker_host]
+    if named:
+        config = Path(os.environ["XDG_CONFIG_HOME"], "carina-tui", "clusters.toml")
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(f'[clusters.lab]\nendpoints = ["{docker_host}"]\n')
+        argv = [sys.executable, "-m", "carina_tui", "--cluster", "lab", "--read-only"]
     data = run_on_pty(argv, console_env(color), size, first_frame_out)
 
     assert data.count("\x1b[?1049h") == 1  # the alternate screen is entered once (a second may clear it)
@@ -108,6 +115,8 @@ def test_the_early_frame_is_what_textuals_first_frame_shows(docker_host, scratch
     # What the early frame shows: the header and the Containers pane with the running one on top.
     lines = ["".join(c[0] if c else " " for c in row) for row in drawn.rows]
     assert lines[0].startswith(" carina-tui ") and docker_host in lines[0]
+    if named:
+        assert lines[0].startswith(" carina-tui   lab  ") and " READ-ONLY " in lines[0]
     assert re.search(r"\[3\] Containers \(\d+\)", lines[y])
     assert lines[y + 1][x + 2:].startswith("Name ") and "State ▲" in lines[y + 1]
     assert lines[y + 2][x + 2:].startswith(running)
@@ -193,7 +202,7 @@ def test_named_colours_are_textuals_ansi_theme():
     assert early.DIM_FACTOR == DIM_FACTOR
 
 
-def test_no_early_frame_where_it_could_not_be_drawn_as_textual_draws_it(tmp_path):
+def test_no_early_frame_where_it_could_not_be_drawn_as_textual_draws_it():
     """Not a terminal (here: pytest's captured output), another theme: Textual's frame alone."""
     from carina_tui.core.clusters import ClusterSpec
     from carina_tui.core.config import Config
@@ -203,3 +212,26 @@ def test_no_early_frame_where_it_could_not_be_drawn_as_textual_draws_it(tmp_path
     assert early.EarlyFrame.start(session, Config(), read_only=False) is None  # stdout is not a tty here
     assert early._default_theme(Config())
     assert not early._default_theme(Config(theme="nord"))
+
+
+@pytest.mark.parametrize("driver,closed", [(None, False), ("textual.drivers.headless_driver:HeadlessDriver", True)])
+def test_only_the_cell_driver_takes_the_terminal_over_from_the_early_frame(monkeypatch, driver, closed):
+    """Another driver (TEXTUAL_DRIVER) would keep the early frame's settings: the frame gives the
+    terminal back before it starts."""
+    from carina_tui.core.clusters import ClusterSpec
+    from carina_tui.services.session import Session
+    from carina_tui.ui.app import CarinaApp
+
+    class Frame:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    import textual.constants
+
+    monkeypatch.setattr(textual.constants, "DRIVER", driver)  # (TEXTUAL_DRIVER, as read when Textual loads)
+    frame = Frame()
+    session = Session(ClusterSpec(name="x", endpoints=("unix:///nowhere.sock",), source="cli"))
+    CarinaApp(session, early=frame)
+    assert frame.closed is closed
