@@ -289,7 +289,7 @@ class EarlyFrame:
             fd = sys.__stdout__.fileno()
             if not (os.isatty(fd) and os.isatty(sys.__stdin__.fileno())) or sys.platform == "win32":
                 return None
-            cols, lines = os.get_terminal_size(fd)
+            cols, lines = _screen_size()
         except (AttributeError, ValueError, OSError):
             return None
         system = color_system()
@@ -309,8 +309,7 @@ class EarlyFrame:
             if self._closed:
                 return
             try:
-                size = os.get_terminal_size(self.fd)
-                size = (size.columns, size.lines)
+                size = _screen_size()
                 cells = frame(snapshot, self.session.spec, read_only=self.read_only, size=size, system=self.system)
             except Exception:  # noqa: BLE001 - anything unexpected: no early frame, Textual's comes
                 return
@@ -337,6 +336,15 @@ class EarlyFrame:
             if self.drawn is not None:
                 _write_all(self.fd, "\x1b[?25h\x1b[?1049l")
                 _restore(self.fd, self.saved_attrs)
+
+
+def _screen_size() -> tuple[int, int]:
+    """The size Textual lays its screen out at (``LinuxDriver._get_terminal_size``): ``COLUMNS`` and
+    ``LINES`` when set, else the terminal's."""
+    import shutil
+
+    size = shutil.get_terminal_size()
+    return size.columns or 80, size.lines or 25
 
 
 def _default_theme(config: "Config") -> bool:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 from pilot_helpers import all_nodes_up, cell, node_rows, row_texts, sandbox_app as console_on, wait_until
+from pty_console import console_env, early_frame, first_frame_out, lines_of, run_on_pty
 
 import harness
 from carina_tui.sandbox import cluster
+from carina_tui.ui import early
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 and not harness.in_ci(), reason="the sandbox needs root")
 
@@ -40,6 +43,21 @@ async def test_every_node_shown_together(sandbox_cluster):
                                                 if r.container.name == "carina-svcd"} == node_names, timeout=10)
         assert all("carina-svcd" in r.rule.describe() or "carina/consul" in r.rule.describe()
                    for r in system.items.values())
+
+
+def test_the_early_frame_shows_every_node_as_textual_does(sandbox_cluster):
+    """The frame drawn before Textual loads (``ui/early.py``), on every node over TLS: node/name
+    names, the Node column, each node's agent; cell for cell what Textual's first frame shows."""
+    state = sandbox_cluster
+    size = (160, 40)
+    argv = [sys.executable, "-m", "carina_tui", "--config", state.config_file, "--cluster", state.name]
+    data = run_on_pty(argv, console_env(None), size, first_frame_out)
+    lines = lines_of(early_frame(data, size))
+    x, y, w, h = early.containers_box(size)
+    assert lines[0].startswith(f" carina-tui   {state.name}  ")
+    rows = [line[x + 1:x + w - 1] for line in lines[y + 2:y + h - 1]]
+    for node in state.nodes:
+        assert any(row.split()[:3] == [f"{node.name}/carina-svcd", "running", node.name] for row in rows if row.strip()), rows
 
 
 def stale_rows(app, pane: str) -> list[list[str]]:
