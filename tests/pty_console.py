@@ -47,12 +47,16 @@ def console_env(color: str | None, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_on_pty(argv: list[str], env: dict[str, str], size: tuple[int, int], until, timeout: float = 30.0) -> str:
-    """Run ``argv`` on a new pseudo-terminal of ``size``; read what it writes until ``until(text)``,
-    then press ``q`` and read on until it exits. Returns everything it wrote."""
+def run_on_pty(argv: list[str], env: dict[str, str], size: tuple[int, int], until, timeout: float = 30.0,
+               stdout: str | None = None) -> str:
+    """Run ``argv`` on a new pseudo-terminal of ``size`` (its standard output sent to the file
+    ``stdout`` instead, when given); read what it writes until ``until(text)``, then press ``q`` and
+    read on until it exits. Returns everything it wrote to the terminal."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: the console
         os.chdir(REPO)
+        if stdout is not None:
+            os.dup2(os.open(stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
         os.execve(argv[0], argv, env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
     out = bytearray()

@@ -270,11 +270,12 @@ def _line(paint: Painter, cells, widths: list[int], gap: int, base: str, fill: s
 class EarlyFrame:
     """The thread that draws the frame, and the terminal it borrows until Textual's driver takes it."""
 
-    def __init__(self, session: "Session", *, read_only: bool, system: str, fd: int) -> None:
+    def __init__(self, session: "Session", *, read_only: bool, system: str, fd: int, keys: int | None = None) -> None:
         self.session = session
         self.read_only = read_only
         self.system = system
-        self.fd = fd
+        self.fd = fd  # where it is drawn: where Textual's driver writes (stderr)
+        self.keys = fd if keys is None else keys  # the terminal whose settings change: Textual's input (stdin)
         self._lock = threading.Lock()
         self._closed = False
         self.drawn: tuple[tuple[int, int], str] | None = None  # (size, the cells written)
@@ -286,8 +287,8 @@ class EarlyFrame:
         """Start the thread when this terminal and this console are ones the frame can be drawn
         for as Textual will draw them; else None."""
         try:
-            fd = sys.__stdout__.fileno()
-            if not (os.isatty(fd) and os.isatty(sys.__stdin__.fileno())) or sys.platform == "win32":
+            fd, keys = sys.__stderr__.fileno(), sys.__stdin__.fileno()  # (Textual's driver: output, input)
+            if not (os.isatty(fd) and os.isatty(keys)) or sys.platform == "win32":
                 return None
             cols, lines = _screen_size()
         except (AttributeError, ValueError, OSError):
@@ -297,7 +298,7 @@ class EarlyFrame:
             return None
         if session.spec.colour or session.spec.discover_nodes or not _default_theme(config):
             return None
-        early = cls(session, read_only=read_only or session.read_only, system=system, fd=fd)
+        early = cls(session, read_only=read_only or session.read_only, system=system, fd=fd, keys=keys)
         early._thread.start()
         return early
 
@@ -313,7 +314,7 @@ class EarlyFrame:
                 cells = frame(snapshot, self.session.spec, read_only=self.read_only, size=size, system=self.system)
             except Exception:  # noqa: BLE001 - anything unexpected: no early frame, Textual's comes
                 return
-            self.saved_attrs = _quiet_keys(self.fd)
+            self.saved_attrs = _quiet_keys(self.keys)
             _write_all(self.fd, "\x1b[?1049h\x1b[?25l" + cells)
             self.drawn = (size, cells)
 
@@ -335,7 +336,7 @@ class EarlyFrame:
             self._closed = True
             if self.drawn is not None:
                 _write_all(self.fd, "\x1b[?25h\x1b[?1049l")
-                _restore(self.fd, self.saved_attrs)
+                _restore(self.keys, self.saved_attrs)
 
 
 def _screen_size() -> tuple[int, int]:

@@ -23,34 +23,38 @@ from pty_console import console_env, early_frame, first_frame_out, lines_of, run
 from carina_tui.ui import early
 
 
-@pytest.mark.parametrize("size,term,color,named", [
-    ((160, 50), "xterm-256color", None, False),
-    ((80, 24), "xterm-256color", "truecolor", False),
-    ((80, 24), "xterm-16color", None, False),  # as the ssh benchmark's terminal
-    ((120, 30), "xterm-256color", "truecolor", True),
-    ((160, 50), "xterm-256color", None, "COLUMNS=120 LINES=40"),  # Textual lays out at these: so does the frame
+@pytest.mark.parametrize("size,term,color,variant", [
+    ((160, 50), "xterm-256color", None, ""),
+    ((80, 24), "xterm-256color", "truecolor", ""),
+    ((80, 24), "xterm-16color", None, ""),  # as the ssh benchmark's terminal
+    ((120, 30), "xterm-256color", "truecolor", "named"),
+    ((160, 50), "xterm-256color", None, "COLUMNS=120 LINES=40"),
+    ((100, 30), "xterm-256color", None, "stdout elsewhere"),
 ])
-def test_the_early_frame_is_what_textuals_first_frame_shows(docker_host, scratch, size, term, color, named):
-    """``named``: a cluster of the config, read-only (the header's dimmed address and red mark); or
-    the size the environment gives (shells export COLUMNS and LINES; Textual lays out at them)."""
+def test_the_early_frame_is_what_textuals_first_frame_shows(docker_host, scratch, tmp_path, size, term, color, variant):
+    """Variants: a cluster of the config, read-only (the header's dimmed address and red mark);
+    the size the environment gives (shells export COLUMNS and LINES; Textual lays out at those);
+    the standard output not the terminal (Textual draws on stderr and, as the size is read from
+    stdout, lays out at 80x24: so does the frame)."""
     running = scratch.run("web")
     scratch.exited("done", code=3)
     scratch.create("made")
-    extra = dict(v.split("=") for v in named.split()) if isinstance(named, str) else {}
-    laid_out = (int(extra["COLUMNS"]), int(extra["LINES"])) if extra else size
+    extra = dict(v.split("=") for v in variant.split()) if "=" in variant else {}
+    laid_out = (int(extra["COLUMNS"]), int(extra["LINES"])) if extra else (80, 24) if variant == "stdout elsewhere" else size
     x, y, w, h = early.containers_box(laid_out)
     argv = [sys.executable, "-m", "carina_tui", "--host", docker_host]
-    if named is True:
+    if variant == "named":
         config = Path(os.environ["XDG_CONFIG_HOME"], "carina-tui", "clusters.toml")
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(f'[clusters.lab]\nendpoints = ["{docker_host}"]\n')
         argv = [sys.executable, "-m", "carina_tui", "--cluster", "lab", "--read-only"]
-    data = run_on_pty(argv, console_env(color, TERM=term, **extra), size, first_frame_out)
+    data = run_on_pty(argv, console_env(color, TERM=term, **extra), size, first_frame_out,
+                      stdout=str(tmp_path / "stdout") if variant == "stdout elsewhere" else None)
 
     lines = lines_of(early_frame(data, size, laid_out))
     # What the early frame shows: the header and the Containers pane with the running one on top.
     assert lines[0].startswith(" carina-tui ") and docker_host in lines[0]
-    if named is True:
+    if variant == "named":
         assert lines[0].startswith(" carina-tui   lab  ") and " READ-ONLY " in lines[0]
     assert re.search(r"\[3\] Containers \(\d+\)", lines[y])
     assert lines[y + 1][x + 2:].startswith("Name ") and "State ▲" in lines[y + 1]
