@@ -100,7 +100,7 @@ def containers_box(size: tuple[int, int]) -> tuple[int, int, int, int]:
     """(x, y, width, height) of the Containers pane's slot (``app.tcss``: left 2fr, right 3fr;
     on the right the Containers pane 3fr over the System pane 2fr; a header and a footer line)."""
     width, height = size
-    (_, left), (x, w) = split(width, (2, 3))
+    _, (x, w) = split(width, (2, 3))
     (y, h), _ = split(height - 2, (3, 2))
     return x, y + 1, w, h
 

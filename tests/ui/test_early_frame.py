@@ -30,12 +30,15 @@ from carina_tui.ui import early
     ((120, 30), "xterm-256color", "truecolor", "named"),
     ((160, 50), "xterm-256color", None, "COLUMNS=120 LINES=40"),
     ((100, 30), "xterm-256color", None, "stdout elsewhere"),
+    ((120, 30), "xterm-256color", None, "first page"),
 ])
 def test_the_early_frame_is_what_textuals_first_frame_shows(docker_host, scratch, tmp_path, size, term, color, variant):
     """Variants: a cluster of the config, read-only (the header's dimmed address and red mark);
     the size the environment gives (shells export COLUMNS and LINES; Textual lays out at those);
     the standard output not the terminal (Textual draws on stderr and, as the size is read from
-    stdout, lays out at 80x24: so does the frame)."""
+    stdout, lays out at 80x24: so does the frame); a long list, shown a first page first (the
+    threshold lowered to 2 containers, as 2,001 would take long to make, and the rest of the list
+    held back, so that what is compared is the first page on both sides)."""
     running = scratch.run("web")
     scratch.exited("done", code=3)
     scratch.create("made")
@@ -43,6 +46,11 @@ def test_the_early_frame_is_what_textuals_first_frame_shows(docker_host, scratch
     laid_out = (int(extra["COLUMNS"]), int(extra["LINES"])) if extra else (80, 24) if variant == "stdout elsewhere" else size
     x, y, w, h = early.containers_box(laid_out)
     argv = [sys.executable, "-m", "carina_tui", "--host", docker_host]
+    if variant == "first page":
+        lowered = ("import sys; from carina_tui.services import session; session.WHOLE_AT_ONCE = 2; "
+                   "session.FIRST_PAGE = 1; from carina_tui.ui.console_screen import ConsoleScreen; "
+                   "ConsoleScreen._load_rest = lambda self: None; from carina_tui.cli import main; sys.exit(main())")
+        argv = [sys.executable, "-c", lowered, "--host", docker_host]
     if variant == "named":
         config = Path(os.environ["XDG_CONFIG_HOME"], "carina-tui", "clusters.toml")
         config.parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +64,10 @@ def test_the_early_frame_is_what_textuals_first_frame_shows(docker_host, scratch
     assert lines[0].startswith(" carina-tui ") and docker_host in lines[0]
     if variant == "named":
         assert lines[0].startswith(" carina-tui   lab  ") and " READ-ONLY " in lines[0]
+    if variant == "first page":  # the newest running one, and the count the engine gave
+        assert re.search(r"\[3\] Containers \(1 of \d+\) loading…", lines[y]), lines[y]
+        assert lines[y + 2][x + 2:].startswith(running) and not lines[y + 3][x + 1:x + w - 1].strip()
+        return
     assert re.search(r"\[3\] Containers \(\d+\)", lines[y])
     assert lines[y + 1][x + 2:].startswith("Name ") and "State ▲" in lines[y + 1]
     assert lines[y + 2][x + 2:].startswith(running)
