@@ -312,9 +312,9 @@ class CellDriver(LinuxDriver):
             super().start_application_mode()
         finally:
             self._early_on_screen = False
+        if attrs is not None:
+            self.attrs_before = attrs  # (the early frame had stopped the echo)
         if drawn is not None:
-            if attrs is not None:
-                self.attrs_before = attrs
             size, cells = drawn
             if self._terminal_size() == size:
                 self._cells.seed(size, cells)

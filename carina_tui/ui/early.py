@@ -278,6 +278,7 @@ class EarlyFrame:
         self.keys = fd if keys is None else keys  # the terminal whose settings change: Textual's input (stdin)
         self._lock = threading.Lock()
         self._closed = False
+        self._entered = False  # the terminal was switched to the alternate screen, keys not echoed
         self.drawn: tuple[tuple[int, int], str] | None = None  # (size, the cells written)
         self.saved_attrs: list | None = None  # the terminal's settings before the frame
         self._thread = threading.Thread(target=self._run, name="carina-early", daemon=True)
@@ -315,8 +316,9 @@ class EarlyFrame:
             except Exception:  # noqa: BLE001 - anything unexpected: no early frame, Textual's comes
                 return
             self.saved_attrs = _quiet_keys(self.keys)
-            _write_all(self.fd, "\x1b[?1049h\x1b[?25l" + cells)
-            self.drawn = (size, cells)
+            self._entered = True
+            if _write_all(self.fd, "\x1b[?1049h\x1b[?25l" + cells):
+                self.drawn = (size, cells)  # (only what surely reached the terminal is handed over as shown)
 
     def hand_over(self) -> tuple[tuple[tuple[int, int], str] | None, list | None]:
         """Textual's driver takes the terminal: nothing more is drawn here (a frame being drawn is
@@ -334,7 +336,7 @@ class EarlyFrame:
             if self._closed:
                 return
             self._closed = True
-            if self.drawn is not None:
+            if self._entered:
                 _write_all(self.fd, "\x1b[?25h\x1b[?1049l")
                 _restore(self.keys, self.saved_attrs)
 
@@ -388,7 +390,8 @@ def _restore(fd: int, attrs: list | None) -> None:
             pass
 
 
-def _write_all(fd: int, text: str) -> None:
+def _write_all(fd: int, text: str) -> bool:
+    """Write all of ``text``; False when the terminal would not take it (part may have gone)."""
     data = text.encode()
     while data:
         try:
@@ -396,4 +399,5 @@ def _write_all(fd: int, text: str) -> None:
         except InterruptedError:
             continue
         except OSError:
-            return
+            return False
+    return True

@@ -168,3 +168,33 @@ def test_only_the_cell_driver_takes_the_terminal_over_from_the_early_frame(monke
     session = Session(ClusterSpec(name="x", endpoints=("unix:///nowhere.sock",), source="cli"))
     CarinaApp(session, early=frame)
     assert frame.closed is closed
+
+
+def test_a_frame_the_terminal_would_not_take_is_not_handed_over_as_shown(docker_host, scratch):
+    """A write that fails (here: a pipe nobody reads) leaves the driver nothing to trust; the
+    settings from before are still handed over, or put back."""
+    import argparse
+
+    from carina_tui.services.targets import open_session
+
+    scratch.run("web")
+    master, slave = pty.openpty()
+    settings = termios.tcgetattr(slave)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    session, _ = open_session(argparse.Namespace(host=docker_host, cluster=None, config=None, read_only=False))
+    try:
+        session.prefetch()
+        frame = early.EarlyFrame(session, read_only=False, system="256", fd=write_end, keys=slave)
+        frame._run()
+        assert frame.drawn is None
+        assert frame.hand_over() == (None, settings)
+        termios.tcsetattr(slave, termios.TCSANOW, settings)  # (what the driver does at exit)
+        again = early.EarlyFrame(session, read_only=False, system="256", fd=write_end, keys=slave)
+        again._run()
+        again.close()
+        assert termios.tcgetattr(slave) == settings
+    finally:
+        session.close()
+        for fd in (master, slave, write_end):
+            os.close(fd)
