@@ -232,12 +232,6 @@ def netns_exists(name: str) -> bool:
     return (NETNS_DIR / name).exists()
 
 
-def netns_pids(name: str) -> list[int]:
-    """The processes running in a network namespace (``ip netns pids``); [] when none or unknown."""
-    found = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True)
-    return [int(p) for p in found.stdout.split() if p.isdigit()]
-
-
 def netns_add(name: str) -> None:
     """Create a network namespace (with loopback up) unless it exists."""
     if not netns_exists(name):
