@@ -48,7 +48,7 @@ TITLE = f"bold #fea62b on {SCREEN_BG}"
 TABLE_HEADER = "bold #e0e0e0 on #242f38"
 ROW = "#e0e0e0 on #272727"
 CURSOR = "bold #ddedf9 on #0178d4"
-MUTED = "#a3a3a3 on #272727"
+MUTED = "#a8a8a8 on #272727"  # (".key-table--empty" over the focused table)
 # Textual shows the terminal's named colours as its ANSI theme's (Monokai) and dims by blending.
 ANSI = {"black": "#1a1a1a", "red": "#f4005f", "green": "#98e024", "yellow": "#fd971f", "blue": "#9d65ff",
         "magenta": "#f4005f", "cyan": "#58d1eb", "white": "#c4c5b5"}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from pty_console import console_env, early_frame, first_frame_out, lines_of, run_on_pty
+from rich.style import Style
 
 from carina_tui.ui import early
 
@@ -198,3 +199,28 @@ def test_a_frame_the_terminal_would_not_take_is_not_handed_over_as_shown(docker_
         session.close()
         for fd in (master, slave, write_end):
             os.close(fd)
+
+
+async def test_the_table_styles_are_the_ones_textual_works_out():
+    """The rows, the cursor, the header and the empty table's sentence, as Textual's CSS gives them
+    for the focused Containers table in the default theme (the sentence shows only on an empty
+    engine, which the tests' engines never are)."""
+    from carina_tui.core.clusters import ClusterSpec
+    from carina_tui.services.session import Session
+    from carina_tui.ui.app import CarinaApp
+
+    session = Session(ClusterSpec(name="x", endpoints=("unix:///nowhere.sock",), source="cli"))
+    app = CarinaApp(session, discover=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#containers").table
+        assert app.focused is table
+        base = table.rich_style
+        worked_out = {early.ROW: base}
+        for component, ours in (("key-table--cursor", early.CURSOR), ("key-table--header", early.TABLE_HEADER),
+                                ("key-table--empty", early.MUTED)):
+            worked_out[ours] = base + table.get_component_rich_style(component)
+        for ours, theirs in worked_out.items():
+            mine = Style.parse(ours)
+            assert (mine.color, mine.bgcolor, bool(mine.bold)) == (theirs.color, theirs.bgcolor, bool(theirs.bold)), ours
+    session.close()
