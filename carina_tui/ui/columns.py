@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 from carina_tui.core.models import ContainerInfo, age
@@ -59,6 +59,14 @@ def plain(cell: Cell) -> str:
 def width(cell: Cell) -> int:
     text = cell.plain if isinstance(cell, Text) else cell
     return len(text) if text.isascii() else cell_len(text)
+
+
+def fit_text(text: str, width: int) -> str:
+    """``text`` in exactly ``width`` cells: cut with "…", or padded with spaces."""
+    size = len(text) if text.isascii() else cell_len(text)
+    if size > width:
+        return set_cell_size(text, max(0, width - 1)) + "…" if width else ""
+    return text + " " * (width - size) if size < width else text
 
 
 # -- the Containers pane's rows -------------------------------------------------------------

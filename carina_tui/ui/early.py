@@ -237,8 +237,9 @@ def _line(paint: Painter, cells, widths: list[int], gap: int, base: str, fill: s
     """One table line as ``KeyTable._line`` draws it: a pad, the cells (in ``base``, or a cell's own
     style over it) cut or padded to their widths with ``gap`` between, then ``fill`` to the
     table's width."""
-    from rich.cells import cell_len, set_cell_size
     from rich.text import Text
+
+    from carina_tui.ui import columns as cols
 
     style = paint.style(base)
     pad = gap // 2 or 1
@@ -255,12 +256,7 @@ def _line(paint: Painter, cells, widths: list[int], gap: int, base: str, fill: s
             if cell.style:
                 cell_style = paint.on(base, str(cell.style))
             cell = cell.plain
-        size = len(cell) if cell.isascii() else cell_len(cell)
-        if size > width:
-            cell = set_cell_size(cell, max(0, width - 1)) + "…"
-        elif size < width:
-            cell = cell + " " * (width - size)
-        parts.append((cell, cell_style))
+        parts.append((cols.fit_text(cell, width), cell_style))
         used += width
     if used < table_width:
         parts.append((" " * (table_width - used), paint.style(fill)))

@@ -29,7 +29,7 @@ from functools import lru_cache
 from itertools import islice
 from typing import Generic, Iterable, TypeVar
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -317,12 +317,7 @@ class KeyTable(ScrollView, can_focus=True):
                 continue
             else:
                 cell_style = style
-            size = len(cell) if cell.isascii() else cell_len(cell)
-            if size > width:
-                cell = set_cell_size(cell, max(0, width - 1)) + "…" if width else ""
-            elif size < width:
-                cell = cell + " " * (width - size)
-            segments.append(Segment(cell, cell_style))
+            segments.append(Segment(cols.fit_text(cell, width), cell_style))
         return Strip(segments)
 
     # -- the cursor -------------------------------------------------------------------------
