@@ -38,8 +38,23 @@ def state_dir() -> Path:
 
 
 def theme_state_file() -> Path:
-    """The palette's last choice of theme (``ui/keymap.py``; read before Textual loads by ``ui/early.py``)."""
+    """The palette's last choice of theme (written by ``ui/keymap.py``)."""
     return state_dir() / "theme.json"
+
+
+def palette_theme(configured: str) -> str:
+    """The theme last chosen in the palette, while the config's ``theme`` is still ``configured``
+    (what it was then); "" when none. Read by ``ui.keymap.kept_theme`` and, before Textual loads,
+    by ``ui/early.py``."""
+    import json
+
+    try:
+        state = json.loads(theme_state_file().read_text())
+    except (OSError, ValueError):
+        return ""
+    if isinstance(state, dict) and state.get("config_theme", "") == configured and isinstance(state.get("theme"), str):
+        return state["theme"]
+    return ""
 
 
 def audit_log_path() -> Path:

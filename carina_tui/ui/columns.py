@@ -69,8 +69,26 @@ def fit_text(text: str, width: int) -> str:
     return text + " " * (width - size) if size < width else text
 
 
+def pane_title(number: int, title: str, *, shown: int, total: int, expected: int = 0, pending: bool = False,
+               filter_text: str = "") -> str:
+    """A pane's border title: "[3] Containers (1002)", "(12/1002) filter: web" while filtered,
+    "(100 of 5002) loading…" while rows are still to come (``expected`` by the engine, or ``pending``)."""
+    loading = pending or expected > total
+    if loading:
+        count = f"{shown} of {max(total, expected)}"
+    else:
+        count = f"{shown}/{total}" if filter_text else f"{total}"
+    text = f"[{number}] {title} ({count})"
+    if loading:
+        text += " loading…"
+    if filter_text:
+        text += f" filter: {filter_text}"
+    return text
+
+
 # -- the Containers pane's rows -------------------------------------------------------------
 
+CONTAINERS_TITLE = "Containers"
 CONTAINER_COLUMNS = (
     ("name", "Name"),
     ("state", "State"),

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # (nothing here imports Textual, docker or rich at start-up)
     from carina_tui.core.config import Config
     from carina_tui.services.session import Session, Snapshot
 
+CONTAINERS_NUMBER = 3  # its key and number (``ui/panes/__init__.py`` registers it as "3")
 WAIT = 3.0  # seconds the thread waits for the first snapshot (Textual's own frame comes anyway)
 MIN_SIZE = (40, 12)
 DEFAULT_THEMES = ("", "textual-dark")
@@ -156,7 +157,7 @@ class Painter:
         return "".join(out)
 
 
-def frame(snapshot: "Snapshot", spec: "ClusterSpec", *, read_only: bool, size: tuple[int, int],
+def frame(snapshot: "Snapshot", spec: "ClusterSpec", *, read_only: bool, qualify: bool, size: tuple[int, int],
           system: str, now: float | None = None) -> str:
     """The header and the Containers pane as Textual's first frame shows them: cursor moves and
     styled runs (no mode changes)."""
@@ -184,7 +185,6 @@ def frame(snapshot: "Snapshot", spec: "ClusterSpec", *, read_only: bool, size: t
     line_at(0, 0, header)
 
     # The rows: as the pane orders and shows them.
-    qualify = len(spec.endpoints) > 1
     items = sorted(snapshot.containers, key=cols.running_first)
     rows = [cols.container_cells(c, qualify=qualify, now=now) for c in items]
     keys = [k for k, _ in cols.CONTAINER_COLUMNS]
@@ -200,10 +200,8 @@ def frame(snapshot: "Snapshot", spec: "ClusterSpec", *, read_only: bool, size: t
     inner, lines = w - 2, h - 2
     widths, gap = cols.fit(natural, labels, cols.keep_order(keys, cols.CONTAINER_KEEP), keys.index("state"),
                            max(0, inner - 1))  # (a column for the scroll bar is always kept)
-    shown = len(rows)
-    expected = snapshot.expected if snapshot.partial else 0
-    count = f"{shown} of {max(shown, expected)}" if expected > shown else f"{shown}"
-    title = f"[3] Containers ({count})" + (" loading…" if expected > shown else "")
+    title = cols.pane_title(CONTAINERS_NUMBER, cols.CONTAINERS_TITLE, shown=len(rows), total=len(rows),
+                            expected=snapshot.expected if snapshot.partial else 0)
 
     border, titled = paint.style(BORDER), paint.style(TITLE)
     label = f" {title} "
@@ -308,7 +306,8 @@ class EarlyFrame:
                 return
             try:
                 size = _screen_size()
-                cells = frame(snapshot, self.session.spec, read_only=self.read_only, size=size, system=self.system)
+                cells = frame(snapshot, self.session.spec, read_only=self.read_only, qualify=self.session.multi_node,
+                              size=size, system=self.system)
             except Exception:  # noqa: BLE001 - anything unexpected: no early frame, Textual's comes
                 return
             self.saved_attrs = _quiet_keys(self.keys)
@@ -347,19 +346,12 @@ def _screen_size() -> tuple[int, int]:
 
 
 def _default_theme(config: "Config") -> bool:
-    """The console starts in Textual's default theme (``ui.keymap.kept_theme``'s rules)."""
-    import json
-
-    from carina_tui.core.paths import theme_state_file
+    """The console starts in Textual's default theme (``ui.keymap.kept_theme``'s rules; a palette
+    choice Textual would not know is not the default either: no early frame then)."""
+    from carina_tui.core.paths import palette_theme
 
     configured = config.theme or ""
-    try:
-        state = json.loads(theme_state_file().read_text())
-    except (OSError, ValueError):
-        return configured in DEFAULT_THEMES
-    if isinstance(state, dict) and state.get("config_theme", "") == configured and state.get("theme"):
-        return state["theme"] in DEFAULT_THEMES
-    return configured in DEFAULT_THEMES
+    return (palette_theme(configured) or configured) in DEFAULT_THEMES
 
 
 def _quiet_keys(fd: int) -> list | None:

@@ -98,13 +98,8 @@ def kept_theme(config: Config, available: dict) -> str:
     """The theme to start with: the palette's last choice while the config's ``theme`` is what it
     was then; else the config's (``""``: Textual's default)."""
     configured = check_theme(config, available)
-    try:
-        state = json.loads(theme_state_file().read_text())
-    except (OSError, ValueError):
-        return configured
-    if isinstance(state, dict) and state.get("config_theme", "") == configured and state.get("theme") in available:
-        return state["theme"]
-    return configured
+    chosen = paths.palette_theme(configured)
+    return chosen if chosen in available else configured
 
 
 def keep_theme(config: Config, theme: str) -> str:

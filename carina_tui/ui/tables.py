@@ -759,17 +759,9 @@ class TablePane(Vertical, Generic[T]):
         return _plain(cells[0]).strip()
 
     def _retitle(self) -> None:
-        shown, total = len(self._shown), len(self.items)
-        loading = bool(self._pending) or (self.expected or 0) > total
-        if loading:
-            count = f"{shown} of {max(total, self.expected or 0)}"
-        else:
-            count = f"{shown}/{total}" if self.filter_text else f"{total}"
-        title = f"[{self.NUMBER}] {self.TITLE} ({count})"
-        if loading:
-            title += " loading…"
-        if self.filter_text:
-            title += f" filter: {self.filter_text}"
+        title = cols.pane_title(self.NUMBER, self.TITLE, shown=len(self._shown), total=len(self.items),
+                                expected=self.expected or 0, pending=bool(self._pending),
+                                filter_text=self.filter_text)
         if self.border_title != title:
             self.border_title = title
 

@@ -7,13 +7,14 @@ import time
 from textual.binding import Binding
 
 from carina_tui.core.models import ContainerInfo
-from carina_tui.ui.columns import CONTAINER_COLUMNS, CONTAINER_KEEP, container_cells, natural, running_first
+from carina_tui.ui.columns import (CONTAINER_COLUMNS, CONTAINER_KEEP, CONTAINERS_TITLE, container_cells, natural,
+                                   running_first)
 from carina_tui.ui.messages import ActionRequested, DetailsRequested, InspectRequested, RemoveRequested
 from carina_tui.ui.tables import TablePane
 
 
 class ContainersPane(TablePane[ContainerInfo]):
-    TITLE = "Containers"
+    TITLE = CONTAINERS_TITLE
     EMPTY = "No containers."
     # Running first, then newest first, as `docker ps`; `o` moves on to the next column.
     SORTS = ("state", "node", "ports", "networks", "image", "age", "name")
