@@ -308,6 +308,9 @@ STOPPED_CLEANUP_WAIT = 2.0  # seconds quitting waits for a cleanup's removals un
 
 
 def run_console(args: argparse.Namespace) -> int:
+    from carina_tui.gateways import head_start
+
+    head_start.begin(getattr(args, "host", None), getattr(args, "cluster", None))  # the first reads go out while the rest is imported
     from carina_tui.services.targets import open_session
 
     session, config = open_session(args)

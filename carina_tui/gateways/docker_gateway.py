@@ -52,18 +52,17 @@ from carina_tui.core.models import (
     pairs,
 )
 from carina_tui.core.permit import Permit, require
-from carina_tui.gateways import api_version
+from carina_tui.gateways import api_version, head_start
 from carina_tui.gateways.exec_gateway import ExecMixin
 from carina_tui.gateways.lazy import IMPORT_LOCK, Lazy
 from carina_tui.gateways.storage import StorageGateway, volume_names
 from carina_tui.gateways.swarm_gateway import SERVICE_ID_LABEL, SwarmGateway
-from carina_tui.gateways.unix_http import Answer, UnixKeepAlive, json_array
+from carina_tui.gateways.unix_http import DEFAULT_TIMEOUT, Answer, UnixKeepAlive, json_array
 from carina_tui.gateways.unix_http import Unanswered as SentUnanswered
 
 if TYPE_CHECKING:  # pragma: no cover
     from carina_tui.core.specs import NetworkSpec, RunSpec
 
-DEFAULT_TIMEOUT = 20
 # The names of an image (tags, digests) are read again when older than this: a tag can move any time.
 IMAGE_NAMES_MAX_AGE = 1.0
 
@@ -357,9 +356,7 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
                 info = api.info()
                 spoken = api.api_version or ""
         swarm = info.get("Swarm") or {}
-        state = swarm.get("LocalNodeState") or "inactive"
-        control = swarm.get("ControlAvailable")
-        role = ("manager" if control else "worker") if state == "active" else ""
+        state, role = head_start.swarm_role(info)
         plugins = (info.get("Plugins") or {}).get("Network") or ()
         self.node = info.get("Name") or self.node
         return EngineInfo(
@@ -397,9 +394,7 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         if running:
             filters["status"] = ["running"]
         if self._keepalive is not None:
-            query = {"all": "1", **({"limit": str(limit)} if limit else {}),
-                     **({"filters": json.dumps(filters)} if filters else {})}
-            raw = self._get("list containers", f"/containers/json?{urlencode(query)}",
+            raw = self._get("list containers", head_start.containers_target(filters, limit),
                             read=lambda body: list(json_array(body)))
         else:
             with self._call("list containers"):
@@ -468,7 +463,7 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
             time.sleep(step)
 
     def networks(self) -> list[NetworkInfo]:
-        raw = self._read("list networks", "/networks", lambda api: api.networks())
+        raw = self._read("list networks", head_start.NETWORKS, lambda api: api.networks())
         return [self._network(n) for n in raw]
 
     def network(self, network_id: str, *, aliases: bool = False) -> NetworkDetail:
@@ -505,7 +500,7 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         return sorted(self._list_images(), key=lambda i: i.tags[:1] or ("~",))
 
     def _list_images(self) -> list[ImageInfo]:
-        raw = self._read("list images", "/images/json", lambda api: api.images())
+        raw = self._read("list images", head_start.IMAGES, lambda api: api.images())
         return [
             ImageInfo(
                 id=i.get("Id") or "",
@@ -519,7 +514,7 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         ]
 
     def nodes(self) -> list[NodeInfo]:
-        raw = self._read("list the swarm's nodes", "/nodes", lambda api: api.nodes())
+        raw = self._read("list the swarm's nodes", head_start.NODES, lambda api: api.nodes())
         return sorted((self._node(n) for n in raw), key=lambda n: n.hostname)
 
     def events(self, on_stream: Callable[[Any], None] | None = None) -> Iterator[EngineEvent]:

@@ -33,9 +33,13 @@ import queue
 import re
 import select
 import socket
-from typing import Any, Iterator, NamedTuple
+import threading
+import time
+from concurrent.futures import Future
+from typing import Any, Callable, Iterator, NamedTuple
 
 IDLE = 10  # connections kept open at most (as docker-py's pool)
+DEFAULT_TIMEOUT = 20  # seconds a read from the engine may take (``DockerGateway``'s)
 _READ = 65536  # bytes asked of the socket at once
 _HEAD_MAX = 65536  # an answer's status line and headers, at most
 _NO_BODY = frozenset({204, 304})
@@ -282,6 +286,19 @@ class UnixKeepAlive:
             data = request_bytes(method, target)
         except ValueError as exc:
             raise _NotSent(str(exc)) from None
+        if method == "GET":
+            early = _take_early(self.path, data)
+            if early is not None:
+                try:
+                    # (it ends by itself: its connection has this one's timeout, ``DEFAULT_TIMEOUT``)
+                    answer, version = early.result()
+                except TimeoutError as exc:
+                    raise Unanswered(f"{type(exc).__name__}: {exc}") from exc  # as when sent from here
+                except Exception:  # noqa: BLE001 - not answered early: asked again, now, as any request
+                    pass
+                else:
+                    self.api_version = version or self.api_version
+                    return answer
         conn, reused = self._take()
         try:
             return self._exchange(conn, method, data)
@@ -349,6 +366,79 @@ class UnixKeepAlive:
                 self._idle.get_nowait().close()
             except queue.Empty:
                 return
+
+
+# -- answers asked for early -------------------------------------------------------------------
+# The console's first reads go out before the modules that ask for them are imported (``head_start``):
+# each answer waits here for the first GET of the same bytes to the same socket, which takes it.
+
+EARLY_FOR = 5.0  # seconds an early answer may be taken; after that it is asked for again
+_early: dict[tuple[str, bytes], tuple[float, Future]] = {}
+_early_lock = threading.Lock()
+
+
+def ask_early(path: str, first: str, then: Callable[[Answer], list[str]],
+              timeout: float = DEFAULT_TIMEOUT) -> threading.Thread:
+    """In a thread of its own, on one connection to ``path``: ``GET first``, then each target
+    ``then(its answer)`` names, in turn. A ``UnixKeepAlive`` on ``path`` that sends the same GET
+    within ``EARLY_FOR`` seconds gets that answer instead (waiting for it when it is on its way).
+    What goes wrong here only means the GET is sent again, as any other."""
+    futures = {first: _register(path, first)}
+
+    def run() -> None:
+        conn = _Connection(path, timeout)
+        try:
+            answer = _early_exchange(conn, first)
+            try:
+                follow = then(answer[0])
+            except Exception:  # noqa: BLE001 - an answer not understood here: nothing more early
+                follow = []
+            futures.update((t, _register(path, t)) for t in follow if t not in futures)
+            futures.pop(first).set_result(answer)  # (after the next ones are known: no GET of them crosses)
+            for target in follow:
+                futures.pop(target).set_result(_early_exchange(conn, target))
+        except BaseException as exc:  # noqa: BLE001 - each waiting GET is sent again
+            for future in futures.values():
+                future.set_exception(exc)
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=run, name="carina-head-start", daemon=True)
+    thread.start()
+    return thread
+
+
+def forget_early() -> None:
+    """Drop the early answers nobody took (a long list is large)."""
+    with _early_lock:
+        _early.clear()
+
+
+def _register(path: str, target: str) -> Future:
+    future: Future = Future()
+    with _early_lock:
+        _early[(path, request_bytes("GET", target))] = (time.monotonic() + EARLY_FOR, future)
+    return future
+
+
+def _take_early(path: str, data: bytes) -> Future | None:
+    if not _early:
+        return None
+    now = time.monotonic()
+    with _early_lock:
+        until, future = _early.pop((path, data), (0.0, None))
+        for key in [k for k, (when, _) in _early.items() if when <= now]:
+            del _early[key]  # (too old to be taken)
+    return future if now < until else None
+
+
+def _early_exchange(conn: _Connection, target: str) -> tuple[Answer, str]:
+    conn.send(request_bytes("GET", target))
+    head = conn.head("GET")
+    body = conn.body(head)
+    if head.will_close:
+        conn.close()  # (the next one goes on a new connection)
+    return Answer(head.status, body), head.api_version
 
 
 class Stream:

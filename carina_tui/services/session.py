@@ -19,6 +19,7 @@ from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.errors import CarinaError, EngineUnreachable
 from carina_tui.core.models import ContainerInfo, EngineEvent, EngineInfo, NetworkInfo, NodeInfo
 from carina_tui.core.rules import DEFAULT_RULES, Rule, merge_rules
+from carina_tui.gateways import head_start
 from carina_tui.gateways.docker_gateway import DockerGateway
 from carina_tui.guard import Guard
 from carina_tui.runtime import run_each, start_loop
@@ -50,11 +51,6 @@ class Snapshot:
     expected: int = 0  # how many containers the engines said they hold (``info``)
 
 
-# On an engine with more containers than WHOLE_AT_ONCE, the first snapshot shows a first page:
-# the FIRST_PAGE newest running containers (the top of the default order), or the newest of all
-# when none runs; the whole list is asked for after it (at start-up, after the first frame).
-WHOLE_AT_ONCE = 2000
-FIRST_PAGE = 100
 RELEASE_AFTER = 3.0  # seconds a prefetched first page waits for the console to ask for the rest
 
 
@@ -101,6 +97,7 @@ class Session:
             if not page.done():
                 page.set_result(None)  # no first page: the whole list came at once
             first.set()
+            head_start.forget()  # what was asked for ahead of the session and not taken
 
         whole = _in_thread(lambda: self._snapshot(on_page), name="carina-prefetch")
         whole.add_done_callback(done)
@@ -195,7 +192,7 @@ class Session:
 
     def snapshot(self, on_page: Callable[[Snapshot], None] | None = None) -> Snapshot:
         """Everything the panes show, from every engine, in one round per engine. With
-        ``on_page``, a long list's first page is handed to it first (see ``WHOLE_AT_ONCE``)."""
+        ``on_page``, a long list's first page is handed to it first (see ``head_start.WHOLE_AT_ONCE``)."""
         prefetched, self._prefetched = self._prefetched, None
         if prefetched is None:
             return self._snapshot(on_page)
@@ -210,13 +207,11 @@ class Session:
     def _snapshot(self, on_page: Callable[[Snapshot], None] | None = None) -> Snapshot:
 
         def load(gw: DockerGateway):
+            # In this order, as ``head_start`` sends them ahead of the console.
             info = gw.info()  # first: it names the node that the rows carry
-            big = on_page is not None and info.containers > WHOLE_AT_ONCE
-            if big:
-                # One request: each costs the engine a pass over every container.
-                containers = gw.containers(running=info.running > 0, limit=FIRST_PAGE)
-            else:
-                containers = gw.containers()
+            page = head_start.first_list(info.containers, info.running) if on_page is not None else {}
+            big = bool(page)  # a long list: a first page (head_start.WHOLE_AT_ONCE)
+            containers = gw.containers(**page)  # type: ignore[arg-type]
             networks = gw.networks()
             nodes = gw.nodes() if info.is_manager else []
             return info, containers, networks, nodes, big

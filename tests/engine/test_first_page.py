@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-import carina_tui.services.session as session_module
+from carina_tui.gateways import head_start
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.gateways.docker_gateway import DockerGateway
 from carina_tui.services.session import Session
@@ -20,8 +20,8 @@ def test_a_long_list_comes_as_a_first_page_then_whole(docker_host, scratch, monk
     time.sleep(1.1)
     newest = scratch.create("newest")
     held = len(test_engine.docker("ps", "--all", "--quiet").split())
-    monkeypatch.setattr(session_module, "WHOLE_AT_ONCE", 2)
-    monkeypatch.setattr(session_module, "FIRST_PAGE", 1)
+    monkeypatch.setattr(head_start, "WHOLE_AT_ONCE", 2)
+    monkeypatch.setattr(head_start, "FIRST_PAGE", 1)
     asked: list[str] = []  # what was asked of the engine, in order (the calls go through)
     containers = DockerGateway.containers
 

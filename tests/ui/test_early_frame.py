@@ -48,8 +48,8 @@ def test_the_early_frame_is_what_textuals_first_frame_shows(docker_host, scratch
     x, y, w, h = early.containers_box(laid_out)
     argv = [sys.executable, "-m", "carina_tui", "--host", docker_host]
     if variant == "first page":
-        lowered = ("import sys; from carina_tui.services import session; session.WHOLE_AT_ONCE = 2; "
-                   "session.FIRST_PAGE = 1; from carina_tui.ui.console_screen import ConsoleScreen; "
+        lowered = ("import sys; from carina_tui.gateways import head_start; head_start.WHOLE_AT_ONCE = 2; "
+                   "head_start.FIRST_PAGE = 1; from carina_tui.ui.console_screen import ConsoleScreen; "
                    "ConsoleScreen._load_rest = lambda self: None; from carina_tui.cli import main; sys.exit(main())")
         argv = [sys.executable, "-c", lowered, "--host", docker_host]
     if variant == "named":

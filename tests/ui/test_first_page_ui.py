@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 
-import carina_tui.services.session as session_module
+from carina_tui.gateways import head_start
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.services.session import Session
 from carina_tui.ui.app import CarinaApp
@@ -17,8 +17,8 @@ async def test_the_first_page_then_the_whole_list_and_the_collector_gets_everyth
     running = scratch.run("up-first")
     made = [scratch.create(f"later{n}") for n in range(3)]
     held = len(test_engine.docker("ps", "--all", "--quiet").split())
-    monkeypatch.setattr(session_module, "WHOLE_AT_ONCE", 2)
-    monkeypatch.setattr(session_module, "FIRST_PAGE", 1)
+    monkeypatch.setattr(head_start, "WHOLE_AT_ONCE", 2)
+    monkeypatch.setattr(head_start, "FIRST_PAGE", 1)
     assert gc.get_freeze_count() == 0
     session = Session(ClusterSpec("t", "cli", (docker_host,)))
     session.prefetch()  # as the command line does, before the app exists
@@ -49,8 +49,8 @@ async def test_the_rest_of_a_long_list_is_asked_for_as_the_first_frame_is_writte
 
     scratch.run("up-first")
     made = [scratch.create(f"rest{n}") for n in range(2)]
-    monkeypatch.setattr(session_module, "WHOLE_AT_ONCE", 2)
-    monkeypatch.setattr(session_module, "FIRST_PAGE", 1)
+    monkeypatch.setattr(head_start, "WHOLE_AT_ONCE", 2)
+    monkeypatch.setattr(head_start, "FIRST_PAGE", 1)
     happened: list[str] = []
     containers, load_rest, display = DockerGateway.containers, ConsoleScreen._load_rest, CarinaApp._display
 
