@@ -1,10 +1,11 @@
 """The first frame, drawn before Textual has loaded: the header and the Containers pane.
 
 Textual takes 0.2-0.25 s on this machine to import and to lay out its first frame, whatever the
-app; the first snapshot (``Session.prefetch``, plain HTTP) is in by then for a while. So, in a
-terminal, a thread of its own (``carina-early``) draws what the console's first frame will show
-in the header and in the Containers pane, from that snapshot, in the same cells and styles as
-Textual will, as soon as it is in; Textual's first frame then finds those cells already right
+app; the first snapshot (``Session.prefetch``, plain HTTP, its reads sent ahead by ``head_start``)
+is in by then for a while. So, in a terminal, what the console's first frame will show in the
+header and in the Containers pane is drawn from that snapshot, in the same cells and styles as
+Textual will, as soon as it is in: by the caller when it is in within ``HERE`` (no import of
+Textual's then competes for the interpreter), else by a thread of its own (``carina-early``); Textual's first frame then finds those cells already right
 (``CellDriver`` is handed the cells drawn, ``hand_over``, and sends only the others).
 
 The same code decides what both draw: ``columns.py`` (the rows, their order, the column widths)
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # (nothing here imports Textual, docker or rich at start-up)
 
 CONTAINERS_NUMBER = 3  # its key and number (``ui/panes/__init__.py`` registers it as "3")
 WAIT = 3.0  # seconds the thread waits for the first snapshot (Textual's own frame comes anyway)
+HERE = 0.05  # seconds the caller waits to draw the frame itself, before the thread is left to it
 MIN_SIZE = (40, 12)
 DEFAULT_THEMES = ("", "textual-dark")
 
@@ -294,11 +296,17 @@ class EarlyFrame:
         if session.spec.colour or session.spec.discover_nodes or not _default_theme(config):
             return None
         early = cls(session, read_only=read_only or session.read_only, system=system, fd=fd, keys=keys)
-        early._thread.start()
+        snapshot = session.wait_prefetch(HERE)
+        if snapshot is not None:
+            early._draw(snapshot)  # now, here: no import of Textual's competes with it for the interpreter
+        else:
+            early._thread.start()
         return early
 
     def _run(self) -> None:
-        snapshot = self.session.wait_prefetch(WAIT)
+        self._draw(self.session.wait_prefetch(WAIT))
+
+    def _draw(self, snapshot: "Snapshot | None") -> None:
         if snapshot is None or not any(e.reachable for e in snapshot.engines):
             return  # nothing to show yet (or an error the console says): Textual's frame comes
         with self._lock:

@@ -32,6 +32,7 @@ from carina_tui.ui import early
     ((160, 50), "xterm-256color", None, "COLUMNS=120 LINES=40"),
     ((100, 30), "xterm-256color", None, "stdout elsewhere"),
     ((120, 30), "xterm-256color", None, "first page"),
+    ((120, 30), "xterm-256color", None, "by its thread"),
 ])
 def test_the_early_frame_is_what_textuals_first_frame_shows(docker_host, scratch, tmp_path, size, term, color, variant):
     """Variants: a cluster of the config, read-only (the header's dimmed address and red mark);
@@ -39,7 +40,8 @@ def test_the_early_frame_is_what_textuals_first_frame_shows(docker_host, scratch
     the standard output not the terminal (Textual draws on stderr and, as the size is read from
     stdout, lays out at 80x24: so does the frame); a long list, shown a first page first (the
     threshold lowered to 2 containers, as 2,001 would take long to make, and the rest of the list
-    held back, so that what is compared is the first page on both sides)."""
+    held back, so that what is compared is the first page on both sides); the frame drawn by its
+    thread, the first snapshot not being in when it was started (it is drawn at once otherwise)."""
     running = scratch.run("web")
     scratch.exited("done", code=3)
     scratch.create("made")
@@ -52,6 +54,11 @@ def test_the_early_frame_is_what_textuals_first_frame_shows(docker_host, scratch
                    "head_start.FIRST_PAGE = 1; from carina_tui.ui.console_screen import ConsoleScreen; "
                    "ConsoleScreen._load_rest = lambda self: None; from carina_tui.cli import main; sys.exit(main())")
         argv = [sys.executable, "-c", lowered, "--host", docker_host]
+    if variant == "by its thread":  # the snapshot not in when the frame is started: its thread draws it
+        slow = ("import sys; from carina_tui.ui import early; from carina_tui.services.session import Session; "
+                "wait = Session.wait_prefetch; Session.wait_prefetch = lambda self, timeout: None if timeout == early.HERE "
+                "else wait(self, timeout); from carina_tui.cli import main; sys.exit(main())")
+        argv = [sys.executable, "-c", slow, "--host", docker_host]
     if variant == "named":
         config = Path(os.environ["XDG_CONFIG_HOME"], "carina-tui", "clusters.toml")
         config.parent.mkdir(parents=True, exist_ok=True)
