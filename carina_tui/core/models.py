@@ -251,6 +251,7 @@ class EngineInfo:
     running: int = 0
     stopped: int = 0
     drivers: tuple[str, ...] = ()
+    clock: str = ""  # the engine's time as it answered, as the events API's ``since`` takes it (seconds.nanoseconds)
 
     @property
     def is_manager(self) -> bool:

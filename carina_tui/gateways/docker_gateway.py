@@ -19,6 +19,7 @@ after the first frame.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from contextlib import contextmanager
@@ -375,6 +376,7 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
             running=int(info.get("ContainersRunning") or 0),
             stopped=int(info.get("ContainersStopped") or 0),
             drivers=tuple(sorted(set(plugins) | ({"overlay"} if state == "active" else set()))),
+            clock=engine_clock(info.get("SystemTime")),
         )
 
     def containers(self, ids: Iterable[str] | None = None, *, network: NetworkInfo | None = None,
@@ -517,9 +519,9 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         raw = self._read("list the swarm's nodes", head_start.NODES, lambda api: api.nodes())
         return sorted((self._node(n) for n in raw), key=lambda n: n.hostname)
 
-    def events(self, on_stream: Callable[[Any], None] | None = None) -> Iterator[EngineEvent]:
+    def events(self, on_stream: Callable[[Any], None] | None = None, since: str = "") -> Iterator[EngineEvent]:
         """Follow the engine's event stream (containers, networks, images, volumes; a manager's services and
-        nodes) until it ends.
+        nodes) until it ends; with ``since`` (``EngineInfo.clock``), from that time on, not from now.
 
         ``on_stream`` receives the open stream, so another thread can ``close()`` it to
         stop the follower. Errors become ``EngineUnreachable``. On a unix socket the stream
@@ -528,10 +530,10 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         # a manager's swarm ones too; images and volumes for panes 6 and 7
         filters = {"type": ["container", "network", "service", "node", "image", "volume"]}
         if self._keepalive is not None:
-            yield from self._unix_events(filters, on_stream)
+            yield from self._unix_events(filters, on_stream, since)
             return
         with self._call("follow the engine's events"):
-            stream = self.api.events(decode=True, filters=filters)
+            stream = self.api.events(decode=True, filters=filters, **({"since": since} if since else {}))
             if on_stream is not None:
                 on_stream(self._closable(stream))
             try:
@@ -541,12 +543,12 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
                 # closing the stream from another thread ends the read with this
                 return
 
-    def _unix_events(self, filters: dict, on_stream: Callable[[Any], None] | None) -> Iterator[EngineEvent]:
+    def _unix_events(self, filters: dict, on_stream: Callable[[Any], None] | None, since: str) -> Iterator[EngineEvent]:
         what = "follow the engine's events"
         assert self._keepalive is not None
+        query = {"filters": json.dumps(filters), **({"since": since} if since else {})}
         try:
-            stream = self._keepalive.stream(
-                api_version.versioned(f"/events?{urlencode({'filters': json.dumps(filters)})}", self.pinned))
+            stream = self._keepalive.stream(api_version.versioned(f"/events?{urlencode(query)}", self.pinned))
         except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
             raise self._explain_connect(exc) from None
         except OSError:
@@ -1005,6 +1007,24 @@ def _parse_time(text: str) -> float:
         return datetime.fromisoformat(head + "+00:00").timestamp()
     except ValueError:
         return 0.0
+
+
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
+
+
+def engine_clock(text: str | None) -> str:
+    """An engine's ``SystemTime`` (RFC 3339, nanoseconds, its own offset) as the events API's
+    ``since`` takes a time: seconds.nanoseconds since the epoch; "" when it is not such a time."""
+    found = _RFC3339.fullmatch(text or "")
+    if found is None:
+        return ""
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(found[1] + ("+00:00" if found[3] == "Z" else found[3]))
+    except ValueError:
+        return ""
+    return f"{int(moment.timestamp())}.{(found[2] or '').ljust(9, '0')}"
 
 
 def _engine_message(exc: docker.errors.APIError) -> str:

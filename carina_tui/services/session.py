@@ -66,6 +66,9 @@ class Session:
         self.spec = spec
         self.read_only = read_only or spec.read_only
         self._prefetched = None
+        # Per engine, its time when its last snapshot began: its events are followed from then on,
+        # so nothing that happened between that snapshot and the stream's start goes unseen.
+        self.clocks: dict[str, str] = {}
         self.followers: dict[str, EventFollower] = {}
         self.gateways: dict[str, DockerGateway] = {
             url: DockerGateway(url, key=url, tls=spec.tls) for url in spec.endpoints
@@ -209,6 +212,7 @@ class Session:
         def load(gw: DockerGateway):
             # In this order, as ``head_start`` sends them ahead of the console.
             info = gw.info()  # first: it names the node that the rows carry
+            self.clocks[gw.key] = info.clock
             page = head_start.first_list(info.containers, info.running) if on_page is not None else {}
             big = bool(page)  # a long list: a first page (head_start.WHOLE_AT_ONCE)
             containers = gw.containers(**page)  # type: ignore[arg-type]
@@ -435,13 +439,17 @@ class EventFollower:
 
     def follow(self) -> None:
         down = False
+        # The first stream starts where the snapshot shown began (``Session.clocks``); after an
+        # outage, the console reads everything again (``on_up``).
+        since = self.session.clocks.get(self.key, "")
         while not self._stop.is_set():
             try:
                 if down:
                     self.gateway.ping()
                     down = False
                     self.on_up(self.key)
-                for event in self.gateway.events(on_stream=self._remember):
+                events, since = self.gateway.events(on_stream=self._remember, since=since), ""
+                for event in events:
                     self._note(event)
                     if self._stop.is_set():
                         return
