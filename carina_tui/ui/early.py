@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # (nothing here imports Textual, docker or rich at start-up)
 
 CONTAINERS_NUMBER = 3  # its key and number (``ui/panes/__init__.py`` registers it as "3")
 WAIT = 3.0  # seconds the thread waits for the first snapshot (Textual's own frame comes anyway)
-HERE = 0.05  # seconds the caller waits to draw the frame itself, before the thread is left to it
+HERE = 0.05  # seconds the caller waits (engines on unix sockets) to draw the frame itself, before its thread does
 MIN_SIZE = (40, 12)
 DEFAULT_THEMES = ("", "textual-dark")
 
@@ -296,7 +296,10 @@ class EarlyFrame:
         if session.spec.colour or session.spec.discover_nodes or not _default_theme(config):
             return None
         early = cls(session, read_only=read_only or session.read_only, system=system, fd=fd, keys=keys)
-        snapshot = session.wait_prefetch(HERE)
+        # An engine on a unix socket answers within milliseconds (its reads went out ahead): wait for it
+        # here. Another may take a while: Textual's imports go on meanwhile, the thread draws it.
+        local = all(url.startswith("unix://") for url in session.spec.endpoints)
+        snapshot = session.wait_prefetch(HERE if local else 0)
         if snapshot is not None:
             early._draw(snapshot)  # now, here: no import of Textual's competes with it for the interpreter
         else:
