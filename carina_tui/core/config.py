@@ -38,15 +38,13 @@ cluster's rules, read-only setting and TLS, however the engine was named.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import shlex
 import stat
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from carina_tui.core import paths
@@ -55,6 +53,9 @@ from carina_tui.core.endpoints import BadEndpoint, endpoint_key, parse_endpoint
 from carina_tui.core.errors import ConfigError, clip
 from carina_tui.core.exec_models import ExecChoice
 from carina_tui.core.rules import DEFAULT_RULES, RULE_KINDS, Rule, merge_rules
+
+if TYPE_CHECKING:
+    import tomllib
 
 TOP_LEVEL_KEYS = ("clusters", "protect", "read_only", "theme", "keymap", "exec")
 CLUSTER_KEYS = (
@@ -231,6 +232,8 @@ def _unreadable(file: Path, exc: OSError) -> ConfigError:
 
 def parse_config(text: str, path: str | os.PathLike[str] = "clusters.toml") -> Config:
     """Parse config text; relative TLS paths are taken from ``path``'s folder."""
+    import tomllib  # (here: with no config file, start-up does without it)
+
     file = Path(path)
     try:
         doc = tomllib.loads(text)
@@ -288,6 +291,8 @@ class _Reader:
         for key in table:
             if key in allowed:
                 continue
+            import difflib
+
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f'did you mean "{close[0]}"?' if close else "the keys allowed here are " + ", ".join(allowed)
             name = f"{where}.{key}" if where else key
