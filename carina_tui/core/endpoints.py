@@ -1,6 +1,7 @@
 """Engine addresses as the docker CLI writes them: ``tcp://host:port``, ``unix:///path``, ``ssh://user@host``.
 
-Pure string work, shared by the config reader, discovery and the TLS rules.
+Pure string work, shared by the config reader, discovery and the TLS rules (``check_endpoint``:
+no plain ``tcp://`` to a remote engine, checked for every session).
 """
 
 from __future__ import annotations
@@ -8,7 +9,13 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from carina_tui.core.errors import TLSProblem
+
+if TYPE_CHECKING:
+    from carina_tui.core.clusters import ClusterSpec
 
 SCHEMES = ("tcp", "unix", "ssh")
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -124,3 +131,21 @@ def protection(urls, tls: bool) -> str:
     if urls and all(u.strip().lower().startswith("ssh://") for u in urls):
         return "ssh"
     return "on" if tls else "off"
+
+
+def check_endpoint(spec: ClusterSpec) -> None:
+    """Refuse a ``tcp://`` endpoint that is not loopback and has no TLS, unless ``insecure = true``."""
+    for url in spec.endpoints:
+        try:
+            endpoint = parse_endpoint(url)
+        except BadEndpoint as exc:
+            raise TLSProblem(f'The engine address "{url}" of {spec.name} {exc}.') from None
+        if endpoint.scheme != "tcp" or spec.tls is not None or endpoint.loopback or spec.insecure:
+            continue
+        where = f" for [clusters.{spec.name}] in {spec.origin}" if spec.source == "config" else " in a [clusters.NAME] entry of clusters.toml"
+        raise TLSProblem(
+            f"carina-tui will not connect to {url} without TLS: anyone on that network could read and change "
+            f"what is sent to the engine. Give the cluster its CA, certificate and key (tls_ca, tls_cert, "
+            f"tls_key; or DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH), or, on a network you trust, set "
+            f"insecure = true{where}."
+        )

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from carina_tui.core.clusters import ClusterSpec, TLSFiles
-from carina_tui.core.endpoints import BadEndpoint, parse_endpoint
+from carina_tui.core.endpoints import BadEndpoint, check_endpoint, parse_endpoint  # noqa: F401 (check_endpoint: what callers use here)
 from carina_tui.core.errors import TLSProblem
 from carina_tui.gateways.lazy import IMPORT_LOCK
 
@@ -326,24 +326,6 @@ def ssl_context(tls: TLSFiles) -> ssl.SSLContext:
 
 
 # --------------------------------------------------------------------------- endpoints
-
-
-def check_endpoint(spec: ClusterSpec) -> None:
-    """Refuse a ``tcp://`` endpoint that is not loopback and has no TLS, unless ``insecure = true``."""
-    for url in spec.endpoints:
-        try:
-            endpoint = parse_endpoint(url)
-        except BadEndpoint as exc:
-            raise TLSProblem(f'The engine address "{url}" of {spec.name} {exc}.') from None
-        if endpoint.scheme != "tcp" or spec.tls is not None or endpoint.loopback or spec.insecure:
-            continue
-        where = f" for [clusters.{spec.name}] in {spec.origin}" if spec.source == "config" else " in a [clusters.NAME] entry of clusters.toml"
-        raise TLSProblem(
-            f"carina-tui will not connect to {url} without TLS: anyone on that network could read and change "
-            f"what is sent to the engine. Give the cluster its CA, certificate and key (tls_ca, tls_cert, "
-            f"tls_key; or DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH), or, on a network you trust, set "
-            f"insecure = true{where}."
-        )
 
 
 # --------------------------------------------------------------------------- explaining failures

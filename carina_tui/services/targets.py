@@ -6,6 +6,7 @@ import argparse
 
 from carina_tui.core.clusters import ClusterSpec
 from carina_tui.core.config import Config, load_config
+from carina_tui.core.endpoints import check_endpoint
 from carina_tui.core.errors import ConfigError
 from carina_tui.services.session import Session
 
@@ -28,10 +29,8 @@ def session_for(spec: ClusterSpec, config: Config, *, read_only: bool = False) -
     also when ``spec`` names a configured cluster's engine another way (``Config.claim``)."""
     if spec.problem:
         raise ConfigError(spec.problem)
-    from carina_tui.gateways import tls
-
     spec = config.claim(spec)
-    tls.check_endpoint(spec)
+    check_endpoint(spec)
     return Session(spec, rules=config.rules_for(spec), read_only=read_only or config.read_only_for(spec))
 
 
