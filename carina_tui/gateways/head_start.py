@@ -3,8 +3,8 @@
 Importing what turns the engine's answers into rows (the gateway, the models, the session, the
 config) takes about as long as the engine takes to answer the first snapshot's reads. So, for an
 engine on a unix socket named on the command line (``--host``) or by ``DOCKER_HOST``, the reads
-the first snapshot makes (``Session._snapshot``: the engine's info, its first list, the image
-names, the networks, a manager's nodes) go out here first, in that order; the gateway, sending the
+the first snapshot makes (``Session._snapshot``: the engine's info, then its first list and a
+manager's nodes; beside them, the image names and the networks) go out here first; the gateway, sending the
 same GETs a moment later, takes their answers (``unix_http.ask_early``). Only those two plain
 cases are guessed: a guess the session does not confirm costs reads nobody takes, and nothing
 else. Standard library and ``unix_http`` only: this runs before anything else is imported.
@@ -63,7 +63,7 @@ def begin(host: str | None, cluster: str | None, environ: Mapping[str, str] = os
     url = (host or "").strip() or ("" if cluster else environ.get("DOCKER_HOST", "").strip())
     if not url.startswith("unix://") or environ.get("DOCKER_API_VERSION", "").strip():
         return False
-    unix_http.ask_early(url[len("unix://"):], "/info", _after_info)
+    unix_http.ask_early(url[len("unix://"):], "/info", _after_info, alongside=(NETWORKS, IMAGES))
     return True
 
 
@@ -81,9 +81,6 @@ def _after_info(answer: unix_http.Answer) -> list[str]:
     page = first_list(containers, running)
     filters = {"status": ["running"]} if page.get("running") else None
     reads = [containers_target(filters, page.get("limit"))]  # type: ignore[arg-type]
-    if containers:
-        reads.append(IMAGES)  # the rows' image names
-    reads.append(NETWORKS)
     if swarm_role(info) == ("active", "manager"):
         reads.append(NODES)
     return reads

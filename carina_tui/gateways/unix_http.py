@@ -377,35 +377,49 @@ _early: dict[tuple[str, bytes], tuple[float, Future]] = {}
 _early_lock = threading.Lock()
 
 
-def ask_early(path: str, first: str, then: Callable[[Answer], list[str]],
-              timeout: float = DEFAULT_TIMEOUT) -> threading.Thread:
-    """In a thread of its own, on one connection to ``path``: ``GET first``, then each target
-    ``then(its answer)`` names, in turn. A ``UnixKeepAlive`` on ``path`` that sends the same GET
-    within ``EARLY_FOR`` seconds gets that answer instead (waiting for it when it is on its way).
-    What goes wrong here only means the GET is sent again, as any other."""
-    futures = {first: _register(path, first)}
+def ask_early(path: str, first: str, then: Callable[[Answer], list[str]], alongside: tuple[str, ...] = (),
+              timeout: float = DEFAULT_TIMEOUT) -> None:
+    """On ``path``: ``GET first``, then each target ``then(its answer)`` names, in turn, on one
+    connection; each of ``alongside`` (needing no answer first) at the same time, on another. A
+    ``UnixKeepAlive`` on ``path`` that sends the same GET within ``EARLY_FOR`` seconds gets that
+    answer instead (waiting for it when it is on its way). What goes wrong here only means the GET
+    is sent again, as any other (but one that timed out: ``UnixKeepAlive._send``)."""
+    opener = _register(path, first)
+    beside = {t: _register(path, t) for t in alongside if t != first}
 
-    def run() -> None:
+    def chain() -> None:
         conn = _Connection(path, timeout)
         try:
             answer = _early_exchange(conn, first)
-            try:
-                follow = then(answer[0])
-            except Exception:  # noqa: BLE001 - an answer not understood here: nothing more early
-                follow = []
-            futures.update((t, _register(path, t)) for t in follow if t not in futures)
-            futures.pop(first).set_result(answer)  # (after the next ones are known: no GET of them crosses)
-            for target in follow:
-                futures.pop(target).set_result(_early_exchange(conn, target))
-        except BaseException as exc:  # noqa: BLE001 - each waiting GET is sent again
-            for future in futures.values():
-                future.set_exception(exc)
-        finally:
+        except BaseException as exc:  # noqa: BLE001 - the GET is sent again by whoever asks
+            opener.set_exception(exc)
             conn.close()
+            return
+        try:
+            follow = [t for t in then(answer[0]) if t != first and t not in beside]
+        except Exception:  # noqa: BLE001 - an answer not understood here: nothing more early
+            follow = []
+        futures = {t: _register(path, t) for t in follow}
+        opener.set_result(answer)  # (after the next ones are known: no GET of them crosses)
+        _answer_in_turn(conn, futures)
 
-    thread = threading.Thread(target=run, name="carina-head-start", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=chain, name="carina-head-start", daemon=True).start()
+    if beside:
+        threading.Thread(target=_answer_in_turn, args=(_Connection(path, timeout), beside),
+                         name="carina-head-start-2", daemon=True).start()
+
+
+def _answer_in_turn(conn: _Connection, futures: dict[str, Future]) -> None:
+    """Each of ``futures``' targets in turn on ``conn``; when one fails, it and those after it fail."""
+    try:
+        for target in list(futures):
+            answer = _early_exchange(conn, target)
+            futures.pop(target).set_result(answer)
+    except BaseException as exc:  # noqa: BLE001 - each waiting GET is sent again
+        for future in futures.values():
+            future.set_exception(exc)
+    finally:
+        conn.close()
 
 
 def forget_early() -> None:
