@@ -299,6 +299,7 @@ class EarlyFrame:
         # An engine on a unix socket answers within milliseconds (its reads went out ahead): wait for it
         # here. Another may take a while: Textual's imports go on meanwhile, the thread draws it.
         local = all(url.startswith("unix://") for url in session.spec.endpoints)
+        _load_painting()  # meanwhile the engine answers (and Textual imports these anyway)
         snapshot = session.wait_prefetch(HERE if local else 0)
         if snapshot is not None:
             early._draw(snapshot)  # now, here: no import of Textual's competes with it for the interpreter
@@ -345,6 +346,14 @@ class EarlyFrame:
             if self._entered:
                 _write_all(self.fd, "\x1b[?25h\x1b[?1049l")
                 _restore(self.keys, self.saved_attrs)
+
+
+def _load_painting() -> None:
+    """Import what ``frame`` paints with (rich's cells, styles and colours, the columns' rules)."""
+    import rich.color  # noqa: F401
+    import rich.style  # noqa: F401
+
+    from carina_tui.ui import columns  # noqa: F401
 
 
 def _screen_size() -> tuple[int, int]:
