@@ -9,8 +9,9 @@ the cheaper one to keep up with ``docker rm``. The reads the console starts with
 (``GET /info``, the lists) and its event stream (``stream``) go this way too: they
 need neither docker-py nor requests, which then load after the first frame. A long
 list is decoded one object at a time (``json_array``), so a thread reading 20,000
-containers never holds the interpreter for long. Used by ``DockerGateway`` only; no
-docker-py, no Textual.
+containers never holds the interpreter for long. Used by ``DockerGateway``, and by
+``head_start`` for the reads sent before the gateway exists (``ask_early``); no docker-py, no
+Textual.
 
 A request is sent again only when it cannot have reached the engine: a kept-alive
 connection the engine closed is noticed before sending (it reads as closed) or when

@@ -5,8 +5,9 @@ app; the first snapshot (``Session.prefetch``, plain HTTP, its reads sent ahead 
 is in by then for a while. So, in a terminal, what the console's first frame will show in the
 header and in the Containers pane is drawn from that snapshot, in the same cells and styles as
 Textual will, as soon as it is in: by the caller when it is in within ``HERE`` (no import of
-Textual's then competes for the interpreter), else by a thread of its own (``carina-early``); Textual's first frame then finds those cells already right
-(``CellDriver`` is handed the cells drawn, ``hand_over``, and sends only the others).
+Textual's then competes for the interpreter), else by a thread of its own (``carina-early``).
+Textual's first frame then finds those cells already right (``CellDriver`` is handed the cells
+drawn, ``hand_over``, and sends only the others).
 
 The same code decides what both draw: ``columns.py`` (the rows, their order, the column widths)
 and ``header_parts`` (the header). The styles are those Textual computes for its default theme
