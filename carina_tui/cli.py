@@ -227,6 +227,7 @@ HEADLESS = {"cleanup": "run_cleanup", "clusters": "run_clusters", "status": "run
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    _reads_ahead(argv)
     try:
         parser = build_parser(with_sandbox="sandbox" in argv)
         args = parser.parse_args(argv)
@@ -248,6 +249,29 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("carina-tui: interrupted; nothing more was done.", file=sys.stderr)
         return 130
+
+
+_WHERE_OPTIONS = {"-H": "host", "--host": "host", "--cluster": "cluster", "--config": "config"}
+
+
+def _reads_ahead(argv: list[str]) -> None:
+    """The console (no command) on an engine on a unix socket, named by ``--host`` or
+    ``DOCKER_HOST``: its first reads go out now, before the parser is built
+    (``gateways/head_start.py``). A guess from the words typed, for the plain forms only; the
+    parser still decides, and a guess it does not confirm costs reads nobody takes."""
+    given: dict[str, str] = {}
+    words = iter(argv)
+    for word in words:
+        name, equals, value = word.partition("=")
+        where = _WHERE_OPTIONS.get(name)
+        if where is None:
+            if word == "--read-only":
+                continue
+            return  # a command, or an option the console does not take
+        given[where] = value if equals else next(words, "")
+    from carina_tui.gateways import head_start
+
+    head_start.begin(given.get("host"), given.get("cluster"))
 
 
 def _headless(args: argparse.Namespace) -> int:
@@ -308,9 +332,6 @@ STOPPED_CLEANUP_WAIT = 2.0  # seconds quitting waits for a cleanup's removals un
 
 
 def run_console(args: argparse.Namespace) -> int:
-    from carina_tui.gateways import head_start
-
-    head_start.begin(getattr(args, "host", None), getattr(args, "cluster", None))  # the first reads go out while the rest is imported
     from carina_tui.services.targets import open_session
 
     session, config = open_session(args)

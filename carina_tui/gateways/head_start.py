@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from urllib.parse import urlencode
 
 from carina_tui.gateways import unix_http
 
@@ -43,6 +42,8 @@ def first_list(containers: int, running: int) -> dict[str, object]:
 
 def containers_target(filters: Mapping[str, list[str]] | None = None, limit: int | None = None) -> str:
     """The engine API's list of containers (stopped ones too), as the gateway sends it."""
+    from urllib.parse import urlencode  # (not before the head start has begun)
+
     query = {"all": "1", **({"limit": str(limit)} if limit else {}),
              **({"filters": json.dumps(filters)} if filters else {})}
     return f"/containers/json?{urlencode(query)}"

@@ -139,3 +139,23 @@ def test_a_read_sent_ahead_that_timed_out_is_not_sent_again(tmp_path):
         for conn in held:
             conn.close()
         unix_http.forget_early()
+
+
+@pytest.mark.parametrize("argv,begun", [
+    (["--host", "unix:///run/x.sock"], ("unix:///run/x.sock", None)),
+    (["-H", "unix:///run/x.sock", "--read-only"], ("unix:///run/x.sock", None)),
+    (["--host=unix:///run/x.sock", "--config", "c.toml"], ("unix:///run/x.sock", None)),
+    (["--cluster", "lab"], (None, "lab")),  # (begin then guesses nothing: a cluster of the config)
+    ([], (None, None)),  # DOCKER_HOST, if it names a unix socket
+    (["--host", "unix:///run/x.sock", "cleanup"], None),  # a command: not the console
+    (["clusters", "--json"], None),
+    (["--help"], None),
+    (["--version"], None),
+])
+def test_the_command_line_is_read_for_the_reads_sent_ahead_before_the_parser_is_built(argv, begun, monkeypatch):
+    from carina_tui import cli
+
+    calls: list[tuple] = []
+    monkeypatch.setattr(head_start, "begin", lambda host, cluster: calls.append((host, cluster)))
+    cli._reads_ahead(argv)
+    assert calls == ([begun] if begun else [])
