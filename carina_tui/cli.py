@@ -25,8 +25,13 @@ import argparse
 import os
 import sys
 
+from typing import TYPE_CHECKING
+
 from carina_tui import __version__
 from carina_tui.core.errors import CarinaError, EngineUnreachable, clip
+
+if TYPE_CHECKING:
+    from carina_tui.gateways.unix_http import EarlyAnswers
 
 WHERE = ("host", "cluster", "config")  # the options that choose the engine and the rules
 _AFTER = "after_command_"  # dest prefix of a global option typed after the subcommand
@@ -227,12 +232,12 @@ HEADLESS = {"cleanup": "run_cleanup", "clusters": "run_clusters", "status": "run
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    _reads_ahead(argv)
+    early = _reads_ahead(argv)
     try:
         parser = build_parser(with_sandbox="sandbox" in argv)
         args = parser.parse_args(argv)
         if args.command is None:
-            return run_console(args)
+            return run_console(args, early)
         if args.command in HEADLESS:
             return _headless(args)
         handler = getattr(args, "handler", None)
@@ -249,16 +254,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("carina-tui: interrupted; nothing more was done.", file=sys.stderr)
         return 130
+    finally:
+        if early is not None:
+            early.forget()  # (the console took what it used; an error before it, nothing)
 
 
 _WHERE_OPTIONS = {"-H": "host", "--host": "host", "--cluster": "cluster", "--config": "config"}
 
 
-def _reads_ahead(argv: list[str]) -> None:
+def _reads_ahead(argv: list[str]) -> "EarlyAnswers | None":
     """The console (no command) on an engine on a unix socket, named by ``--host`` or
     ``DOCKER_HOST``: its first reads go out now, before the parser is built
-    (``gateways/head_start.py``). A guess from the words typed, for the plain forms only; the
-    parser still decides, and a guess it does not confirm costs reads nobody takes."""
+    (``gateways/head_start.py``); returns where their answers wait, for the console's session. A
+    guess from the words typed, for the plain forms only; the parser still decides, and a guess
+    it does not confirm costs reads nobody takes."""
     given: dict[str, str] = {}
     words = iter(argv)
     for word in words:
@@ -267,11 +276,11 @@ def _reads_ahead(argv: list[str]) -> None:
         if where is None:
             if word == "--read-only":
                 continue
-            return  # a command, or an option the console does not take
+            return None  # a command, or an option the console does not take
         given[where] = value if equals else next(words, "")
     from carina_tui.gateways import head_start
 
-    head_start.begin(given.get("host"), given.get("cluster"))
+    return head_start.begin(given.get("host"), given.get("cluster"))
 
 
 def _headless(args: argparse.Namespace) -> int:
@@ -331,11 +340,12 @@ def _drop_pending(stream) -> None:
 STOPPED_CLEANUP_WAIT = 2.0  # seconds quitting waits for a cleanup's removals under way (one per batch)
 
 
-def run_console(args: argparse.Namespace) -> int:
+def run_console(args: argparse.Namespace, early: "EarlyAnswers | None" = None) -> int:
+    """The console; ``early``: the answers to its first reads, sent before the parser was built."""
     from carina_tui.services.targets import open_session
 
     session, config = open_session(args)
-    session.prefetch()  # the first requests are out (plain HTTP on a unix socket) before Textual loads
+    session.prefetch(early)  # the first requests are out (plain HTTP on a unix socket) before Textual loads
     from carina_tui.ui.early import EarlyFrame
 
     # The header and the Containers pane, drawn as soon as the first snapshot is in, while Textual loads.

@@ -58,7 +58,7 @@ from carina_tui.gateways.exec_gateway import ExecMixin
 from carina_tui.gateways.lazy import IMPORT_LOCK, Lazy
 from carina_tui.gateways.storage import StorageGateway, volume_names
 from carina_tui.gateways.swarm_gateway import SERVICE_ID_LABEL, SwarmGateway
-from carina_tui.gateways.unix_http import DEFAULT_TIMEOUT, Answer, UnixKeepAlive, json_array
+from carina_tui.gateways.unix_http import DEFAULT_TIMEOUT, Answer, EarlyAnswers, UnixKeepAlive, json_array
 from carina_tui.gateways.unix_http import Unanswered as SentUnanswered
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -304,6 +304,12 @@ class DockerGateway(SwarmGateway, ExecMixin, StorageGateway):
         if refusal is not None:
             self._drop_connection()  # docker-py asks again; the refusal's Api-Version header already told unix_http
             raise refusal
+
+    def take_early(self, answers: EarlyAnswers | None) -> None:
+        """Answers to GETs sent before this gateway existed (``head_start``), for its next GETs of the
+        same bytes, when they went to its socket; None: no more."""
+        if self._keepalive is not None:
+            self._keepalive.early = answers
 
     def _read(self, what: str, target: str, via_api: Callable[[Any], Any]) -> Any:
         """A read: plain ``GET target`` on a unix socket, else ``via_api(docker-py's client)``."""

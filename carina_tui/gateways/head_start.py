@@ -4,10 +4,12 @@ Importing what turns the engine's answers into rows (the gateway, the models, th
 config) takes about as long as the engine takes to answer the first snapshot's reads. So, for an
 engine on a unix socket named on the command line (``--host``) or by ``DOCKER_HOST``, the reads
 the first snapshot makes (``Session._snapshot``: the engine's info, then its first list and a
-manager's nodes; beside them, the image names and the networks) go out here first; the gateway, sending the
-same GETs a moment later, takes their answers (``unix_http.ask_early``). Only those two plain
-cases are guessed: a guess the session does not confirm costs reads nobody takes, and nothing
-else. Standard library and ``unix_http`` only: this runs before anything else is imported.
+manager's nodes; beside them, the image names and the networks) go out here first. The command
+line hands their answers to the session it opens (``Session.prefetch(early=...)``), whose
+gateway, sending the same GETs a moment later, takes them instead (``unix_http.ask_early``); no
+other session can. Only those two plain cases are guessed: a guess the session does not confirm
+costs reads nobody takes, and nothing else. Standard library and ``unix_http`` only: this runs
+before anything else is imported.
 
 The first list's rule lives here too (``first_list``): the session follows it, and so do the
 reads sent ahead of it.
@@ -57,20 +59,16 @@ def swarm_role(info: Mapping) -> tuple[str, str]:
     return state, role
 
 
-def begin(host: str | None, cluster: str | None, environ: Mapping[str, str] = os.environ) -> bool:
+def begin(host: str | None, cluster: str | None,
+          environ: Mapping[str, str] = os.environ) -> unix_http.EarlyAnswers | None:
     """Send the first snapshot's reads to the engine the console will most likely open: ``--host``,
     else ``DOCKER_HOST`` when no cluster is named; on a unix socket only, the API version unpinned
-    (the gateway's paths then are these). True when they went out."""
+    (the gateway's paths then are these). Returns where their answers wait, for the session
+    (``Session.prefetch(early=...)``); None when nothing went out."""
     url = (host or "").strip() or ("" if cluster else environ.get("DOCKER_HOST", "").strip())
     if not url.startswith("unix://") or environ.get("DOCKER_API_VERSION", "").strip():
-        return False
-    unix_http.ask_early(url[len("unix://"):], "/info", _after_info, alongside=(NETWORKS, IMAGES))
-    return True
-
-
-def forget() -> None:
-    """The first snapshot is in: what was sent ahead and not taken is dropped (a long list is large)."""
-    unix_http.forget_early()
+        return None
+    return unix_http.ask_early(url[len("unix://"):], "/info", _after_info, alongside=(NETWORKS, IMAGES))
 
 
 def _after_info(answer: unix_http.Answer) -> list[str]:

@@ -10,8 +10,8 @@ the cheaper one to keep up with ``docker rm``. The reads the console starts with
 need neither docker-py nor requests, which then load after the first frame. A long
 list is decoded one object at a time (``json_array``), so a thread reading 20,000
 containers never holds the interpreter for long. Used by ``DockerGateway``, and by
-``head_start`` for the reads sent before the gateway exists (``ask_early``); no docker-py, no
-Textual.
+``head_start`` for the reads sent before the gateway exists (``ask_early``, ``EarlyAnswers``);
+no docker-py, no Textual.
 
 A request is sent again only when it cannot have reached the engine: a kept-alive
 connection the engine closed is noticed before sending (it reads as closed) or when
@@ -270,6 +270,7 @@ class UnixKeepAlive:
         self.path = path
         self.timeout = timeout
         self._idle: queue.LifoQueue[_Connection] = queue.LifoQueue(IDLE)
+        self.early: EarlyAnswers | None = None  # answers to GETs sent before this existed (``ask_early``)
         self.api_version = ""  # the engine's API version, as its last answer's Api-Version header said
 
     def get(self, target: str) -> Answer:
@@ -286,8 +287,8 @@ class UnixKeepAlive:
             data = request_bytes(method, target)
         except ValueError as exc:
             raise _NotSent(str(exc)) from None
-        if method == "GET":
-            early = _take_early(self.path, data)
+        if method == "GET" and self.early is not None and self.early.path == self.path:
+            early = self.early.take(data)
             if early is not None:
                 try:
                     # (it ends by itself: its connection has this one's timeout, ``DEFAULT_TIMEOUT``)
@@ -369,8 +370,9 @@ class UnixKeepAlive:
 
 
 # -- answers asked for early -------------------------------------------------------------------
-# The console's first reads go out before the modules that ask for them are imported (``head_start``):
-# each answer waits here for the first GET of the same bytes to the same socket, which takes it.
+# The console's first reads go out before the modules that ask for them are imported (``head_start``).
+# Their answers wait in an ``EarlyAnswers``, handed to the session that opens the console
+# (``Session.prefetch``): its connections to that socket take them, once each, instead of asking.
 
 EARLY_FOR = 5.0  # seconds an early answer may be taken; after that it is asked for again
 
@@ -401,19 +403,48 @@ class Pending:
         return self._value
 
 
-_early: dict[tuple[str, bytes], tuple[float, Pending]] = {}
-_early_lock = threading.Lock()
+class EarlyAnswers:
+    """The answers to GETs sent to ``path`` before anyone asked (``ask_early``), each to be taken
+    once, within ``EARLY_FOR`` seconds, by a ``UnixKeepAlive`` on ``path`` given them (``early``)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._until = time.monotonic() + EARLY_FOR
+        self._pending: dict[bytes, Pending] = {}
+        self._lock = threading.Lock()
+
+    def register(self, target: str) -> Pending:
+        pending = Pending()
+        with self._lock:
+            self._pending[request_bytes("GET", target)] = pending
+        return pending
+
+    def take(self, data: bytes) -> Pending | None:
+        """The answer to the request ``data``, if it was sent early and is not too old (once)."""
+        with self._lock:
+            pending = self._pending.pop(data, None)
+        return pending if time.monotonic() < self._until else None
+
+    def forget(self) -> None:
+        """Drop what nobody took (a long list is large); nothing is taken from here after this."""
+        with self._lock:
+            self._pending.clear()
+            self._until = 0.0
+
+    def __len__(self) -> int:
+        return len(self._pending)
 
 
 def ask_early(path: str, first: str, then: Callable[[Answer], list[str]], alongside: tuple[str, ...] = (),
-              timeout: float = DEFAULT_TIMEOUT) -> None:
+              timeout: float = DEFAULT_TIMEOUT) -> EarlyAnswers:
     """On ``path``: ``GET first``, then each target ``then(its answer)`` names, in turn, on one
-    connection; each of ``alongside`` (needing no answer first) at the same time, on another. A
-    ``UnixKeepAlive`` on ``path`` that sends the same GET within ``EARLY_FOR`` seconds gets that
-    answer instead (waiting for it when it is on its way). What goes wrong here only means the GET
-    is sent again, as any other (but one that timed out: ``UnixKeepAlive._send``)."""
-    opener = _register(path, first)
-    beside = {t: _register(path, t) for t in alongside if t != first}
+    connection; each of ``alongside`` (needing no answer first) at the same time, on another. The
+    answers go to the ``EarlyAnswers`` returned, where a ``UnixKeepAlive`` given it finds them (and
+    waits for one on its way). What goes wrong here only means the GET is sent again, as any other
+    (but one that timed out: ``UnixKeepAlive._send``)."""
+    answers = EarlyAnswers(path)
+    opener = answers.register(first)
+    beside = {t: answers.register(t) for t in alongside if t != first}
 
     def chain() -> None:
         conn = _Connection(path, timeout)
@@ -427,51 +458,28 @@ def ask_early(path: str, first: str, then: Callable[[Answer], list[str]], alongs
             follow = [t for t in then(answer[0]) if t != first and t not in beside]
         except Exception:  # noqa: BLE001 - an answer not understood here: nothing more early
             follow = []
-        futures = {t: _register(path, t) for t in follow}
+        pending = {t: answers.register(t) for t in follow}
         opener.set_result(answer)  # (after the next ones are known: no GET of them crosses)
-        _answer_in_turn(conn, futures)
+        _answer_in_turn(conn, pending)
 
     threading.Thread(target=chain, name="carina-head-start", daemon=True).start()
     if beside:
         threading.Thread(target=_answer_in_turn, args=(_Connection(path, timeout), beside),
                          name="carina-head-start-2", daemon=True).start()
+    return answers
 
 
-def _answer_in_turn(conn: _Connection, futures: dict[str, Pending]) -> None:
-    """Each of ``futures``' targets in turn on ``conn``; when one fails, it and those after it fail."""
+def _answer_in_turn(conn: _Connection, pending: dict[str, Pending]) -> None:
+    """Each of ``pending``'s targets in turn on ``conn``; when one fails, it and those after it fail."""
     try:
-        for target in list(futures):
+        for target in list(pending):
             answer = _early_exchange(conn, target)
-            futures.pop(target).set_result(answer)
+            pending.pop(target).set_result(answer)
     except BaseException as exc:  # noqa: BLE001 - each waiting GET is sent again
-        for future in futures.values():
-            future.set_exception(exc)
+        for waiting in pending.values():
+            waiting.set_exception(exc)
     finally:
         conn.close()
-
-
-def forget_early() -> None:
-    """Drop the early answers nobody took (a long list is large)."""
-    with _early_lock:
-        _early.clear()
-
-
-def _register(path: str, target: str) -> Pending:
-    future: Pending = Pending()
-    with _early_lock:
-        _early[(path, request_bytes("GET", target))] = (time.monotonic() + EARLY_FOR, future)
-    return future
-
-
-def _take_early(path: str, data: bytes) -> Pending | None:
-    if not _early:
-        return None
-    now = time.monotonic()
-    with _early_lock:
-        until, future = _early.pop((path, data), (0.0, None))
-        for key in [k for k, (when, _) in _early.items() if when <= now]:
-            del _early[key]  # (too old to be taken)
-    return future if now < until else None
 
 
 def _early_exchange(conn: _Connection, target: str) -> tuple[Answer, str]:

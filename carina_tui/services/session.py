@@ -21,6 +21,7 @@ from carina_tui.core.models import ContainerInfo, EngineEvent, EngineInfo, Netwo
 from carina_tui.core.rules import DEFAULT_RULES, Rule, merge_rules
 from carina_tui.gateways import head_start
 from carina_tui.gateways.docker_gateway import DockerGateway
+from carina_tui.gateways.unix_http import EarlyAnswers
 from carina_tui.guard import Guard
 from carina_tui.runtime import run_each, start_loop
 
@@ -81,10 +82,14 @@ class Session:
             cluster=spec.name,
         )
 
-    def prefetch(self) -> None:
+    def prefetch(self, early: EarlyAnswers | None = None) -> None:
         """Start the first snapshot in a background thread now, while the interface is still
         being imported and built; the console takes it over (``take_prefetched``, ``snapshot``).
-        A long list comes in two: a first page, then the whole."""
+        A long list comes in two: a first page, then the whole. ``early``: the answers to its reads
+        sent ahead by the command line (``head_start``), taken instead of asking again."""
+        if early is not None:
+            for gw in self.gateways.values():
+                gw.take_early(early)
         page: Future = Future()
         first = threading.Event()
         release = threading.Event()
@@ -100,7 +105,10 @@ class Session:
             if not page.done():
                 page.set_result(None)  # no first page: the whole list came at once
             first.set()
-            head_start.forget()  # what was asked for ahead of the session and not taken
+            if early is not None:
+                early.forget()  # what was sent ahead and not taken (a long list is large)
+                for gw in self.gateways.values():
+                    gw.take_early(None)
 
         whole = _in_thread(lambda: self._snapshot(on_page), name="carina-prefetch")
         whole.add_done_callback(done)
