@@ -231,12 +231,12 @@ HEADLESS = {"cleanup": "run_cleanup", "clusters": "run_clusters", "status": "run
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    early = _reads_ahead(argv)
+    ahead = _reads_ahead(argv)
     try:
         parser = build_parser(with_sandbox="sandbox" in argv)
         args = parser.parse_args(argv)
         if args.command is None:
-            return run_console(args, early)
+            return run_console(args, ahead)
         if args.command in HEADLESS:
             return _headless(args)
         handler = getattr(args, "handler", None)
@@ -254,11 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         print("carina-tui: interrupted; nothing more was done.", file=sys.stderr)
         return 130
     finally:
-        if early is not None:
-            early.forget()  # (the console took what it used; an error before it, nothing)
+        if ahead is not None:
+            ahead.forget()  # (the console took what it used; an error before it, nothing)
 
 
-_WHERE_OPTIONS = {"-H": "host", "--host": "host", "--cluster": "cluster", "--config": "config"}
+_WHERE_OPTIONS = {"-H": "host", **{f"--{name}": name for name in WHERE}}  # (as ``_add_where`` names them)
 
 
 def _reads_ahead(argv: list[str]) -> "EarlyAnswers | None":
@@ -339,12 +339,12 @@ def _drop_pending(stream) -> None:
 STOPPED_CLEANUP_WAIT = 2.0  # seconds quitting waits for a cleanup's removals under way (one per batch)
 
 
-def run_console(args: argparse.Namespace, early: "EarlyAnswers | None" = None) -> int:
-    """The console; ``early``: the answers to its first reads, sent before the parser was built."""
+def run_console(args: argparse.Namespace, ahead: "EarlyAnswers | None" = None) -> int:
+    """The console; ``ahead``: the answers to its first reads, sent before the parser was built."""
     from carina_tui.services.targets import open_session
 
     session, config = open_session(args)
-    session.prefetch(early)  # the first requests are out (plain HTTP on a unix socket) before Textual loads
+    session.prefetch(ahead)  # the first requests are out (plain HTTP on a unix socket) before Textual loads
     from carina_tui.ui.early import EarlyFrame
 
     # The header and the Containers pane, drawn as soon as the first snapshot is in, while Textual loads.

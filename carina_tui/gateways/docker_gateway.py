@@ -1003,34 +1003,35 @@ def _ports_from_inspect(doc: dict) -> Iterator[PortBinding]:
                 yield b
 
 
-def _parse_time(text: str) -> float:
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)?")
+
+
+def _moment(text: str | None) -> tuple[int, str] | None:
+    """An engine's time (RFC 3339 with up to nanoseconds and its own offset; none: UTC) as whole
+    seconds since the epoch and the nine digits after them; None when it is not such a time."""
+    found = _RFC3339.fullmatch(text or "")
+    if found is None:
+        return None
     from datetime import datetime
 
-    if not text:
-        return 0.0
     try:
-        head = text.split(".")[0].rstrip("Z")
-        return datetime.fromisoformat(head + "+00:00").timestamp()
+        moment = datetime.fromisoformat(found[1] + ("+00:00" if found[3] in (None, "Z") else found[3]))
     except ValueError:
-        return 0.0
+        return None
+    return int(moment.timestamp()), (found[2] or "").ljust(9, "0")
 
 
-_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
+def _parse_time(text: str) -> float:
+    """An engine's time in whole seconds since the epoch; 0.0 when it is not one."""
+    moment = _moment(text)
+    return float(moment[0]) if moment else 0.0
 
 
 def engine_clock(text: str | None) -> str:
-    """An engine's ``SystemTime`` (RFC 3339, nanoseconds, its own offset) as the events API's
-    ``since`` takes a time: seconds.nanoseconds since the epoch; "" when it is not such a time."""
-    found = _RFC3339.fullmatch(text or "")
-    if found is None:
-        return ""
-    from datetime import datetime
-
-    try:
-        moment = datetime.fromisoformat(found[1] + ("+00:00" if found[3] == "Z" else found[3]))
-    except ValueError:
-        return ""
-    return f"{int(moment.timestamp())}.{(found[2] or '').ljust(9, '0')}"
+    """An engine's ``SystemTime`` as the events API's ``since`` takes a time: seconds.nanoseconds
+    since the epoch; "" when it is not such a time."""
+    moment = _moment(text)
+    return f"{moment[0]}.{moment[1]}" if moment else ""
 
 
 def _engine_message(exc: docker.errors.APIError) -> str:

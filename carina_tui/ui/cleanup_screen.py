@@ -37,7 +37,7 @@ from carina_tui.services.runner import CleanupResult, CleanupRun
 from carina_tui.core.models import ContainerInfo, age
 from carina_tui.core.swarm_nodes import SERVICE_LABEL, task_of
 from carina_tui.ui.screens import ConfirmScreen
-from carina_tui.ui.tables import state_text
+from carina_tui.ui.columns import state_text
 
 
 def pane_filter(pane) -> ContainerFilter | None:

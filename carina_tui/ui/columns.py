@@ -61,12 +61,12 @@ def width(cell: Cell) -> int:
     return len(text) if text.isascii() else cell_len(text)
 
 
-def fit_text(text: str, width: int) -> str:
-    """``text`` in exactly ``width`` cells: cut with "…", or padded with spaces."""
-    size = len(text) if text.isascii() else cell_len(text)
-    if size > width:
-        return set_cell_size(text, max(0, width - 1)) + "…" if width else ""
-    return text + " " * (width - size) if size < width else text
+def fit_text(text: str, cells: int) -> str:
+    """``text`` in exactly ``cells`` cells: cut with "…", or padded with spaces."""
+    size = width(text)
+    if size > cells:
+        return set_cell_size(text, max(0, cells - 1)) + "…" if cells else ""
+    return text + " " * (cells - size) if size < cells else text
 
 
 def pane_title(number: int, title: str, *, shown: int, total: int, expected: int = 0, pending: bool = False,

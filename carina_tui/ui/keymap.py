@@ -26,8 +26,6 @@ from carina_tui.core import paths
 from carina_tui.core.config import Config
 from carina_tui.core.errors import ConfigError, clip
 
-theme_state_file = paths.theme_state_file
-
 
 def binding_ids() -> dict[str, Binding]:
     """Every binding id of the console's widgets and screens, with its binding."""
@@ -104,7 +102,7 @@ def kept_theme(config: Config, available: dict) -> str:
 
 def keep_theme(config: Config, theme: str) -> str:
     """Write the palette's choice to the state file; returns a sentence when it cannot be written."""
-    file = theme_state_file()
+    file = paths.theme_state_file()
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         tmp = file.with_suffix(".tmp")

@@ -44,17 +44,13 @@ from textual.strip import Strip
 
 from carina_tui.core.models import clock
 from carina_tui.ui import columns as cols
-from carina_tui.ui.columns import SORT_MARKS, STATE_STYLES, Cell, natural, state_text  # noqa: F401 (re-exported)
+from carina_tui.ui.columns import Cell, natural, plain
 
 T = TypeVar("T")
 
 # DataTable's names for what ``coordinate_to_cell_key`` returns (tests and callers read ``.row_key.value``).
 _RowKey = namedtuple("_RowKey", "value")
 CellKey = namedtuple("CellKey", "row_key column_key")
-
-_plain = cols.plain
-_width = cols.width
-
 
 @lru_cache(maxsize=64)
 def _style(style: str | Style) -> Style:
@@ -208,7 +204,7 @@ class KeyTable(ScrollView, can_focus=True):
 
     def _count(self, cells: tuple[Cell, ...], step: int) -> None:
         for hist, cell in zip(self._hist, cells):
-            w = _width(cell)
+            w = cols.width(cell)
             n = hist.get(w, 0) + step
             if n:
                 hist[w] = n
@@ -510,14 +506,14 @@ class TablePane(Vertical, Generic[T]):
     def sort_key(self, item: T, column: str, cells: tuple[Cell, ...]) -> object:
         """Where ``item`` goes when sorted by ``column``: its cell there in natural order."""
         at = self._column_index(column)
-        return natural(_plain(cells[at]))
+        return natural(plain(cells[at]))
 
     def endpoint_of(self, item: T) -> str:
         """The engine an item comes from ("" when it belongs to the whole cluster)."""
         return getattr(item, "endpoint", "")
 
     def search_text(self, item: T) -> str:
-        return " ".join(_plain(c) for c in self.cells(item))
+        return " ".join(plain(c) for c in self.cells(item))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Mutating keys show as disabled in read-only mode (the guard refuses them anyway)."""
@@ -594,7 +590,7 @@ class TablePane(Vertical, Generic[T]):
         if since is None or self.STALE_COLUMN is None:
             return cells
         marked = self._column_index(self.STALE_COLUMN)
-        return tuple(Text(f"{_plain(c)} · stale since {clock(since)}" if i == marked else _plain(c), style="dim")
+        return tuple(Text(f"{plain(c)} · stale since {clock(since)}" if i == marked else plain(c), style="dim")
                      for i, c in enumerate(cells))
 
     def rerender(self) -> None:
@@ -756,7 +752,7 @@ class TablePane(Vertical, Generic[T]):
         cells = self._shown.get(key) if key is not None else None
         if not cells:
             return ""
-        return _plain(cells[0]).strip()
+        return plain(cells[0]).strip()
 
     def _retitle(self) -> None:
         title = cols.pane_title(self.NUMBER, self.TITLE, shown=len(self._shown), total=len(self.items),

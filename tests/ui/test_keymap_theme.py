@@ -6,7 +6,7 @@ from pilot_helpers import SIZE, make_app, settle_workers, started, wait_for
 
 from carina_tui.core.config import parse_config
 from carina_tui.ui.forms import RunScreen
-from carina_tui.ui.keymap import theme_state_file
+from carina_tui.core.paths import theme_state_file
 
 
 async def test_a_rebound_key_does_the_action_and_the_old_key_no_longer_does(docker_host):

@@ -13,7 +13,8 @@ from carina_tui.core.config import parse_config
 from carina_tui.core.errors import ConfigError
 from carina_tui.services.session import Session
 from carina_tui.ui.app import CarinaApp
-from carina_tui.ui.keymap import binding_ids, check_keymap, keep_theme, kept_theme, theme_state_file
+from carina_tui.core.paths import theme_state_file
+from carina_tui.ui.keymap import binding_ids, check_keymap, keep_theme, kept_theme
 
 ROOT = Path(__file__).resolve().parents[2]
 THEMES = {"textual-dark": None, "nord": None, "dracula": None}

@@ -22,7 +22,8 @@ from textual.message import Message
 
 from carina_tui.core.models import NetworkInfo
 from carina_tui.ui.messages import DetailsRequested, RemoveRequested
-from carina_tui.ui.tables import TablePane, natural
+from carina_tui.ui.columns import natural
+from carina_tui.ui.tables import TablePane
 
 if TYPE_CHECKING:  # pragma: no cover
     from carina_tui.core.overlay_addresses import AddressUse

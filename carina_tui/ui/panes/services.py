@@ -29,7 +29,8 @@ from textual.timer import Timer
 from carina_tui.core.errors import CarinaError
 from carina_tui.core.swarm_models import ServiceInfo
 from carina_tui.ui.screens import ConfirmScreen
-from carina_tui.ui.tables import TablePane, natural
+from carina_tui.ui.columns import natural
+from carina_tui.ui.tables import TablePane
 
 if TYPE_CHECKING:  # pragma: no cover
     from carina_tui.ui.app import CarinaApp

@@ -24,7 +24,8 @@ from carina_tui.core.planner import plan_prune
 from carina_tui.core.storage_models import Image, Stored, size_text, users_text, with_users
 from carina_tui.ui.panes.containers import ContainersPane
 from carina_tui.ui.screens import ConfirmScreen
-from carina_tui.ui.tables import TablePane, natural
+from carina_tui.ui.columns import natural
+from carina_tui.ui.tables import TablePane
 
 PROTECTED_MARK = "⚑ "
 

@@ -15,7 +15,8 @@ from textual.worker import get_current_worker
 from carina_tui.core.models import ContainerInfo, clock
 from carina_tui.core.rules import Rule
 from carina_tui.ui.messages import ActionRequested, DetailsRequested, RemoveRequested, post_from_thread
-from carina_tui.ui.tables import TablePane, state_text
+from carina_tui.ui.columns import state_text
+from carina_tui.ui.tables import TablePane
 
 
 class ProtectedRow:
